@@ -1,0 +1,5 @@
+/** Placeholder until this component lands: says so and exits non-zero. */
+export async function main(_argv: string[]): Promise<void> {
+  process.stderr.write('codis-admin: not yet available in this version\n');
+  process.exit(1);
+}

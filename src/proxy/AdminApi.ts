@@ -1,0 +1,119 @@
+/**
+ * The proxy's admin HTTP API (Codis 3.2 paths and shapes): overview, model, stats, slots,
+ * and the xauth-protected calls the dashboard makes (fillslots, start, sentinels, …).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseSlotsJson } from '../models/Slot.js';
+import { proxyModelToJson } from '../models/Proxy.js';
+import { badRequest, createHttpServer, forbidden, HttpError } from '../utils/http.js';
+import type { Logger } from '../utils/log.js';
+import { proxyConfigJson } from './Config.js';
+import { VERSION, type Proxy } from './Proxy.js';
+import { statsJson, StatsFlags } from './StatsJson.js';
+
+export interface AdminHooks {
+  /** Called after `PUT /api/proxy/shutdown`: the process exits. */
+  onShutdown(): void;
+  /** Sentinel list changed (`PUT /api/proxy/sentinels`): start or stop watching. */
+  onSentinels?(servers: string[]): void;
+}
+
+type XAuthReq = FastifyRequest<{ Params: { xauth: string } }>;
+
+export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): FastifyInstance {
+  const app = createHttpServer({
+    logRequests: (m, url, ip) => log.info(`admin API ${m} ${url} from ${ip}`),
+  });
+  const check = (req: XAuthReq) => {
+    const x = req.params.xauth;
+    if (!x) throw forbidden('missing xauth, please check product name & auth');
+    if (x !== proxy.xauth) throw forbidden('invalid xauth, please check product name & auth');
+    if (proxy.closed) throw new HttpError(503, 'use of closed proxy');
+  };
+  const model = () => proxyModelToJson(proxy.model);
+  const overview = () => ({
+    version: VERSION,
+    compile: `node ${process.version}`,
+    config: proxyConfigJson(proxy.config),
+    model: model(),
+    stats: statsJson(proxy, StatsFlags.Cmd | StatsFlags.Runtime),
+    slots: proxy.router.allJson(),
+  });
+
+  app.get('/', async (_req, reply) => reply.redirect('/proxy'));
+  app.get('/proxy', async () => overview());
+  app.get('/proxy/model', async () => model());
+  app.get('/proxy/stats', async () => statsJson(proxy, StatsFlags.Cmd | StatsFlags.Runtime));
+  app.get('/proxy/slots', async () => proxy.router.allJson());
+  app.get('/api/proxy/model', async () => model());
+  app.get('/api/proxy/xping/:xauth', async (req: XAuthReq) => (check(req), 'OK'));
+  app.get('/api/proxy/stats/:xauth', async (req: XAuthReq) => (check(req), statsJson(proxy, 0)));
+  app.get('/api/proxy/stats/:xauth/:flags', async (req: FastifyRequest<{ Params: { xauth: string; flags: string } }>) => {
+    check(req);
+    const f = req.params.flags;
+    if (!/^-?\d+$/.test(f)) throw badRequest(`strconv.Atoi: parsing "${f}": invalid syntax`);
+    return statsJson(proxy, Number(f));
+  });
+  app.get('/api/proxy/slots/:xauth', async (req: XAuthReq) => (check(req), proxy.router.allJson()));
+  app.put('/api/proxy/start/:xauth', async (req: XAuthReq) => {
+    check(req);
+    proxy.start();
+    return 'OK';
+  });
+  app.put('/api/proxy/stats/reset/:xauth', async (req: XAuthReq) => {
+    check(req);
+    proxy.stats.reset();
+    return 'OK';
+  });
+  app.put('/api/proxy/forcegc/:xauth', async (req: XAuthReq) => {
+    check(req);
+    (globalThis as { gc?: () => void }).gc?.();
+    return 'OK';
+  });
+  app.put('/api/proxy/shutdown/:xauth', async (req: XAuthReq) => {
+    check(req);
+    setImmediate(() => hooks.onShutdown());
+    return 'OK';
+  });
+  app.put('/api/proxy/loglevel/:xauth/:value', async (req: FastifyRequest<{ Params: { xauth: string; value: string } }>) => {
+    check(req);
+    try {
+      log.setLevel(req.params.value);
+    } catch {
+      throw badRequest(`invalid loglevel = ${req.params.value}`);
+    }
+    return 'OK';
+  });
+  app.put('/api/proxy/fillslots/:xauth', async (req: XAuthReq) => {
+    check(req);
+    let slots;
+    try {
+      slots = parseSlotsJson(req.body);
+    } catch (e) {
+      throw badRequest((e as Error).message);
+    }
+    if (proxy.router.closed) throw new HttpError(503, 'use of closed router');
+    await proxy.router.fillSlots(slots);
+    return 'OK';
+  });
+  const setSentinels = (servers: string[]) => {
+    proxy.sentinels = servers;
+    hooks.onSentinels?.(servers);
+  };
+  app.put('/api/proxy/sentinels/:xauth', async (req: XAuthReq) => {
+    check(req);
+    const body = req.body as { servers?: unknown } | undefined;
+    const servers = body?.servers ?? [];
+    if (typeof body !== 'object' || body === null || !Array.isArray(servers) || servers.some((s) => typeof s !== 'string')) {
+      throw badRequest('invalid sentinel model: expected {"servers": ["host:port", ...]}');
+    }
+    setSentinels(servers as string[]);
+    return 'OK';
+  });
+  app.put('/api/proxy/sentinels/:xauth/rewatch', async (req: XAuthReq) => {
+    check(req);
+    setSentinels(proxy.sentinels);
+    return 'OK';
+  });
+  return app;
+}

@@ -1,0 +1,266 @@
+/**
+ * One pipelined connection to a backend Redis for one database.
+ *
+ * Requests are appended to a write batch (flushed once per event-loop turn) and to an
+ * in-flight FIFO; replies are matched to requests in order by finding reply boundaries,
+ * never decoding values. A lost connection fails everything in flight and reconnects with
+ * back-off; MASTERDOWN/LOADING replies mark the connection stale until INFO says it is well.
+ */
+import net from 'node:net';
+import { Fifo } from '../utils/Fifo.js';
+import { ReplyScanner } from '../resp/ReplyScanner.js';
+import { command } from '../resp/encode.js';
+import { scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
+
+/** Something waiting for one reply from a backend. */
+export interface BackendTask {
+  /** The command's RESP bytes. */
+  readonly payload: Buffer;
+  onReply(reply: Buffer): void;
+  /** `cause` reads like `backend conn failure, <error>` or `backend conn reset`. */
+  onFailure(cause: string): void;
+}
+
+export const enum BackendState {
+  Down = 0,
+  Connected = 1,
+  /** Connected, but the server answered MASTERDOWN or LOADING: avoid it for replica reads. */
+  DataStale = 2,
+}
+
+export interface BackendOptions {
+  /** `product_auth`: sent as AUTH on connect when non-empty. */
+  auth: string;
+  recvTimeoutMs: number;
+  keepAliveMs: number;
+  connectTimeoutMs: number;
+}
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+const MASTERDOWN = Buffer.from('-MASTERDOWN');
+const LOADING = Buffer.from('-LOADING');
+
+/** A fire-and-forget task for the proxy's own commands (handshake, keep-alive). */
+class InternalTask implements BackendTask {
+  constructor(
+    readonly payload: Buffer,
+    private readonly reply: (r: Buffer) => void = () => {},
+    private readonly fail: (cause: string) => void = () => {},
+  ) {}
+  onReply(r: Buffer): void {
+    this.reply(r);
+  }
+  onFailure(cause: string): void {
+    this.fail(cause);
+  }
+}
+
+export class BackendConn implements Flushable {
+  state: BackendState = BackendState.Down;
+  flushQueued = false;
+  private socket: net.Socket | null = null;
+  private closed = false;
+  private fails = 0;
+  /** While set, the server is considered down and new requests fail at once. */
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly inflight = new Fifo<BackendTask>(64);
+  private out: Buffer[] = [];
+  private outLen = 0;
+  private readonly scanner = new ReplyScanner();
+  private partial: Buffer[] = [];
+  private lastError = '';
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly db: number,
+    private readonly opts: BackendOptions,
+  ) {
+    this.connect();
+  }
+
+  get addr(): string {
+    return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+  }
+
+  isConnected(): boolean {
+    return this.state === BackendState.Connected;
+  }
+
+  get pending(): number {
+    return this.inflight.length;
+  }
+
+  push(task: BackendTask): void {
+    if (this.closed || this.retryTimer !== null) {
+      task.onFailure(this.closed ? 'backend conn closed' : 'backend conn reset');
+      return;
+    }
+    this.inflight.push(task);
+    this.out.push(task.payload);
+    this.outLen += task.payload.length;
+    scheduleFlush(this);
+  }
+
+  /** Sends a command of the proxy's own and calls back with its raw reply or a failure. */
+  call(args: (Buffer | string | number)[], reply: (r: Buffer) => void, fail: (cause: string) => void): void {
+    this.push(new InternalTask(command(args), reply, fail));
+  }
+
+  flush(): void {
+    const socket = this.socket;
+    if (socket === null || this.outLen === 0) return;
+    const bufs = this.out;
+    const total = this.outLen;
+    this.out = [];
+    this.outLen = 0;
+    writeBuffers(socket, bufs, total);
+  }
+
+  /** Keep-alive: PING when healthy, INFO when stale to learn whether it recovered. */
+  keepAlive(): void {
+    if (this.closed || this.socket === null || this.inflight.length > 0) return;
+    if (this.state === BackendState.DataStale) {
+      this.call(
+        ['INFO'],
+        (r) => {
+          const s = r.toString('latin1');
+          if (!/master_link_status:down/.test(s) && !/loading:1/.test(s)) this.state = BackendState.Connected;
+        },
+        () => {},
+      );
+    } else {
+      this.call(['PING'], noop, noop);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.socket?.destroy();
+    this.failAll('backend conn closed');
+  }
+
+  private connect(): void {
+    const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
+    this.socket = socket;
+    this.scanner.reset();
+    this.partial = [];
+    if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
+    const connectTimer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.opts.connectTimeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(connectTimer);
+      if (this.opts.recvTimeoutMs > 0) socket.setTimeout(this.opts.recvTimeoutMs);
+    });
+    socket.on('timeout', () => {
+      if (this.inflight.length > 0) socket.destroy(new Error('i/o timeout'));
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => {
+      this.lastError = err.message;
+    });
+    socket.on('close', () => {
+      clearTimeout(connectTimer);
+      if (this.socket === socket) this.onClosed();
+    });
+    this.handshake();
+  }
+
+  /** AUTH and SELECT go first on every new connection; a refusal drops the connection. */
+  private handshake(): void {
+    const socket = this.socket!;
+    const check = (what: string) => (r: Buffer) => {
+      if (r[0] === 0x2d) {
+        this.lastError = `${what} failed: ${r.toString('utf8', 1, r.length - 2)}`;
+        socket.destroy();
+      }
+    };
+    const first: BackendTask[] = [];
+    if (this.opts.auth !== '') first.push(new InternalTask(command(['AUTH', this.opts.auth]), check('AUTH')));
+    if (this.db !== 0) first.push(new InternalTask(command(['SELECT', this.db]), check('SELECT')));
+    first.push(
+      new InternalTask(command(['PING']), (r) => {
+        if (r[0] !== 0x2d) {
+          this.state = BackendState.Connected;
+          this.fails = 0;
+        } else if (startsWith(r, MASTERDOWN) || startsWith(r, LOADING)) {
+          this.state = BackendState.DataStale;
+          this.fails = 0;
+        }
+      }),
+    );
+    // A new socket starts with nothing queued (push() refuses work between connections),
+    // so the handshake is the first thing on the wire.
+    for (const t of first) this.push(t);
+  }
+
+  private onData(chunk: Buffer): void {
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len) {
+      let end: number;
+      try {
+        end = this.scanner.scan(chunk, pos);
+      } catch (e) {
+        this.socket?.destroy(e as Error);
+        return;
+      }
+      if (end < 0) {
+        this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
+        return;
+      }
+      let reply: Buffer;
+      if (this.partial.length > 0) {
+        this.partial.push(chunk.subarray(pos, end));
+        reply = Buffer.concat(this.partial);
+        this.partial = [];
+      } else {
+        reply = chunk.subarray(pos, end);
+      }
+      pos = end;
+      const task = this.inflight.shift();
+      if (task === undefined) {
+        this.socket?.destroy(new Error('unexpected reply from backend'));
+        return;
+      }
+      if (reply[0] === 0x2d && (startsWith(reply, MASTERDOWN) || startsWith(reply, LOADING))) {
+        this.state = BackendState.DataStale;
+      }
+      task.onReply(reply);
+    }
+  }
+
+  private onClosed(): void {
+    this.socket = null;
+    this.state = BackendState.Down;
+    this.out = [];
+    this.outLen = 0;
+    this.failAll(`backend conn failure, ${this.lastError || 'connection closed'}`);
+    this.lastError = '';
+    if (this.closed) return;
+    this.fails++;
+    const delay = this.fails <= 1 ? 0 : Math.min(RETRY_MIN_MS * 2 ** (this.fails - 2), RETRY_MAX_MS);
+    if (delay === 0) {
+      this.connect();
+      return;
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed) this.connect();
+    }, delay);
+  }
+
+  private failAll(cause: string): void {
+    for (let t = this.inflight.shift(); t !== undefined; t = this.inflight.shift()) t.onFailure(cause);
+  }
+}
+
+function noop(): void {}
+
+function startsWith(buf: Buffer, prefix: Buffer): boolean {
+  return buf.length >= prefix.length && buf.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+}
+

@@ -1,0 +1,266 @@
+/**
+ * Commands the proxy answers itself: connection state (AUTH, SELECT, HELLO, CLIENT, QUIT),
+ * PING/ECHO, INFO about the proxy, COMMAND from our table, and the Codis slot commands
+ * (SLOTSMAPPING from the routing table; SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
+ */
+import { arrayHeader, bulk, EMPTY_ARRAY, error, integer, NIL, NIL_ARRAY, OK, PONG, simple } from '../resp/encode.js';
+import { splitArrayReply } from '../resp/ReplyScanner.js';
+import { commandReply } from './commands/CommandReplies.js';
+import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
+import type { Request } from './Request.js';
+import type { Router } from './Router.js';
+import type { ProxyInfo } from './ProxyInfo.js';
+
+/** The parts of a session that local commands read and change. */
+export interface SessionState {
+  readonly id: number;
+  db: number;
+  authorized: boolean;
+  name: Buffer | null;
+  quit: boolean;
+  readonly remote: string;
+}
+
+export interface LocalContext {
+  readonly router: Router;
+  readonly info: ProxyInfo;
+  readonly sessionAuth: string;
+  readonly numDatabases: number;
+}
+
+type Handler = (ctx: LocalContext, s: SessionState, req: Request) => void;
+
+const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
+const upper = (b: Buffer) => b.toString('latin1').toUpperCase();
+
+export function wrongArity(name: string): string {
+  return `ERR wrong number of arguments for '${name.toLowerCase()}' command`;
+}
+
+/** AUTH pw | AUTH default pw. Checked before the authorization gate. */
+export function auth(ctx: LocalContext, s: SessionState, args: readonly Buffer[]): Buffer {
+  if (args.length !== 2 && args.length !== 3) return error(wrongArity('auth'));
+  if (ctx.sessionAuth === '') {
+    return error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+  }
+  const user = args.length === 3 ? args[1]!.toString() : 'default';
+  const pass = args[args.length - 1]!;
+  if (user !== 'default' || !pass.equals(Buffer.from(ctx.sessionAuth))) {
+    s.authorized = false;
+    return error('WRONGPASS invalid username-password pair or user is disabled.');
+  }
+  s.authorized = true;
+  return OK;
+}
+
+const select: Handler = (ctx, s, req) => {
+  const a = req.args[1]!.toString('latin1');
+  const db = /^-?\d+$/.test(a) ? Number(a) : NaN;
+  if (Number.isNaN(db)) return req.answer(error('ERR value is not an integer or out of range'));
+  if (db < 0 || db >= ctx.numDatabases) {
+    return req.answer(error('ERR DB index is out of range'));
+  }
+  s.db = db;
+  req.answer(OK);
+};
+
+const ping: Handler = (_ctx, _s, req) => {
+  if (req.args.length > 2) return req.answer(error(wrongArity('ping')));
+  req.answer(req.args.length === 2 ? bulk(req.args[1]!) : PONG);
+};
+
+const echo: Handler = (_ctx, _s, req) => req.answer(bulk(req.args[1]!));
+
+const quit: Handler = (_ctx, s, req) => {
+  s.quit = true;
+  req.answer(OK);
+};
+
+const info: Handler = (ctx, s, req) => {
+  const sections = req.args.slice(1).map(lower);
+  req.answer(bulk(ctx.info.infoText(sections, s)));
+};
+
+function helloReply(ctx: LocalContext, s: SessionState): Buffer {
+  const fields: Buffer[] = [
+    bulk('server'), bulk('redis'),
+    bulk('version'), bulk(ctx.info.redisVersion),
+    bulk('proto'), integer(2),
+    bulk('id'), integer(s.id),
+    bulk('mode'), bulk('standalone'),
+    bulk('role'), bulk('master'),
+    bulk('modules'), EMPTY_ARRAY,
+  ];
+  return Buffer.concat([arrayHeader(fields.length), ...fields]);
+}
+
+const hello: Handler = (ctx, s, req) => {
+  const args = req.args;
+  let i = 1;
+  if (args.length > 1) {
+    const v = args[1]!.toString('latin1');
+    if (!/^\d+$/.test(v)) return req.answer(error('ERR Protocol version is not an integer or out of range'));
+    if (v !== '2') return req.answer(error('NOPROTO unsupported protocol version'));
+    i = 2;
+  }
+  let name: Buffer | undefined;
+  for (; i < args.length; i++) {
+    const opt = upper(args[i]!);
+    if (opt === 'AUTH' && i + 2 < args.length) {
+      const r = auth(ctx, s, [args[i]!, args[i + 1]!, args[i + 2]!]);
+      if (r !== OK) return req.answer(r);
+      i += 2;
+    } else if (opt === 'SETNAME' && i + 1 < args.length) {
+      name = args[++i]!;
+    } else {
+      return req.answer(error(`ERR Syntax error in HELLO option '${args[i]!.toString()}'`));
+    }
+  }
+  if (ctx.sessionAuth !== '' && !s.authorized) {
+    return req.answer(error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time'));
+  }
+  if (name !== undefined) s.name = name.length > 0 ? Buffer.from(name) : null;
+  req.answer(helloReply(ctx, s));
+};
+
+const client: Handler = (ctx, s, req) => {
+  const sub = upper(req.args[1]!);
+  const n = req.args.length;
+  switch (sub) {
+    case 'SETNAME': {
+      if (n !== 3) return req.answer(error(wrongArity('client|setname')));
+      const name = req.args[2]!;
+      if (name.some((c) => c <= 0x20 || c > 0x7e)) {
+        return req.answer(error('ERR Client names cannot contain spaces, newlines or special characters.'));
+      }
+      s.name = name.length > 0 ? Buffer.from(name) : null;
+      return req.answer(OK);
+    }
+    case 'GETNAME':
+      return req.answer(s.name === null ? NIL : bulk(s.name));
+    case 'ID':
+      return req.answer(integer(s.id));
+    case 'SETINFO':
+      return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
+    case 'INFO':
+      return req.answer(bulk(ctx.info.clientLine(s) + '\n'));
+    default:
+      return req.answer(error(`ERR handle request, command 'CLIENT ${sub}' is not allowed`));
+  }
+};
+
+const command: Handler = (_ctx, _s, req) => req.answer(commandReply(req.args));
+
+function parseSlot(req: Request, arg: Buffer): number | null {
+  const s = arg.toString('latin1');
+  const n = /^-?\d+$/.test(s) ? Number(s) : NaN;
+  if (Number.isNaN(n)) {
+    req.answer(error(`ERR parse slotnum '${s}' failed, invalid syntax`));
+    return null;
+  }
+  if (n < 0 || n >= MAX_SLOT_NUM) {
+    req.answer(error(`ERR parse slotnum '${s}' failed, out of range`));
+    return null;
+  }
+  return n;
+}
+
+function slotMapping(router: Router, id: number): Buffer {
+  const slot = router.slots[id]!;
+  if (slot.backend === null) return NIL_ARRAY;
+  const groups = slot.replicaGroups.map((g) => Buffer.concat([arrayHeader(g.length), ...g.map((c) => simple(c.addr))]));
+  return Buffer.concat([
+    arrayHeader(4),
+    integer(id),
+    simple(slot.backend.addr),
+    simple(slot.migrate?.addr ?? ''),
+    arrayHeader(groups.length),
+    ...groups,
+  ]);
+}
+
+const slotsmapping: Handler = (ctx, _s, req) => {
+  if (req.args.length > 2) return req.answer(error(wrongArity('slotsmapping')));
+  if (req.args.length === 2) {
+    const id = parseSlot(req, req.args[1]!);
+    if (id !== null) req.answer(slotMapping(ctx.router, id));
+    return;
+  }
+  const all: Buffer[] = [arrayHeader(MAX_SLOT_NUM)];
+  for (let i = 0; i < MAX_SLOT_NUM; i++) all.push(slotMapping(ctx.router, i));
+  req.answer(Buffer.concat(all));
+};
+
+/**
+ * SLOTSSCAN slot cursor [COUNT n]: one SCAN step on the slot's primary, keeping the keys of
+ * that slot (stock Redis keeps no per-slot index, so a page may come back empty with a
+ * non-zero cursor, as SCAN pages may).
+ */
+const slotsscan: Handler = (ctx, s, req) => {
+  const id = parseSlot(req, req.args[1]!);
+  if (id === null) return;
+  const slot = ctx.router.slots[id]!;
+  if (slot.backend === null) return req.answer(error('ERR handle request, slot is not ready, may be offline'));
+  const scanArgs: (Buffer | string)[] = ['SCAN', req.args[2]!, ...req.args.slice(3)];
+  slot.backend.get(s.db, req.seed, true)!.call(
+    scanArgs,
+    (r) => {
+      const parts = splitArrayReply(r);
+      const keys = parts && parts.length === 2 ? splitArrayReply(parts[1]!) : null;
+      if (keys === null) return req.answer(r[0] === 0x2d ? r : error('ERR handle response, bad scan resp'));
+      const mine = keys.filter((k) => slotOfRange(k, bulkStart(k), k.length - 2) === id);
+      req.answer(Buffer.concat([arrayHeader(2), parts![0]!, arrayHeader(mine.length), ...mine]));
+    },
+    (cause) => req.fail('ERR handle response, ' + cause),
+  );
+};
+
+/** Offset of a bulk reply's body (after `$len\r\n`). */
+function bulkStart(b: Buffer): number {
+  return b.indexOf(10) + 1;
+}
+
+/** SLOTSINFO addr: key counts per slot on one backend (a full SCAN of the session's db). */
+const slotsinfo: Handler = (ctx, s, req) => {
+  if (req.args.length !== 2) return req.answer(error(wrongArity('slotsinfo')));
+  const addr = req.args[1]!.toString('latin1');
+  const sbc = ctx.router.primary.get(addr) ?? ctx.router.replica.get(addr);
+  if (sbc === undefined) return req.answer(error(`ERR backend server '${addr}' not found`));
+  const bc = sbc.get(s.db, req.seed, true)!;
+  const counts = new Map<number, number>();
+  const step = (cursor: string) =>
+    bc.call(
+      ['SCAN', cursor, 'COUNT', 1000],
+      (r) => {
+        const parts = splitArrayReply(r);
+        const keys = parts && parts.length === 2 ? splitArrayReply(parts[1]!) : null;
+        if (keys === null) return req.answer(r[0] === 0x2d ? r : error('ERR handle response, bad scan resp'));
+        for (const k of keys) {
+          const id = slotOfRange(k, bulkStart(k), k.length - 2);
+          counts.set(id, (counts.get(id) ?? 0) + 1);
+        }
+        const c = parts![0]!;
+        const next = c.toString('latin1', bulkStart(c), c.length - 2);
+        if (next !== '0') return step(next);
+        const ids = [...counts.keys()].sort((a, b) => a - b);
+        const rows = ids.map((id) => Buffer.concat([arrayHeader(2), integer(id), integer(counts.get(id)!)]));
+        req.answer(Buffer.concat([arrayHeader(rows.length), ...rows]));
+      },
+      (cause) => req.fail('ERR handle response, ' + cause),
+    );
+  step('0');
+};
+
+export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
+  ['SELECT', select],
+  ['PING', ping],
+  ['ECHO', echo],
+  ['QUIT', quit],
+  ['INFO', info],
+  ['HELLO', hello],
+  ['CLIENT', client],
+  ['COMMAND', command],
+  ['SLOTSMAPPING', slotsmapping],
+  ['SLOTSSCAN', slotsscan],
+  ['SLOTSINFO', slotsinfo],
+]);

@@ -1,0 +1,255 @@
+/**
+ * The proxy process: the client listener, sessions and their admission, the router, stats,
+ * and the model the dashboard knows it by. It starts offline (every client is told
+ * `router is not online`) until slots are filled and it is started.
+ */
+import net from 'node:net';
+import os from 'node:os';
+import type { ProxyConfig } from './Config.js';
+import type { ProxyModel } from '../models/Proxy.js';
+import type { DecoderLimits } from '../resp/RequestDecoder.js';
+import { error } from '../resp/encode.js';
+import { proxyToken, proxyXAuth } from '../utils/xauth.js';
+import type { Logger } from '../utils/log.js';
+import { Router } from './Router.js';
+import { Session, type SessionHost, type SessionOptions } from './Session.js';
+import { Stats } from './Stats.js';
+import type { ProxyInfo } from './ProxyInfo.js';
+import type { SessionState } from './LocalCommands.js';
+import { Rusage } from './Rusage.js';
+
+export const VERSION = '3.2.2-ts0.1.0';
+const REDIS_VERSION = '7.0.15';
+
+export interface ProxyOptions {
+  /** Overrides the host part of the model's proxy_addr (`--host-proxy`, for NAT). */
+  hostProxy?: string;
+  /** The admin listener's bound address, part of the token. */
+  adminListenAddr?: string;
+  logger: Logger;
+}
+
+export class Proxy implements SessionHost, ProxyInfo {
+  readonly router: Router;
+  readonly stats = new Stats();
+  readonly rusage = new Rusage();
+  readonly options: SessionOptions;
+  readonly sessionAuth: string;
+  readonly numDatabases: number;
+  readonly redisVersion = REDIS_VERSION;
+  readonly info: ProxyInfo = this;
+  readonly startTime = new Date();
+  model!: ProxyModel;
+  xauth = '';
+  closed = false;
+  sentinels: string[] = [];
+  /** Group masters last learnt from the sentinels (null until the watcher produced a map). */
+  sentinelMasters: Record<string, string> | null = null;
+  private readonly sessions = new Set<Session>();
+  private nextSessionId = 1;
+  private server: net.Server | null = null;
+  private keepAliveTimer: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    readonly config: ProxyConfig,
+    private readonly opts: ProxyOptions,
+  ) {
+    this.log = opts.logger;
+    const c = config;
+    this.sessionAuth = c.session_auth;
+    this.numDatabases = c.backend_number_databases;
+    this.router = new Router({
+      backend: {
+        auth: c.product_auth,
+        recvTimeoutMs: c.backend_recv_timeout,
+        keepAliveMs: c.backend_keepalive_period,
+        connectTimeoutMs: 5000,
+      },
+      primaryParallel: c.backend_primary_parallel,
+      replicaParallel: c.backend_replica_parallel,
+      numDatabases: c.backend_number_databases,
+      primaryOnly: c.backend_primary_only,
+    });
+    const limits: DecoderLimits = {
+      maxElements: 1024 * 1024,
+      maxBulk: 512 * 1024 * 1024,
+      maxRequest: c.session_max_request_size,
+    };
+    this.options = {
+      maxPipeline: c.session_max_pipeline,
+      recvTimeoutMs: c.session_recv_timeout,
+      sendTimeoutMs: c.session_send_timeout,
+      keepAliveMs: c.session_keepalive_period,
+      breakOnFailure: c.session_break_on_failure,
+      forwardUnknown: c.proxy_forward_unknown_commands,
+      sendBufferBytes: Math.max(c.session_send_bufsize, 16 * 1024),
+      limits,
+    };
+  }
+
+  /** Binds the client listener (not yet serving: the router is offline). */
+  async listen(): Promise<void> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = server;
+    await listenOn(server, this.config.proto_type, this.config.proxy_addr);
+    server.on('error', (e) => this.log.error({ err: e }, 'proxy listener error'));
+    const bound = boundAddr(server);
+    const modelAddr = publicAddr(bound, this.opts.hostProxy);
+    const token = proxyToken(this.config.product_name, bound, this.opts.adminListenAddr ?? this.config.admin_addr);
+    this.model = {
+      token,
+      start_time: this.startTime.toISOString(),
+      admin_addr: this.config.admin_addr,
+      proto_type: this.config.proto_type,
+      proxy_addr: modelAddr,
+      product_name: this.config.product_name,
+      pid: process.pid,
+      pwd: process.cwd(),
+      sys: `${os.type()} ${os.hostname()} ${os.release()} ${os.arch()}`,
+      hostname: os.hostname(),
+      datacenter: this.config.proxy_datacenter,
+    };
+    this.xauth = proxyXAuth(this.config.product_name, this.config.product_auth, token);
+    const period = this.config.backend_ping_period;
+    if (period > 0) {
+      this.keepAliveTimer = setInterval(() => this.router.keepAlive(), Math.max(period, 1000));
+      this.keepAliveTimer.unref();
+    }
+  }
+
+  /** The admin API's bound address and the model's view of it. */
+  setAdminAddr(modelAddr: string): void {
+    this.model.admin_addr = modelAddr;
+  }
+
+  get online(): boolean {
+    return this.router.online;
+  }
+
+  start(): void {
+    if (this.closed) throw new Error('use of closed proxy');
+    this.router.online = true;
+  }
+
+  private accept(socket: net.Socket): void {
+    this.stats.sessionsTotal++;
+    this.stats.sessionsAlive++;
+    if (this.stats.sessionsAlive > this.config.proxy_max_clients) {
+      this.reject(socket, 'ERR max number of clients reached');
+      return;
+    }
+    if (!this.router.online) {
+      this.reject(socket, 'ERR router is not online');
+      return;
+    }
+    this.sessions.add(new Session(this.nextSessionId++, socket, this));
+  }
+
+  private reject(socket: net.Socket, msg: string): void {
+    this.stats.sessionsAlive--;
+    socket.on('error', () => {});
+    socket.end(error(msg));
+  }
+
+  sessionClosed(s: Session): void {
+    this.sessions.delete(s);
+    this.stats.sessionsAlive--;
+  }
+
+  infoText(sections: readonly string[], session: SessionState): string {
+    const all = sections.length === 0 || sections.includes('all') || sections.includes('everything');
+    const want = (s: string) => all || sections.includes(s) || (sections.includes('default') && s !== 'proxy');
+    const out: string[] = [];
+    const add = (name: string, fields: Record<string, string | number>) => {
+      if (!want(name.toLowerCase())) return;
+      out.push(`# ${name}`, ...Object.entries(fields).map(([k, v]) => `${k}:${v}`), '');
+    };
+    const mem = this.rusage.mem;
+    add('Server', {
+      redis_version: REDIS_VERSION,
+      redis_mode: 'standalone',
+      codis_version: VERSION,
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      arch_bits: 64,
+      process_id: process.pid,
+      tcp_port: Number(this.model.proxy_addr.split(':').pop()),
+      uptime_in_seconds: Math.floor((Date.now() - this.startTime.getTime()) / 1000),
+    });
+    add('Clients', { connected_clients: this.stats.sessionsAlive, maxclients: this.config.proxy_max_clients });
+    add('Memory', { used_memory: mem, used_memory_rss: mem, used_memory_human: `${(mem / 1048576).toFixed(2)}M` });
+    add('Persistence', { loading: 0 });
+    add('Stats', {
+      total_connections_received: this.stats.sessionsTotal,
+      total_commands_processed: this.stats.total,
+      instantaneous_ops_per_sec: this.stats.qps,
+      total_error_replies: this.stats.fails + this.stats.redisErrors,
+    });
+    add('Replication', { role: 'master', connected_slaves: 0 });
+    add('Cluster', { cluster_enabled: 0 });
+    add('Proxy', {
+      product_name: this.config.product_name,
+      online: this.router.online ? 1 : 0,
+      slots_online: this.router.slots.filter((s) => s.backend !== null).length,
+      backends: this.router.primary.addrs().join(','),
+      session_db: session.db,
+    });
+    return out.join('\r\n');
+  }
+
+  clientLine(s: SessionState): string {
+    return `id=${s.id} addr=${s.remote} name=${s.name?.toString() ?? ''} db=${s.db} cmd=client|info`;
+  }
+
+  /** Stops accepting, drops every client, closes backends. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    const server = this.server;
+    for (const s of this.sessions) s.close();
+    this.router.close();
+    this.stats.close();
+    this.rusage.close();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function listenOn(server: net.Server, proto: string, addr: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (proto === 'unix' || proto === 'unixpacket') {
+      server.listen(addr, done);
+      return;
+    }
+    const i = addr.lastIndexOf(':');
+    let host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+    if (host === '') host = proto === 'tcp6' ? '::' : '0.0.0.0';
+    server.listen({ host, port: Number(addr.slice(i + 1)), ipv6Only: proto === 'tcp6' }, done);
+  });
+}
+
+function boundAddr(server: net.Server): string {
+  const a = server.address();
+  if (a === null) return '';
+  if (typeof a === 'string') return a;
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/** The address clients should use: an unspecified listen host is replaced by a real one. */
+export function publicAddr(bound: string, hostOverride?: string): string {
+  const i = bound.lastIndexOf(':');
+  if (i < 0) return bound;
+  const port = bound.slice(i + 1);
+  if (hostOverride) return hostOverride.includes(':') ? hostOverride : `${hostOverride}:${port}`;
+  const host = bound.slice(0, i);
+  if (host !== '0.0.0.0' && host !== '[::]') return bound;
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const ni of list ?? []) if (!ni.internal && ni.family === 'IPv4') return `${ni.address}:${port}`;
+  }
+  return `127.0.0.1:${port}`;
+}

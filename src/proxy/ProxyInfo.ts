@@ -1,0 +1,11 @@
+import type { SessionState } from './LocalCommands.js';
+
+/** What INFO, HELLO and CLIENT INFO tell about the proxy (implemented by Proxy). */
+export interface ProxyInfo {
+  /** The Redis version clients are told (they gate features on it). */
+  readonly redisVersion: string;
+  /** INFO text for the given lower-case sections (all when empty). */
+  infoText(sections: readonly string[], session: SessionState): string;
+  /** One line in the CLIENT INFO / CLIENT LIST format. */
+  clientLine(session: SessionState): string;
+}

@@ -1,0 +1,266 @@
+/**
+ * One client connection: decodes requests, routes each one (local answer, split, or slot),
+ * and writes replies back in request order, batched once per event-loop turn.
+ *
+ * Back-pressure: past `session_max_pipeline` unanswered requests, or when the client does
+ * not read its replies, the session stops reading from the socket until things drain, so a
+ * client can never make the proxy hold unbounded memory.
+ */
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ProtocolError, RequestDecoder, type DecoderLimits, type RequestSink } from '../resp/RequestDecoder.js';
+import { error } from '../resp/encode.js';
+import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
+import { checkArity, collectKeys, lookup, lookupSub, UNKNOWN } from './commands/Mapper.js';
+import { dispatchMulti, multiKind } from './Coalesce.js';
+import { scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
+import { slotOfRange } from './hash.js';
+import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState } from './LocalCommands.js';
+import { Request, type RequestOwner } from './Request.js';
+import type { Stats } from './Stats.js';
+
+export interface SessionOptions {
+  maxPipeline: number;
+  recvTimeoutMs: number;
+  sendTimeoutMs: number;
+  keepAliveMs: number;
+  breakOnFailure: boolean;
+  forwardUnknown: boolean;
+  /** Bytes of unsent replies past which the session stops reading its client. */
+  sendBufferBytes: number;
+  limits: DecoderLimits;
+}
+
+export interface SessionHost extends LocalContext {
+  readonly stats: Stats;
+  readonly options: SessionOptions;
+  sessionClosed(s: Session): void;
+}
+
+const CROSSSLOT = 'CROSSSLOT Keys in request don\'t hash to the same slot';
+const keyScratch: number[] = [];
+
+export class Session implements RequestSink, RequestOwner, Flushable, SessionState {
+  db = 0;
+  authorized: boolean;
+  name: Buffer | null = null;
+  quit = false;
+  flushQueued = false;
+  readonly remote: string;
+  readonly createdAt = Date.now();
+  lastOpAt = 0;
+  private head: Request | null = null;
+  private tail: Request | null = null;
+  private pending = 0;
+  private readonly decoder: RequestDecoder;
+  private now = 0;
+  private closed = false;
+  private readingPaused = false;
+  private sendTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: net.Socket,
+    private readonly host: SessionHost,
+  ) {
+    const o = host.options;
+    this.authorized = host.sessionAuth === '';
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.decoder = new RequestDecoder(o.limits);
+    socket.setNoDelay(true);
+    if (o.keepAliveMs > 0) socket.setKeepAlive(true, o.keepAliveMs);
+    if (o.recvTimeoutMs > 0) {
+      socket.setTimeout(o.recvTimeoutMs, () => socket.destroy());
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => {});
+    socket.on('close', () => this.onClose());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.quit) return;
+    this.now = performance.now();
+    this.lastOpAt = Date.now();
+    try {
+      this.decoder.feed(chunk, this);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.protocolError(e.message);
+      return;
+    }
+    if (this.pending >= this.host.options.maxPipeline) this.pauseReading();
+  }
+
+  onRequest(args: Buffer[], raw: Buffer): void {
+    if (this.quit) return;
+    let info = lookup(args[0]!);
+    let unknownName: string | undefined;
+    if (info === undefined) {
+      if (!this.host.options.forwardUnknown) {
+        this.enqueue(new Request(this, args, raw, this.db, UNKNOWN, this.now)).fail(unknownCommand(args));
+        return;
+      }
+      info = UNKNOWN;
+      unknownName = args[0]!.toString('latin1').toUpperCase();
+    }
+    const req = this.enqueue(new Request(this, args, raw, this.db, info, this.now));
+    req.seed = this.id;
+    if (unknownName !== undefined) req.unknownName = unknownName;
+    this.handle(req, info);
+  }
+
+  private enqueue(req: Request): Request {
+    if (this.tail === null) this.head = req;
+    else this.tail.next = req;
+    this.tail = req;
+    this.pending++;
+    return req;
+  }
+
+  private handle(req: Request, info: CommandInfo): void {
+    const args = req.args;
+    if (info.handling === Handling.NotAllow) return this.refuse(req, info);
+    if (info === UNKNOWN) return this.host.router.dispatch(req, args.length > 1 ? keySlot(args[1]!) : 0);
+    if (!checkArity(info, args.length)) return req.fail(wrongArity(info.name));
+    if (info.name === 'AUTH') return req.answer(auth(this.host, this, args));
+    if (!this.authorized && info.name !== 'QUIT' && info.name !== 'HELLO') {
+      return req.fail('NOAUTH Authentication required.');
+    }
+    if (info.subcommands !== undefined && info.handling !== Handling.Local) {
+      const sub = args.length > 1 ? lookupSub(info, args[1]!) : undefined;
+      if (sub === undefined) {
+        return req.fail(`ERR unknown subcommand '${args[1]?.toString() ?? ''}'. Try ${info.name} HELP.`);
+      }
+      if (sub.handling === Handling.NotAllow) return this.refuse(req, sub);
+      if (!checkArity(sub, args.length)) return req.fail(wrongArity(sub.name));
+      info = sub;
+      req.info = sub;
+    }
+    switch (info.handling) {
+      case Handling.Local:
+        return LOCAL_HANDLERS.get(info.name)!(this.host, this, req);
+      case Handling.Coalesce:
+        if (info.name === 'MSET' && (args.length - 1) % 2 !== 0) return req.fail(wrongArity('mset'));
+        return dispatchMulti(this.host.router, req, multiKind(info.name));
+    }
+    const slot = this.routeSlot(req, info);
+    if (slot >= 0) this.host.router.dispatch(req, slot);
+  }
+
+  /** The slot of a forwarded command; -1 after failing the request (cross-slot keys). */
+  private routeSlot(req: Request, info: CommandInfo): number {
+    const args = req.args;
+    if (info.keyKind === KeyKind.Single) return keySlot(args[info.firstKey]!);
+    if (info.keyKind === KeyKind.None) return 0;
+    const n = collectKeys(info, args, keyScratch);
+    if (n < 0) {
+      req.fail('ERR syntax error');
+      return -1;
+    }
+    if (n === 0) return 0;
+    const slot = keySlot(args[keyScratch[0]!]!);
+    for (let i = 1; i < n; i++) {
+      if (keySlot(args[keyScratch[i]!]!) !== slot) {
+        req.fail(CROSSSLOT);
+        return -1;
+      }
+    }
+    return slot;
+  }
+
+  private refuse(req: Request, info: CommandInfo): void {
+    const name = info.name.replace('|', ' ');
+    req.fail(`ERR handle request, command '${name}' is not allowed${info.reason ? ` (${info.reason})` : ''}`);
+  }
+
+  onRequestDone(req: Request): void {
+    if (req === this.head) scheduleFlush(this);
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    const stats = this.host.stats;
+    const now = performance.now();
+    const bufs: Buffer[] = [];
+    let total = 0;
+    let broke = false;
+    let req = this.head;
+    while (req !== null && req.done) {
+      const reply = req.reply!;
+      bufs.push(reply);
+      total += reply.length;
+      stats.record(req.info, (now - req.start) * 1000, req.failed, reply[0] === 0x2d, req.unknownName);
+      if (req.failed && this.host.options.breakOnFailure) broke = true;
+      req = req.next;
+      this.pending--;
+    }
+    this.head = req;
+    if (req === null) this.tail = null;
+    if (total > 0 && !writeBuffers(this.socket, bufs, total)) this.waitDrain();
+    if (broke || (this.quit && this.head === null)) {
+      this.socket.end();
+      return;
+    }
+    if (this.readingPaused && this.sendTimer === null && this.pending < this.host.options.maxPipeline) {
+      this.resumeReading();
+    }
+  }
+
+  private waitDrain(): void {
+    if (this.socket.writableLength < this.host.options.sendBufferBytes) return;
+    this.pauseReading();
+    if (this.sendTimer === null && this.host.options.sendTimeoutMs > 0) {
+      this.sendTimer = setTimeout(() => this.socket.destroy(), this.host.options.sendTimeoutMs);
+    }
+  }
+
+  private onDrain(): void {
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    this.sendTimer = null;
+    if (this.readingPaused && this.pending < this.host.options.maxPipeline) this.resumeReading();
+  }
+
+  private pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    this.readingPaused = false;
+    this.socket.resume();
+  }
+
+  /** Malformed input: say why, then close only this connection. */
+  private protocolError(msg: string): void {
+    this.quit = true;
+    this.flush();
+    this.socket.end(error('ERR Protocol error: ' + msg));
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    this.host.sessionClosed(this);
+  }
+
+  /** Closes the connection from the proxy's side (shutdown). */
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function keySlot(key: Buffer): number {
+  return slotOfRange(key, 0, key.length);
+}
+
+function unknownCommand(args: Buffer[]): string {
+  const name = args[0]!.toString().slice(0, 128);
+  const rest = args
+    .slice(1, 8)
+    .map((a) => `'${a.toString().slice(0, 128)}' `)
+    .join('');
+  return `ERR unknown command '${name}', with args beginning with: ${rest}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * One of the 1024 slots: where its keys live (backend), where they are coming from during a
+ * migration (migrate), which replicas may serve its reads, and whether it is held.
+ * Codis guards a slot with a RW lock and a reference count; here a `held` queue stands for
+ * the lock and an in-flight counter for the references: a slot that is locked, or that waits
+ * for its in-flight requests to drain before switching backend, queues new requests.
+ */
+import { Fifo } from '../utils/Fifo.js';
+import type { SharedBackendConn } from './SharedBackendConn.js';
+import type { InflightCounter, Request } from './Request.js';
+
+export const enum ForwardMethod {
+  Sync = 0,
+  SemiAsync = 1,
+}
+
+export class Slot implements InflightCounter {
+  backend: SharedBackendConn | null = null;
+  backendGroupId = 0;
+  migrate: SharedBackendConn | null = null;
+  migrateGroupId = 0;
+  /** Replica connections in priority order (same host, same data centre, others). */
+  replicaGroups: SharedBackendConn[][] = [];
+  method: ForwardMethod = ForwardMethod.Sync;
+  /** Locked by the dashboard: requests wait until a later fill unlocks the slot. */
+  locked = false;
+  /** A fill is waiting for in-flight requests to drain. */
+  switching = false;
+  /** Set while the proxy's own sentinel watch replaced the dashboard's backend. */
+  switched = false;
+  readonly held = new Fifo<Request>(4);
+  inflight = 0;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(readonly id: number) {}
+
+  get blocked(): boolean {
+    return this.locked || this.switching;
+  }
+
+  /** The slot routes straight to one backend: no hold, no migration. */
+  get plain(): boolean {
+    return !this.locked && !this.switching && this.migrate === null && this.backend !== null;
+  }
+
+  acquire(): void {
+    this.inflight++;
+  }
+
+  release(): void {
+    if (--this.inflight === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves once every request already sent for this slot has been answered. */
+  drained(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+}
+
+/** Counts a request that spans several slots (a multi-key command sent to one backend). */
+export class SlotSet implements InflightCounter {
+  constructor(private readonly slots: Slot[]) {
+    for (const s of slots) s.acquire();
+  }
+  release(): void {
+    for (const s of this.slots) s.release();
+  }
+}

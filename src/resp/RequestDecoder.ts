@@ -1,0 +1,223 @@
+/**
+ * Streaming decoder of client requests: RESP2 multi-bulk and inline commands.
+ *
+ * Arguments come out as Buffer views into the received chunk (no copy, no string), together
+ * with the raw bytes of the whole command so that it can be forwarded verbatim. A request that
+ * spans chunks is kept as a list of pieces and joined once, when enough bytes have arrived,
+ * so a 64 MB value costs one copy rather than one per chunk.
+ */
+
+export class ProtocolError extends Error {}
+
+export interface DecoderLimits {
+  /** Most elements in one multi-bulk (Codis/Redis: 1,048,576). */
+  maxElements: number;
+  /** Longest bulk string (Redis: 512 MB). */
+  maxBulk: number;
+  /** Largest whole request in bytes. */
+  maxRequest: number;
+}
+
+export const DEFAULT_LIMITS: DecoderLimits = {
+  maxElements: 1024 * 1024,
+  maxBulk: 512 * 1024 * 1024,
+  maxRequest: 512 * 1024 * 1024,
+};
+
+/** Longest inline command or multi-bulk header line without a newline (as Redis). */
+const MAX_INLINE = 64 * 1024;
+
+export interface RequestSink {
+  /** `raw` is the command as RESP multi-bulk bytes, ready to forward. */
+  onRequest(args: Buffer[], raw: Buffer): void;
+}
+
+const INCOMPLETE = -1;
+
+export class RequestDecoder {
+  private pieces: Buffer[] = [];
+  private piecesLen = 0;
+  /** Bytes the buffered partial request needs before parsing is worth trying again. */
+  private need = 0;
+  /** Set by parse() when the request is incomplete: total bytes it needs from its start. */
+  private wanted = 0;
+
+  constructor(private readonly limits: DecoderLimits = DEFAULT_LIMITS) {}
+
+  /** Bytes held for an incomplete request. */
+  get buffered(): number {
+    return this.piecesLen;
+  }
+
+  /** Decodes every complete request in `chunk`; throws ProtocolError on malformed input. */
+  feed(chunk: Buffer, sink: RequestSink): void {
+    let data = chunk;
+    if (this.piecesLen > 0) {
+      this.pieces.push(chunk);
+      this.piecesLen += chunk.length;
+      if (this.piecesLen < this.need) {
+        if (this.piecesLen > this.limits.maxRequest) throw new ProtocolError('request too large');
+        return;
+      }
+      data = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.piecesLen);
+      this.pieces = [];
+      this.piecesLen = 0;
+    }
+    let pos = 0;
+    const len = data.length;
+    while (pos < len) {
+      const end = this.parse(data, pos, sink);
+      if (end === INCOMPLETE) {
+        const rest = data.subarray(pos);
+        if (rest.length > this.limits.maxRequest || this.wanted > this.limits.maxRequest) {
+          throw new ProtocolError('request too large');
+        }
+        this.pieces.push(rest);
+        this.piecesLen = rest.length;
+        this.need = Math.max(this.wanted, rest.length + 1);
+        return;
+      }
+      pos = end;
+    }
+  }
+
+  private parse(data: Buffer, start: number, sink: RequestSink): number {
+    if (data[start] !== 0x2a /* * */) return this.parseInline(data, start, sink);
+    const len = data.length;
+    let nl = data.indexOf(10, start);
+    if (nl < 0) return this.incompleteLine(len - start, len - start);
+    const n = parseLineInt(data, start + 1, nl);
+    if (Number.isNaN(n) || n > this.limits.maxElements) throw new ProtocolError('invalid multibulk length');
+    let p = nl + 1;
+    if (n <= 0) return p; // Redis skips empty and null multi-bulks
+    const args = new Array<Buffer>(n);
+    for (let i = 0; i < n; i++) {
+      if (p >= len) return this.incomplete(p - start + 4);
+      if (data[p] !== 0x24 /* $ */) {
+        throw new ProtocolError(`expected '$', got '${printable(data[p]!)}'`);
+      }
+      nl = data.indexOf(10, p);
+      if (nl < 0) return this.incompleteLine(len - p, len - start);
+      const blen = parseLineInt(data, p + 1, nl);
+      if (Number.isNaN(blen) || blen < 0 || blen > this.limits.maxBulk) {
+        throw new ProtocolError('invalid bulk length');
+      }
+      const body = nl + 1;
+      const next = body + blen + 2;
+      if (next > len) return this.incomplete(next - start + (n - i - 1) * 4);
+      if (data[next - 2] !== 13 || data[next - 1] !== 10) throw new ProtocolError('bulk not followed by CRLF');
+      args[i] = data.subarray(body, body + blen);
+      p = next;
+    }
+    sink.onRequest(args, data.subarray(start, p));
+    return p;
+  }
+
+  private parseInline(data: Buffer, start: number, sink: RequestSink): number {
+    const nl = data.indexOf(10, start);
+    if (nl < 0) {
+      if (data.length - start > MAX_INLINE) throw new ProtocolError('too big inline request');
+      return this.incomplete(data.length - start + 1);
+    }
+    const lineEnd = nl > start && data[nl - 1] === 13 ? nl - 1 : nl;
+    const args = splitInline(data, start, lineEnd);
+    if (args.length > 0) sink.onRequest(args, encodeMultiBulk(args));
+    return nl + 1;
+  }
+
+  /** A header line without its newline yet: `line` bytes of it, `held` bytes since the request start. */
+  private incompleteLine(line: number, held: number): number {
+    if (line > MAX_INLINE) throw new ProtocolError('too big mbulk count string');
+    return this.incomplete(held + 1);
+  }
+
+  private incomplete(wanted: number): number {
+    this.wanted = wanted;
+    return INCOMPLETE;
+  }
+}
+
+/** Parses the decimal integer in data[from, nl) where nl indexes the '\n' of "\r\n". */
+function parseLineInt(data: Buffer, from: number, nl: number): number {
+  const end = nl - 1;
+  if (end <= from || data[end] !== 13) return NaN;
+  let i = from;
+  let neg = false;
+  if (data[i] === 0x2d /* - */) {
+    neg = true;
+    i++;
+    if (i === end) return NaN;
+  }
+  let v = 0;
+  for (; i < end; i++) {
+    const d = data[i]! - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
+    if (v > Number.MAX_SAFE_INTEGER) return NaN;
+  }
+  return neg ? -v : v;
+}
+
+function printable(b: number): string {
+  return b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '\\x' + b.toString(16).padStart(2, '0');
+}
+
+/** Splits an inline command on blanks; double and single quotes group as in redis-cli. */
+function splitInline(data: Buffer, start: number, end: number): Buffer[] {
+  const out: Buffer[] = [];
+  let i = start;
+  while (i < end) {
+    while (i < end && (data[i] === 0x20 || data[i] === 0x09)) i++;
+    if (i >= end) break;
+    const q = data[i];
+    if (q === 0x22 || q === 0x27) {
+      const close = data.indexOf(q, i + 1);
+      if (close < 0 || close >= end) throw new ProtocolError('unbalanced quotes in request');
+      out.push(q === 0x22 ? unescape(data.subarray(i + 1, close)) : data.subarray(i + 1, close));
+      i = close + 1;
+    } else {
+      const s = i;
+      while (i < end && data[i] !== 0x20 && data[i] !== 0x09) i++;
+      out.push(data.subarray(s, i));
+    }
+  }
+  return out;
+}
+
+/** Backslash escapes inside double quotes (\n, \r, \t, \\, \", \xHH), as sdssplitargs. */
+function unescape(b: Buffer): Buffer {
+  if (b.indexOf(0x5c) < 0) return b;
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c !== 0x5c || i + 1 >= b.length) {
+      out.push(c);
+      continue;
+    }
+    const e = b[++i]!;
+    if (e === 0x78 && i + 2 < b.length) {
+      const hex = parseInt(String.fromCharCode(b[i + 1]!, b[i + 2]!), 16);
+      if (!Number.isNaN(hex)) {
+        out.push(hex);
+        i += 2;
+        continue;
+      }
+    }
+    out.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
+  }
+  return Buffer.from(out);
+}
+
+export function encodeMultiBulk(args: readonly Buffer[]): Buffer {
+  let size = 16;
+  for (const a of args) size += a.length + 16;
+  const out = Buffer.allocUnsafe(size);
+  let p = out.write('*' + args.length + '\r\n', 0, 'latin1');
+  for (const a of args) {
+    p += out.write('$' + a.length + '\r\n', p, 'latin1');
+    p += a.copy(out, p);
+    out[p++] = 13;
+    out[p++] = 10;
+  }
+  return out.subarray(0, p);
+}

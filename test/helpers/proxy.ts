@@ -1,0 +1,146 @@
+/**
+ * A real codis-proxy process (bin/codis-proxy) on free loopback ports, for integration tests.
+ * Slots are either given as a static table (--fillslots) or spread evenly over `backends`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from './ports.js';
+import { RespClient, type ClientOptions } from './resp-client.js';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const PROXY_BIN = join(ROOT, 'bin/codis-proxy');
+
+export interface SlotSpec {
+  id: number;
+  backend_addr?: string;
+  backend_addr_group_id?: number;
+  migrate_from?: string;
+  migrate_from_group_id?: number;
+  locked?: boolean;
+  replica_groups?: string[][];
+}
+
+export interface ProxyOptions {
+  /** Slots 0..1023 spread in equal ranges over these addresses (group ids 1..n). */
+  backends?: string[];
+  /** A static slot table instead (--fillslots). */
+  slots?: SlotSpec[];
+  /** Extra proxy.toml lines, e.g. `session_auth = "pw"`. */
+  config?: Record<string, string | number | boolean>;
+  /** Extra command-line flags. */
+  args?: string[];
+  /** Do not fill slots / go online. */
+  offline?: boolean;
+}
+
+export interface ProxyProcess {
+  readonly port: number;
+  readonly adminPort: number;
+  readonly admin: string;
+  readonly child: ChildProcess;
+  connect(opts?: ClientOptions): Promise<RespClient>;
+  logs(): string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Proxies still running when the test process exits are killed, never leaked. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+export function evenSlots(backends: string[]): SlotSpec[] {
+  const per = Math.ceil(1024 / backends.length);
+  return Array.from({ length: 1024 }, (_, id) => {
+    const g = Math.floor(id / per);
+    return { id, backend_addr: backends[g], backend_addr_group_id: g + 1 };
+  });
+}
+
+function tomlValue(v: string | number | boolean): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+export function waitForPort(port: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((res, rej) => {
+    const attempt = () => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        res();
+      });
+      s.once('error', () => {
+        if (Date.now() > until) rej(new Error(`port ${port} did not open within ${ms} ms`));
+        else setTimeout(attempt, 25);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'codis-proxy-test-'));
+  const port = await freePort();
+  const adminPort = await freePort();
+  const lines = [
+    `product_name = "test"`,
+    `proxy_addr = "127.0.0.1:${port}"`,
+    `admin_addr = "127.0.0.1:${adminPort}"`,
+    ...Object.entries(opts.config ?? {}).map(([k, v]) => `${k} = ${tomlValue(v)}`),
+  ];
+  const conf = join(dir, 'proxy.toml');
+  await writeFile(conf, lines.join('\n') + '\n');
+  const args = [PROXY_BIN, '--config', conf, '--log-level', 'WARN', ...(opts.args ?? [])];
+  if (!opts.offline) {
+    const slots = opts.slots ?? evenSlots(opts.backends ?? []);
+    const file = join(dir, 'slots.json');
+    await writeFile(file, JSON.stringify(slots));
+    args.push('--fillslots', file);
+  }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let log = '';
+  const onOut = (d: Buffer) => {
+    log += d.toString();
+    if (log.length > 256 * 1024) log = log.slice(-128 * 1024);
+  };
+  child.stdout!.on('data', onOut);
+  child.stderr!.on('data', onOut);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  void exited.then(cleanup);
+  try {
+    await Promise.race([
+      Promise.all([waitForPort(port), waitForPort(adminPort)]),
+      exited.then((code) => {
+        throw new Error(`codis-proxy exited with ${code}: ${log}`);
+      }),
+    ]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  const stopWith = async (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    await exited;
+  };
+  return {
+    port,
+    adminPort,
+    admin: `127.0.0.1:${adminPort}`,
+    child,
+    exited,
+    connect: (o?: ClientOptions) => RespClient.connect(port, '127.0.0.1', o),
+    logs: () => log,
+    stop: () => stopWith('SIGTERM'),
+    kill: () => stopWith('SIGKILL'),
+  };
+}

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { integerReply, ReplyProtocolError, ReplyScanner, splitArrayReply } from '../../src/resp/ReplyScanner.js';
+
+const REPLIES = [
+  '+OK\r\n',
+  '-ERR wrong\r\n',
+  ':-42\r\n',
+  '$5\r\nhe\r\nl\r\n',
+  '$0\r\n\r\n',
+  '$-1\r\n',
+  '*-1\r\n',
+  '*0\r\n',
+  '*3\r\n$1\r\na\r\n*2\r\n:1\r\n$-1\r\n+x\r\n',
+  '%1\r\n+k\r\n*1\r\n_\r\n',
+  '~2\r\n#t\r\n,1.5\r\n',
+  '|1\r\n+a\r\n+b\r\n:7\r\n',
+  '=7\r\ntxt:abc\r\n',
+  '(12345678901234567890\r\n',
+];
+
+function boundaries(chunks: Buffer[]): number[] {
+  const sc = new ReplyScanner();
+  const ends: number[] = [];
+  let offset = 0;
+  for (const c of chunks) {
+    let pos = 0;
+    for (;;) {
+      const end = sc.scan(c, pos);
+      if (end < 0) break;
+      ends.push(offset + end);
+      pos = end;
+    }
+    offset += c.length;
+  }
+  return ends;
+}
+
+test('finds the end of every reply type, RESP2 and RESP3', () => {
+  const stream = Buffer.from(REPLIES.join(''));
+  const expected: number[] = [];
+  let at = 0;
+  for (const r of REPLIES) expected.push((at += Buffer.byteLength(r)));
+  assert.deepEqual(boundaries([stream]), expected);
+});
+
+test('boundaries do not depend on how the stream is chunked', () => {
+  const stream = Buffer.from(REPLIES.join(''));
+  const expected = boundaries([stream]);
+  for (let i = 1; i < stream.length; i++) {
+    assert.deepEqual(boundaries([stream.subarray(0, i), stream.subarray(i)]), expected, `split at ${i}`);
+  }
+  assert.deepEqual(boundaries([...stream].map((b) => Buffer.from([b]))), expected);
+});
+
+test('rejects bytes that cannot start a reply', () => {
+  assert.throws(() => new ReplyScanner().scan(Buffer.from('hello\r\n'), 0), ReplyProtocolError);
+});
+
+test('splits array replies into element views and reads integers', () => {
+  const parts = splitArrayReply(Buffer.from('*3\r\n$1\r\na\r\n$-1\r\n*1\r\n:2\r\n'))!;
+  assert.deepEqual(parts.map(String), ['$1\r\na\r\n', '$-1\r\n', '*1\r\n:2\r\n']);
+  assert.equal(splitArrayReply(Buffer.from('-ERR x\r\n')), null);
+  assert.equal(integerReply(Buffer.from(':17\r\n')), 17);
+  assert.ok(Number.isNaN(integerReply(Buffer.from('+OK\r\n'))));
+});

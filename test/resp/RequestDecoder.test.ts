@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProtocolError, RequestDecoder } from '../../src/resp/RequestDecoder.js';
+
+function decodeAll(chunks: Buffer[], dec = new RequestDecoder()): { args: string[]; raw: string }[] {
+  const out: { args: string[]; raw: string }[] = [];
+  const sink = { onRequest: (args: Buffer[], raw: Buffer) => out.push({ args: args.map(String), raw: raw.toString() }) };
+  for (const c of chunks) dec.feed(c, sink);
+  return out;
+}
+
+const PIPE = Buffer.from('*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$0\r\n\r\nPING\r\n');
+
+test('decodes multi-bulk and inline commands with the raw bytes of each', () => {
+  const got = decodeAll([PIPE]);
+  assert.deepEqual(got.map((r) => r.args), [['GET', 'a'], ['SET', 'b', ''], ['PING']]);
+  assert.equal(got[0]!.raw, '*2\r\n$3\r\nGET\r\n$1\r\na\r\n');
+  assert.equal(got[2]!.raw, '*1\r\n$4\r\nPING\r\n');
+});
+
+test('gives the same result however the stream is split', () => {
+  const whole = decodeAll([PIPE]);
+  for (let i = 1; i < PIPE.length; i++) {
+    assert.deepEqual(decodeAll([PIPE.subarray(0, i), PIPE.subarray(i)]), whole, `split at ${i}`);
+  }
+  const bytes = [...PIPE].map((b) => Buffer.from([b]));
+  assert.deepEqual(decodeAll(bytes), whole);
+});
+
+test('arguments are views of the received chunk, not copies', () => {
+  const chunk = Buffer.from('*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n');
+  let key: Buffer | undefined;
+  new RequestDecoder().feed(chunk, { onRequest: (args) => (key = args[1]) });
+  assert.equal(key!.buffer, chunk.buffer);
+});
+
+test('inline commands split on blanks and honour quotes', () => {
+  const got = decodeAll([Buffer.from('set  k "a b\\x41\\n"\r\n\r\nget \'x y\'\n')]);
+  assert.deepEqual(got.map((r) => r.args), [['set', 'k', 'a bA\n'], ['get', 'x y']]);
+});
+
+test('skips empty multi-bulks as Redis does', () => {
+  assert.deepEqual(decodeAll([Buffer.from('*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n')]).map((r) => r.args), [['PING']]);
+});
+
+test('malformed input raises a ProtocolError with a reason', () => {
+  const bad: [string, RegExp][] = [
+    ['*abc\r\n', /invalid multibulk length/],
+    ['*2\r\n+GET\r\n', /expected '\$', got '\+'/],
+    ['*1\r\n$x\r\n', /invalid bulk length/],
+    ['*1\r\n$-1\r\n', /invalid bulk length/],
+    ['*1\r\n$3\r\nGETXX', /CRLF/],
+    ['*9999999\r\n', /invalid multibulk length/],
+    ['set "unterminated\r\n', /unbalanced quotes/],
+  ];
+  for (const [input, re] of bad) {
+    assert.throws(() => decodeAll([Buffer.from(input)]), (e: unknown) => e instanceof ProtocolError && re.test(e.message), input);
+  }
+});
+
+test('enforces the maximum request size even before the request is complete', () => {
+  const dec = new RequestDecoder({ maxElements: 1024, maxBulk: 1 << 20, maxRequest: 1000 });
+  assert.throws(() => decodeAll([Buffer.from('*2\r\n$3\r\nSET\r\n$5000\r\nabc')], dec), /request too large/);
+  const dec2 = new RequestDecoder({ maxElements: 1024, maxBulk: 100, maxRequest: 1 << 20 });
+  assert.throws(() => decodeAll([Buffer.from('*2\r\n$3\r\nSET\r\n$101\r\n')], dec2), /invalid bulk length/);
+  assert.throws(() => decodeAll([Buffer.alloc(70 * 1024, 0x61)]), /too big inline request/);
+});
+
+test('a large value arriving in many chunks is joined once and decoded whole', () => {
+  const value = Buffer.alloc(3 * 1024 * 1024, 0x78);
+  const msg = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, Buffer.from('\r\n')]);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < msg.length; i += 65536) chunks.push(msg.subarray(i, i + 65536));
+  const dec = new RequestDecoder();
+  let got: Buffer[] = [];
+  for (const c of chunks) dec.feed(c, { onRequest: (args) => (got = args) });
+  assert.equal(got.length, 3);
+  assert.ok(got[2]!.equals(value));
+  assert.equal(dec.buffered, 0);
+});
