@@ -33,8 +33,8 @@ function stop(code = 0) {
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
   setTimeout(() => process.exit(code), 500).unref();
-  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() =>
-    process.exit(code),
+  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(
+    () => process.exit(code),
   );
 }
 process.on('SIGINT', () => stop(0));
@@ -59,7 +59,9 @@ function waitPort(port, ms = 10000) {
     const tryOnce = () => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), resolve()));
-      s.once('error', () => (Date.now() > until ? reject(new Error(`port ${port} not ready`)) : setTimeout(tryOnce, 50)));
+      s.once('error', () =>
+        Date.now() > until ? reject(new Error(`port ${port} not ready`)) : setTimeout(tryOnce, 50),
+      );
     };
     tryOnce();
   });
@@ -72,7 +74,18 @@ async function main() {
     port = await freePortFrom(port);
     const d = path.join(dir, `redis-${port}`);
     mkdirSync(d);
-    start(`redis-${port}`, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', d, '--save', '', '--appendonly', 'no']);
+    start(`redis-${port}`, 'redis-server', [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      d,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
     servers.push(`127.0.0.1:${port}`);
     port++;
   }
@@ -84,8 +97,18 @@ async function main() {
   const slotsFile = path.join(dir, 'slots.json');
   writeFileSync(slotsFile, JSON.stringify(slots));
   const conf = path.join(dir, 'proxy.toml');
-  writeFileSync(conf, 'product_name = "codis-demo"\nproxy_addr = "127.0.0.1:19000"\nadmin_addr = "127.0.0.1:11080"\n');
-  start('proxy', path.join(root, 'bin/codis-proxy'), ['--config', conf, '--fillslots', slotsFile, '--log-level', 'WARN']);
+  writeFileSync(
+    conf,
+    'product_name = "codis-demo"\nproxy_addr = "127.0.0.1:19000"\nadmin_addr = "127.0.0.1:11080"\n',
+  );
+  start('proxy', path.join(root, 'bin/codis-proxy'), [
+    '--config',
+    conf,
+    '--fillslots',
+    slotsFile,
+    '--log-level',
+    'WARN',
+  ]);
   await waitPort(19000);
   await waitPort(11080);
   process.stdout.write(

@@ -23,13 +23,18 @@ export function ensure(names) {
   if (missing.length === 0) return;
   const pkgs = missing.map(([, pkg]) => pkg);
   if (process.getuid?.() !== 0 || !have('apt-get')) {
-    process.stderr.write(`missing Debian packages: ${pkgs.join(' ')} (install them with: apt-get install ${pkgs.join(' ')})\n`);
+    process.stderr.write(
+      `missing Debian packages: ${pkgs.join(' ')} (install them with: apt-get install ${pkgs.join(' ')})\n`,
+    );
     process.exit(1);
   }
   process.stderr.write(`installing ${pkgs.join(' ')} with apt-get…\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+    stdio: 'inherit',
+    env,
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) ensure(process.argv.slice(2));

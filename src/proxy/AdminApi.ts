@@ -48,12 +48,15 @@ export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): Fa
   app.get('/api/proxy/model', async () => model());
   app.get('/api/proxy/xping/:xauth', async (req: XAuthReq) => (check(req), 'OK'));
   app.get('/api/proxy/stats/:xauth', async (req: XAuthReq) => (check(req), statsJson(proxy, 0)));
-  app.get('/api/proxy/stats/:xauth/:flags', async (req: FastifyRequest<{ Params: { xauth: string; flags: string } }>) => {
-    check(req);
-    const f = req.params.flags;
-    if (!/^-?\d+$/.test(f)) throw badRequest(`strconv.Atoi: parsing "${f}": invalid syntax`);
-    return statsJson(proxy, Number(f));
-  });
+  app.get(
+    '/api/proxy/stats/:xauth/:flags',
+    async (req: FastifyRequest<{ Params: { xauth: string; flags: string } }>) => {
+      check(req);
+      const f = req.params.flags;
+      if (!/^-?\d+$/.test(f)) throw badRequest(`strconv.Atoi: parsing "${f}": invalid syntax`);
+      return statsJson(proxy, Number(f));
+    },
+  );
   app.get('/api/proxy/slots/:xauth', async (req: XAuthReq) => (check(req), proxy.router.allJson()));
   app.put('/api/proxy/start/:xauth', async (req: XAuthReq) => {
     check(req);
@@ -75,15 +78,18 @@ export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): Fa
     setImmediate(() => hooks.onShutdown());
     return 'OK';
   });
-  app.put('/api/proxy/loglevel/:xauth/:value', async (req: FastifyRequest<{ Params: { xauth: string; value: string } }>) => {
-    check(req);
-    try {
-      log.setLevel(req.params.value);
-    } catch {
-      throw badRequest(`invalid loglevel = ${req.params.value}`);
-    }
-    return 'OK';
-  });
+  app.put(
+    '/api/proxy/loglevel/:xauth/:value',
+    async (req: FastifyRequest<{ Params: { xauth: string; value: string } }>) => {
+      check(req);
+      try {
+        log.setLevel(req.params.value);
+      } catch {
+        throw badRequest(`invalid loglevel = ${req.params.value}`);
+      }
+      return 'OK';
+    },
+  );
   app.put('/api/proxy/fillslots/:xauth', async (req: XAuthReq) => {
     check(req);
     let slots;
@@ -104,7 +110,12 @@ export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): Fa
     check(req);
     const body = req.body as { servers?: unknown } | undefined;
     const servers = body?.servers ?? [];
-    if (typeof body !== 'object' || body === null || !Array.isArray(servers) || servers.some((s) => typeof s !== 'string')) {
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      !Array.isArray(servers) ||
+      servers.some((s) => typeof s !== 'string')
+    ) {
       throw badRequest('invalid sentinel model: expected {"servers": ["host:port", ...]}');
     }
     setSentinels(servers as string[]);

@@ -150,7 +150,10 @@ export class BackendConn implements Flushable {
     this.scanner.reset();
     this.partial = [];
     if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
-    const connectTimer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.opts.connectTimeoutMs);
+    const connectTimer = setTimeout(
+      () => socket.destroy(new Error('connect timeout')),
+      this.opts.connectTimeoutMs,
+    );
     socket.once('connect', () => {
       clearTimeout(connectTimer);
       if (this.opts.recvTimeoutMs > 0) socket.setTimeout(this.opts.recvTimeoutMs);
@@ -263,4 +266,3 @@ function noop(): void {}
 function startsWith(buf: Buffer, prefix: Buffer): boolean {
   return buf.length >= prefix.length && buf.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
-

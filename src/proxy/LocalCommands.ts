@@ -3,7 +3,18 @@
  * PING/ECHO, INFO about the proxy, COMMAND from our table, and the Codis slot commands
  * (SLOTSMAPPING from the routing table; SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
  */
-import { arrayHeader, bulk, EMPTY_ARRAY, error, integer, NIL, NIL_ARRAY, OK, PONG, simple } from '../resp/encode.js';
+import {
+  arrayHeader,
+  bulk,
+  EMPTY_ARRAY,
+  error,
+  integer,
+  NIL,
+  NIL_ARRAY,
+  OK,
+  PONG,
+  simple,
+} from '../resp/encode.js';
 import { splitArrayReply } from '../resp/ReplyScanner.js';
 import { commandReply } from './commands/CommandReplies.js';
 import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
@@ -28,6 +39,8 @@ export interface LocalContext {
   readonly numDatabases: number;
 }
 
+const RESET = simple('RESET');
+
 type Handler = (ctx: LocalContext, s: SessionState, req: Request) => void;
 
 const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
@@ -41,7 +54,9 @@ export function wrongArity(name: string): string {
 export function auth(ctx: LocalContext, s: SessionState, args: readonly Buffer[]): Buffer {
   if (args.length !== 2 && args.length !== 3) return error(wrongArity('auth'));
   if (ctx.sessionAuth === '') {
-    return error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+    return error(
+      'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+    );
   }
   const user = args.length === 3 ? args[1]!.toString() : 'default';
   const pass = args[args.length - 1]!;
@@ -71,6 +86,14 @@ const ping: Handler = (_ctx, _s, req) => {
 
 const echo: Handler = (_ctx, _s, req) => req.answer(bulk(req.args[1]!));
 
+/** RESET: back to a fresh connection's state (db 0, no name, authenticated only without session_auth). */
+const reset: Handler = (ctx, s, req) => {
+  s.db = 0;
+  s.name = null;
+  s.authorized = ctx.sessionAuth === '';
+  req.answer(RESET);
+};
+
 const quit: Handler = (_ctx, s, req) => {
   s.quit = true;
   req.answer(OK);
@@ -83,13 +106,20 @@ const info: Handler = (ctx, s, req) => {
 
 function helloReply(ctx: LocalContext, s: SessionState): Buffer {
   const fields: Buffer[] = [
-    bulk('server'), bulk('redis'),
-    bulk('version'), bulk(ctx.info.redisVersion),
-    bulk('proto'), integer(2),
-    bulk('id'), integer(s.id),
-    bulk('mode'), bulk('standalone'),
-    bulk('role'), bulk('master'),
-    bulk('modules'), EMPTY_ARRAY,
+    bulk('server'),
+    bulk('redis'),
+    bulk('version'),
+    bulk(ctx.info.redisVersion),
+    bulk('proto'),
+    integer(2),
+    bulk('id'),
+    integer(s.id),
+    bulk('mode'),
+    bulk('standalone'),
+    bulk('role'),
+    bulk('master'),
+    bulk('modules'),
+    EMPTY_ARRAY,
   ];
   return Buffer.concat([arrayHeader(fields.length), ...fields]);
 }
@@ -117,7 +147,11 @@ const hello: Handler = (ctx, s, req) => {
     }
   }
   if (ctx.sessionAuth !== '' && !s.authorized) {
-    return req.answer(error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time'));
+    return req.answer(
+      error(
+        'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      ),
+    );
   }
   if (name !== undefined) s.name = name.length > 0 ? Buffer.from(name) : null;
   req.answer(helloReply(ctx, s));
@@ -168,7 +202,9 @@ function parseSlot(req: Request, arg: Buffer): number | null {
 function slotMapping(router: Router, id: number): Buffer {
   const slot = router.slots[id]!;
   if (slot.backend === null) return NIL_ARRAY;
-  const groups = slot.replicaGroups.map((g) => Buffer.concat([arrayHeader(g.length), ...g.map((c) => simple(c.addr))]));
+  const groups = slot.replicaGroups.map((g) =>
+    Buffer.concat([arrayHeader(g.length), ...g.map((c) => simple(c.addr))]),
+  );
   return Buffer.concat([
     arrayHeader(4),
     integer(id),
@@ -200,7 +236,8 @@ const slotsscan: Handler = (ctx, s, req) => {
   const id = parseSlot(req, req.args[1]!);
   if (id === null) return;
   const slot = ctx.router.slots[id]!;
-  if (slot.backend === null) return req.answer(error('ERR handle request, slot is not ready, may be offline'));
+  if (slot.backend === null)
+    return req.answer(error('ERR handle request, slot is not ready, may be offline'));
   const scanArgs: (Buffer | string)[] = ['SCAN', req.args[2]!, ...req.args.slice(3)];
   slot.backend.get(s.db, req.seed, true)!.call(
     scanArgs,
@@ -256,6 +293,7 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['PING', ping],
   ['ECHO', echo],
   ['QUIT', quit],
+  ['RESET', reset],
   ['INFO', info],
   ['HELLO', hello],
   ['CLIENT', client],

@@ -96,7 +96,11 @@ export class Proxy implements SessionHost, ProxyInfo {
     server.on('error', (e) => this.log.error({ err: e }, 'proxy listener error'));
     const bound = boundAddr(server);
     const modelAddr = publicAddr(bound, this.opts.hostProxy);
-    const token = proxyToken(this.config.product_name, bound, this.opts.adminListenAddr ?? this.config.admin_addr);
+    const token = proxyToken(
+      this.config.product_name,
+      bound,
+      this.opts.adminListenAddr ?? this.config.admin_addr,
+    );
     this.model = {
       token,
       start_time: this.startTime.toISOString(),
@@ -159,7 +163,8 @@ export class Proxy implements SessionHost, ProxyInfo {
 
   infoText(sections: readonly string[], session: SessionState): string {
     const all = sections.length === 0 || sections.includes('all') || sections.includes('everything');
-    const want = (s: string) => all || sections.includes(s) || (sections.includes('default') && s !== 'proxy');
+    const want = (s: string) =>
+      all || sections.includes(s) || (sections.includes('default') && s !== 'proxy');
     const out: string[] = [];
     const add = (name: string, fields: Record<string, string | number>) => {
       if (!want(name.toLowerCase())) return;
@@ -176,8 +181,15 @@ export class Proxy implements SessionHost, ProxyInfo {
       tcp_port: Number(this.model.proxy_addr.split(':').pop()),
       uptime_in_seconds: Math.floor((Date.now() - this.startTime.getTime()) / 1000),
     });
-    add('Clients', { connected_clients: this.stats.sessionsAlive, maxclients: this.config.proxy_max_clients });
-    add('Memory', { used_memory: mem, used_memory_rss: mem, used_memory_human: `${(mem / 1048576).toFixed(2)}M` });
+    add('Clients', {
+      connected_clients: this.stats.sessionsAlive,
+      maxclients: this.config.proxy_max_clients,
+    });
+    add('Memory', {
+      used_memory: mem,
+      used_memory_rss: mem,
+      used_memory_human: `${(mem / 1048576).toFixed(2)}M`,
+    });
     add('Persistence', { loading: 0 });
     add('Stats', {
       total_connections_received: this.stats.sessionsTotal,

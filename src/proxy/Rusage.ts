@@ -3,7 +3,15 @@ export interface RusageJson {
   now: string;
   cpu: number;
   mem: number;
-  raw: { utime: number; stime: number; cutime: number; cstime: number; num_threads: number; vm_size: number; vm_rss: number };
+  raw: {
+    utime: number;
+    stime: number;
+    cutime: number;
+    cstime: number;
+    num_threads: number;
+    vm_size: number;
+    vm_rss: number;
+  };
 }
 
 export class Rusage {

@@ -8,10 +8,15 @@
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ProtocolError, RequestDecoder, type DecoderLimits, type RequestSink } from '../resp/RequestDecoder.js';
+import {
+  ProtocolError,
+  RequestDecoder,
+  type DecoderLimits,
+  type RequestSink,
+} from '../resp/RequestDecoder.js';
 import { error } from '../resp/encode.js';
 import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
-import { checkArity, collectKeys, lookup, lookupSub, UNKNOWN } from './commands/Mapper.js';
+import { checkArity, collectKeys, lookup, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
 import { scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
 import { slotOfRange } from './hash.js';
@@ -37,7 +42,7 @@ export interface SessionHost extends LocalContext {
   sessionClosed(s: Session): void;
 }
 
-const CROSSSLOT = 'CROSSSLOT Keys in request don\'t hash to the same slot';
+const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 const keyScratch: number[] = [];
 
 export class Session implements RequestSink, RequestOwner, Flushable, SessionState {
@@ -137,9 +142,15 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       info = sub;
       req.info = sub;
     }
+    if (info.argCheck !== undefined) {
+      const why = info.argCheck(args);
+      if (why !== undefined) return this.refuse(req, info, why);
+    }
     switch (info.handling) {
-      case Handling.Local:
-        return LOCAL_HANDLERS.get(info.name)!(this.host, this, req);
+      case Handling.Local: {
+        const local = LOCAL_HANDLERS.get(info.name);
+        return local ? local(this.host, this, req) : this.refuse(req, info, 'not implemented by the proxy');
+      }
       case Handling.Coalesce:
         if (info.name === 'MSET' && (args.length - 1) % 2 !== 0) return req.fail(wrongArity('mset'));
         return dispatchMulti(this.host.router, req, multiKind(info.name));
@@ -169,9 +180,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     return slot;
   }
 
-  private refuse(req: Request, info: CommandInfo): void {
-    const name = info.name.replace('|', ' ');
-    req.fail(`ERR handle request, command '${name}' is not allowed${info.reason ? ` (${info.reason})` : ''}`);
+  private refuse(req: Request, info: CommandInfo, reason = info.reason): void {
+    req.fail(refusalMessage(info, reason));
   }
 
   onRequestDone(req: Request): void {

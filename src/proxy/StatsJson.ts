@@ -33,7 +33,13 @@ export function statsJson(proxy: Proxy, flags: number): Record<string, unknown> 
     const m = process.memoryUsage();
     out.runtime = {
       general: { alloc: m.heapUsed, sys: m.rss, lookups: 0, mallocs: 0, frees: 0 },
-      heap: { alloc: m.heapUsed, sys: m.heapTotal, idle: m.heapTotal - m.heapUsed, inuse: m.heapUsed, objects: 0 },
+      heap: {
+        alloc: m.heapUsed,
+        sys: m.heapTotal,
+        idle: m.heapTotal - m.heapUsed,
+        inuse: m.heapUsed,
+        objects: 0,
+      },
       gc: { num: 0, cpu_fraction: 0, total_pausems: 0 },
       num_procs: 1,
       num_goroutines: 0,

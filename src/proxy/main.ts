@@ -79,11 +79,13 @@ export async function main(argv: string[]): Promise<void> {
     if (f.session_auth !== undefined) config.session_auth = f.session_auth;
     validateProxyConfig(config);
   } catch (e) {
-    if (e instanceof ConfigError || (e as NodeJS.ErrnoException).code === 'ENOENT') fatal((e as Error).message, 2);
+    if (e instanceof ConfigError || (e as NodeJS.ErrnoException).code === 'ENOENT')
+      fatal((e as Error).message, 2);
     throw e;
   }
   const modes = [f.dashboard, f.zookeeper, f.etcd, f.filesystem, f.fillslots].filter((m) => m !== undefined);
-  if (modes.length > 1) fatal('use only one of --dashboard, --zookeeper, --etcd, --filesystem, --fillslots', 2);
+  if (modes.length > 1)
+    fatal('use only one of --dashboard, --zookeeper, --etcd, --filesystem, --fillslots', 2);
 
   let log: Logger;
   try {
@@ -101,7 +103,11 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const proxy = new Proxy(config, { logger: log, hostProxy: f.hostProxy, adminListenAddr: config.admin_addr });
+  const proxy = new Proxy(config, {
+    logger: log,
+    hostProxy: f.hostProxy,
+    adminListenAddr: config.admin_addr,
+  });
   let adminBound: string;
   const admin = createAdminApi(proxy, log, { onShutdown: () => void shutdown('admin API shutdown') });
   try {
@@ -112,7 +118,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   proxy.setAdminAddr(publicAddr(adminBound, f.hostAdmin));
   if (f.pidfile) writeFileSync(f.pidfile, `${process.pid}\n`);
-  log.info({ proxy_addr: proxy.model.proxy_addr, admin_addr: proxy.model.admin_addr }, 'proxy is listening (offline)');
+  log.info(
+    { proxy_addr: proxy.model.proxy_addr, admin_addr: proxy.model.admin_addr },
+    'proxy is listening (offline)',
+  );
 
   let stopping = false;
   async function shutdown(why: string): Promise<void> {

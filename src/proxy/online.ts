@@ -11,13 +11,20 @@ const RETRY_MS = 3000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function onlineViaDashboard(proxy: Proxy, dashboard: string, log: Logger, tries = 10): Promise<void> {
+export async function onlineViaDashboard(
+  proxy: Proxy,
+  dashboard: string,
+  log: Logger,
+  tries = 10,
+): Promise<void> {
   const product = proxy.config.product_name;
   let last = '';
   for (let i = 0; i < tries; i++) {
     if (i > 0) await sleep(RETRY_MS);
     try {
-      const model = await rpc.get<{ product_name?: string }>(dashboard, '/api/topom/model', { timeoutMs: 5000 });
+      const model = await rpc.get<{ product_name?: string }>(dashboard, '/api/topom/model', {
+        timeoutMs: 5000,
+      });
       if (model?.product_name !== product) {
         throw new Error(`dashboard ${dashboard} serves product '${model?.product_name}', not '${product}'`);
       }
@@ -27,7 +34,7 @@ export async function onlineViaDashboard(proxy: Proxy, dashboard: string, log: L
       return;
     } catch (e) {
       last = (e as Error).message;
-      if (last.includes('not \'')) throw e;
+      if (last.includes("not '")) throw e;
       log.warn(`online through dashboard ${dashboard} failed (try ${i + 1}/${tries}): ${last}`);
     }
   }

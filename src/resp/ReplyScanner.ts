@@ -58,7 +58,8 @@ export class ReplyScanner {
             if (this.elementDone()) return i;
             continue;
           }
-          if (!isLengthType(t)) throw new ReplyProtocolError(`unexpected reply type byte 0x${t.toString(16)}`);
+          if (!isLengthType(t))
+            throw new ReplyProtocolError(`unexpected reply type byte 0x${t.toString(16)}`);
           this.state = S_HEADER;
           this.num = 0;
           this.neg = false;
@@ -141,7 +142,16 @@ export class ReplyScanner {
 
 function isLengthType(t: number): boolean {
   // $ * = ! ~ > % |
-  return t === 0x24 || t === 0x2a || t === 0x3d || t === 0x21 || t === 0x7e || t === 0x3e || t === 0x25 || t === 0x7c;
+  return (
+    t === 0x24 ||
+    t === 0x2a ||
+    t === 0x3d ||
+    t === 0x21 ||
+    t === 0x7e ||
+    t === 0x3e ||
+    t === 0x25 ||
+    t === 0x7c
+  );
 }
 
 function isLineType(t: number): boolean {

@@ -105,7 +105,8 @@ export class RequestDecoder {
       const body = nl + 1;
       const next = body + blen + 2;
       if (next > len) return this.incomplete(next - start + (n - i - 1) * 4);
-      if (data[next - 2] !== 13 || data[next - 1] !== 10) throw new ProtocolError('bulk not followed by CRLF');
+      if (data[next - 2] !== 13 || data[next - 1] !== 10)
+        throw new ProtocolError('bulk not followed by CRLF');
       args[i] = data.subarray(body, body + blen);
       p = next;
     }

@@ -19,7 +19,9 @@ export const forbidden = (msg: string) => new HttpError(403, msg);
 export const notFound = (msg: string) => new HttpError(404, msg);
 export const conflict = (msg: string) => new HttpError(409, msg);
 
-export function createHttpServer(opts: { logRequests?: (method: string, url: string, ip: string) => void } = {}): FastifyInstance {
+export function createHttpServer(
+  opts: { logRequests?: (method: string, url: string, ip: string) => void } = {},
+): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
   // Codis clients send JSON without always saying so; accept bodies of any type as JSON.
   app.removeAllContentTypeParsers();

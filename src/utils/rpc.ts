@@ -17,7 +17,13 @@ function url(addr: string, path: string): string {
   return addr.startsWith('http://') || addr.startsWith('https://') ? addr + path : `http://${addr}${path}`;
 }
 
-async function call<T>(method: string, addr: string, path: string, body: unknown, opts: RpcOptions): Promise<T> {
+async function call<T>(
+  method: string,
+  addr: string,
+  path: string,
+  body: unknown,
+  opts: RpcOptions,
+): Promise<T> {
   const u = url(addr, path);
   let res: Response;
   try {
@@ -32,7 +38,7 @@ async function call<T>(method: string, addr: string, path: string, body: unknown
     throw new RpcError(0, `${method} ${u} failed: ${cause}`);
   }
   const text = await res.text();
-  let data: unknown = undefined;
+  let data: unknown;
   try {
     data = text === '' ? undefined : JSON.parse(text);
   } catch {
@@ -40,7 +46,8 @@ async function call<T>(method: string, addr: string, path: string, body: unknown
   }
   if (res.status !== 200) {
     const d = data as { cause?: string; Cause?: string } | undefined;
-    const cause = (typeof d === 'object' && d !== null && (d.cause ?? d.Cause)) || String(text).trim() || res.statusText;
+    const cause =
+      (typeof d === 'object' && d !== null && (d.cause ?? d.Cause)) || String(text).trim() || res.statusText;
     throw new RpcError(res.status, `[${res.status}] ${cause} - ${method} ${u}`);
   }
   return data as T;
@@ -48,7 +55,10 @@ async function call<T>(method: string, addr: string, path: string, body: unknown
 
 export const rpc = {
   get: <T>(addr: string, path: string, opts: RpcOptions = {}) => call<T>('GET', addr, path, undefined, opts),
-  put: <T>(addr: string, path: string, body?: unknown, opts: RpcOptions = {}) => call<T>('PUT', addr, path, body, opts),
-  post: <T>(addr: string, path: string, body?: unknown, opts: RpcOptions = {}) => call<T>('POST', addr, path, body, opts),
-  del: <T>(addr: string, path: string, opts: RpcOptions = {}) => call<T>('DELETE', addr, path, undefined, opts),
+  put: <T>(addr: string, path: string, body?: unknown, opts: RpcOptions = {}) =>
+    call<T>('PUT', addr, path, body, opts),
+  post: <T>(addr: string, path: string, body?: unknown, opts: RpcOptions = {}) =>
+    call<T>('POST', addr, path, body, opts),
+  del: <T>(addr: string, path: string, opts: RpcOptions = {}) =>
+    call<T>('DELETE', addr, path, undefined, opts),
 };

@@ -1,0 +1,219 @@
+/**
+ * The proxy's support decision for every Redis 7 command (hand-written; the metadata itself is
+ * generated into table.generated.ts). Keys are Redis's lower-case full names: `get`,
+ * `client|setname`. A subcommand without an entry of its own takes its container's `subs`
+ * decision, or the container's decision. The test suite checks that every command of the
+ * generated table has an explicit decision here and that no entry names a missing command,
+ * so regenerating the table against a newer Redis points at what needs reviewing.
+ *
+ * Baseline: Codis's mapper.go (reference §2). Differences, on purpose:
+ * - Same-slot multi-key commands are allowed (RENAME, MSETNX, BITOP, SMOVE, LMOVE, COPY, …):
+ *   the router checks that all keys of a command hash to one slot, which Codis never did.
+ * - Commands added after Redis 3.2 are reviewed one by one instead of being forwarded as
+ *   "unknown" (Codis's table stopped at 3.2, so e.g. BLMOVE or UNLINK went through unchecked).
+ * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
+ *   with stock Redis there is no sensible backend to send them to.
+ */
+import { Handling } from './CommandInfo.js';
+
+export interface Decision {
+  readonly handling: Handling;
+  /** Must reach the master although Redis does not flag it `write`. */
+  readonly masterOnly?: boolean;
+  /** Counts as a write although Redis does not flag it `write` (scripts may write). */
+  readonly write?: boolean;
+  /** Why a NotAllow command is refused. */
+  readonly reason?: string;
+  /** Argument-dependent refusal: returns a reason to refuse this particular call. */
+  readonly argCheck?: (args: readonly Buffer[]) => string | undefined;
+  /** For containers: the decision of subcommands that have no entry of their own. */
+  readonly subs?: Decision;
+}
+
+const FORWARD: Decision = { handling: Handling.Forward };
+const MASTER_ONLY: Decision = { handling: Handling.Forward, masterOnly: true };
+const WRITE: Decision = { handling: Handling.Forward, write: true };
+const LOCAL: Decision = { handling: Handling.Local };
+const COALESCE: Decision = { handling: Handling.Coalesce };
+const MASTER_ONLY_LOCAL: Decision = { handling: Handling.Local, masterOnly: true };
+const refuse = (reason: string): Decision => ({ handling: Handling.NotAllow, reason });
+
+const BLOCKING = refuse('blocking commands would stall a shared, pipelined backend connection');
+const PUBSUB = refuse('pub/sub needs a dedicated backend connection; the proxy does not support it');
+const TRANSACTION = refuse(
+  'transactions are not supported through the proxy (keys may live on many backends)',
+);
+const KEYSPACE = refuse('keyspace-wide commands would see only one backend of the cluster');
+const ADMIN = refuse('server administration must be done on each backend, not through the proxy');
+const REPLICATION = refuse('replication and cluster topology are managed by the dashboard, not by clients');
+
+/** XREAD / XREADGROUP are fine unless they BLOCK (options come before STREAMS). */
+function xreadCheck(args: readonly Buffer[]): string | undefined {
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.length === 7 && eqUpper(a, 'STREAMS')) return undefined;
+    if (a.length === 5 && eqUpper(a, 'BLOCK')) return BLOCKING.reason;
+    if (a.length === 5 && eqUpper(a, 'COUNT')) i += 1;
+    else if (a.length === 5 && eqUpper(a, 'GROUP')) i += 2;
+    else if (!(a.length === 5 && eqUpper(a, 'NOACK'))) return undefined; // syntax error: Redis answers
+  }
+  return undefined;
+}
+
+function eqUpper(b: Buffer, upper: string): boolean {
+  for (let i = 0; i < upper.length; i++) {
+    let c = b[i]!;
+    if (c >= 97 && c <= 122) c -= 32;
+    if (c !== upper.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const groups: [Decision, string[]][] = [
+  // Reads of one key, or of several keys that must share a slot (SDIFF, SINTER, ZUNION, LCS…):
+  // Codis's read list plus the Redis 4–7 additions. May be served by replica groups.
+  [
+    FORWARD,
+    `bitcount bitfield_ro bitpos dump expiretime geodist geohash geopos georadius_ro
+     georadiusbymember_ro geosearch get getbit getrange hexists hget hgetall hkeys hlen hmget
+     hrandfield hstrlen hvals lcs lindex llen lpos lrange pexpiretime pfcount pttl scard sdiff
+     sinter sintercard sismember smembers smismember sort_ro srandmember strlen substr sunion ttl
+     type xlen xpending xrange xrevrange zcard zcount zdiff zinter zintercard zlexcount zmscore
+     zrandmember zrange zrangebylex zrangebyscore zrank zrevrange zrevrangebylex zrevrangebyscore
+     zrevrank zscore zunion eval_ro evalsha_ro fcall_ro xinfo object pubsub`.split(/\s+/),
+  ],
+  // Codis allowed these key-less commands; kept for compatibility (sent to a random slot).
+  // PUBSUB answers are empty anyway since PUBLISH/SUBSCRIBE are refused.
+  [FORWARD, ['pfselftest', 'role']],
+  // Writes (the Write flag comes from Redis's `write` flag): Codis's list, plus the same-slot
+  // multi-key writes Codis refused (RENAME, RENAMENX, MSETNX, BITOP) now that the router checks
+  // slots, plus Redis 4–7 additions. XREADGROUP is a write (it moves the group's cursor).
+  [
+    FORWARD,
+    `append bitfield bitop copy decr decrby expire expireat geoadd georadius georadiusbymember
+     geosearchstore getdel getex getset hdel hincrby hincrbyfloat hmset hset hsetnx incr incrby
+     incrbyfloat linsert lmove lmpop lpop lpush lpushx lrem lset ltrim msetnx persist pexpire
+     pexpireat pfadd pfdebug pfmerge psetex rename renamenx rpop rpoplpush rpush rpushx sadd
+     sdiffstore set setbit setex setnx setrange sinterstore smove sort spop srem sunionstore xack
+     xadd xautoclaim xclaim xdel xgroup xsetid xtrim zadd zdiffstore zincrby zinterstore zmpop
+     zpopmax zpopmin zrangestore zrem zremrangebylex zremrangebyrank zremrangebyscore
+     zunionstore`.split(/\s+/),
+  ],
+  // RESTORE: Codis refused it, but it is a single-key write and the way importers write dumps
+  // now that SLOTSRESTORE (codis-server only) is gone. RESTORE-ASKING stays refused below.
+  [FORWARD, ['restore']],
+  // Scripts: Redis does not flag EVAL/EVALSHA/FCALL `write`, but they may write, so Codis's W
+  // is kept (never served by replicas). Keys must share a slot. The *_RO variants are reads.
+  [WRITE, ['eval', 'evalsha', 'fcall']],
+  // Codis's MO: cursors must stay on one server (a replica may be another one next time).
+  // TOUCH and OBJECT IDLETIME/FREQ read access metadata, which only the master's clock keeps.
+  [MASTER_ONLY, ['hscan', 'sscan', 'zscan', 'object|idletime', 'object|freq']],
+  // XREAD is a read; both refuse BLOCK (argCheck).
+  [{ handling: Handling.Forward, argCheck: xreadCheck }, ['xread', 'xreadgroup']],
+  // Split per backend and merged by the proxy. TOUCH is master-only (see above).
+  [COALESCE, ['mget', 'mset', 'del', 'unlink', 'exists']],
+  [{ handling: Handling.Coalesce, masterOnly: true }, ['touch']],
+  // Answered by the proxy. RESET is local too: it resets the *session* (db 0, name, RESP2,
+  // authorization) and must not reset a shared backend connection.
+  [LOCAL, ['ping', 'echo', 'quit', 'auth', 'select', 'info', 'command', 'hello', 'reset']],
+  [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info']],
+  // MEMORY USAGE key is a read of one key; the rest of MEMORY is server-wide (see below).
+  [FORWARD, ['memory|usage']],
+  // Blocking: a blocked command would hold a pipelined connection shared by many clients.
+  [BLOCKING, ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop']],
+  [refuse('WAIT counts the replicas of one backend only and blocks a shared connection'), ['wait']],
+  [
+    PUBSUB,
+    'subscribe unsubscribe psubscribe punsubscribe publish ssubscribe sunsubscribe spublish'.split(' '),
+  ],
+  [TRANSACTION, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
+  [KEYSPACE, ['keys', 'scan', 'randomkey', 'dbsize', 'flushall', 'flushdb', 'swapdb']],
+  [refuse('MOVE between databases is not supported through the proxy'), ['move']],
+  [
+    ADMIN,
+    `config debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency slowlog
+     lolwut time script function`.split(/\s+/),
+  ],
+  [
+    REPLICATION,
+    'sync psync replconf slaveof replicaof cluster asking readonly readwrite failover'.split(' '),
+  ],
+  [
+    refuse('MIGRATE and RESTORE-ASKING are used by slot migration and cannot be sent by clients'),
+    ['migrate', 'restore-asking'],
+  ],
+];
+
+const table = new Map<string, Decision>();
+for (const [decision, names] of groups) {
+  for (const name of names) {
+    if (name === '') continue;
+    if (table.has(name)) throw new Error(`policy: '${name}' is listed twice`);
+    table.set(name, decision);
+  }
+}
+
+// Containers whose subcommands differ from the container's own decision.
+table.set('client', {
+  handling: Handling.Local,
+  subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO and SETINFO are supported by the proxy'),
+});
+table.set('memory', {
+  handling: Handling.Forward,
+  subs: refuse('only MEMORY USAGE <key> is supported; the rest describes one backend server'),
+});
+
+/** Commands the proxy knows that stock Redis 7.0 does not have. */
+export interface ProxyCommand {
+  readonly name: string;
+  readonly arity: number;
+  readonly flags: readonly string[];
+  readonly summary: string;
+  readonly decision: Decision;
+}
+
+export const PROXY_COMMANDS: readonly ProxyCommand[] = [
+  // Codis's slot introspection, answered by the proxy from its routing table.
+  {
+    name: 'slotsinfo',
+    arity: -1,
+    flags: ['readonly'],
+    summary: 'Codis: key counts per slot of a backend server',
+    decision: MASTER_ONLY_LOCAL,
+  },
+  {
+    name: 'slotsscan',
+    arity: -3,
+    flags: ['readonly'],
+    summary: 'Codis: scan the keys of one slot',
+    decision: MASTER_ONLY_LOCAL,
+  },
+  {
+    name: 'slotsmapping',
+    arity: -1,
+    flags: ['readonly'],
+    summary: 'Codis: the routing of one slot or of all slots',
+    decision: LOCAL,
+  },
+  // Codis's cross-protocol guards: an HTTP client talking to the Redis port is refused.
+  { name: 'post', arity: -1, flags: [], summary: '', decision: refuse('this is a Redis port, not HTTP') },
+  { name: 'host:', arity: -1, flags: [], summary: '', decision: refuse('this is a Redis port, not HTTP') },
+  // Redis 7.2+: refused even when the backends are newer than the generated table.
+  { name: 'waitaof', arity: 4, flags: ['noscript'], summary: '', decision: BLOCKING },
+];
+
+/** Explicit decision for a full name, or undefined (top-level) / inherited (subcommand). */
+export function decisionFor(fullName: string): Decision | undefined {
+  const own = table.get(fullName);
+  if (own) return own;
+  const bar = fullName.indexOf('|');
+  if (bar < 0) return undefined;
+  const parent = table.get(fullName.slice(0, bar));
+  if (!parent) return undefined;
+  return parent.subs ?? parent;
+}
+
+/** Every name with an explicit decision (for the completeness test). */
+export function decidedNames(): readonly string[] {
+  return [...table.keys()];
+}
