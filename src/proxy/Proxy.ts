@@ -17,6 +17,7 @@ import { Stats } from './Stats.js';
 import type { ProxyInfo } from './ProxyInfo.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
+import { Jodis } from './Jodis.js';
 
 export const VERSION = '3.2.2-ts0.1.0';
 const REDIS_VERSION = '7.0.15';
@@ -50,6 +51,7 @@ export class Proxy implements SessionHost, ProxyInfo {
   private server: net.Server | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  private jodis: Jodis | null = null;
 
   constructor(
     readonly config: ProxyConfig,
@@ -131,9 +133,39 @@ export class Proxy implements SessionHost, ProxyInfo {
     return this.router.online;
   }
 
+  /** Goes online: clients are served, and the proxy registers in Jodis when configured. */
   start(): void {
     if (this.closed) throw new Error('use of closed proxy');
     this.router.online = true;
+    const c = this.config;
+    if (c.jodis_addr !== '' && this.jodis === null) {
+      this.jodis = new Jodis(
+        {
+          name: c.jodis_name,
+          addr: c.jodis_addr,
+          auth: c.jodis_auth,
+          timeoutMs: c.jodis_timeout,
+          compatible: c.jodis_compatible,
+          product: c.product_name,
+          token: this.model.token,
+        },
+        () => Buffer.from(JSON.stringify(this.jodisData(), null, 4)),
+        this.log,
+      );
+      this.model.jodis_path = this.jodis.path;
+      this.jodis.start();
+    }
+  }
+
+  /** The node Jodis clients read (Codis's shape). */
+  private jodisData(): Record<string, string> {
+    return {
+      addr: this.model.proxy_addr,
+      admin: this.model.admin_addr,
+      start: this.model.start_time,
+      state: 'online',
+      token: this.model.token,
+    };
   }
 
   private accept(socket: net.Socket): void {
@@ -223,6 +255,7 @@ export class Proxy implements SessionHost, ProxyInfo {
     this.router.close();
     this.stats.close();
     this.rusage.close();
+    await this.jodis?.close();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -14,7 +14,6 @@ import {
   type DecoderLimits,
   type RequestSink,
 } from '../resp/RequestDecoder.js';
-import { error } from '../resp/encode.js';
 import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
 import { checkArity, collectKeys, lookup, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
@@ -44,6 +43,7 @@ export interface SessionHost extends LocalContext {
 
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 const keyScratch: number[] = [];
+const EMPTY = Buffer.alloc(0);
 
 export class Session implements RequestSink, RequestOwner, Flushable, SessionState {
   db = 0;
@@ -212,7 +212,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       this.socket.end();
       return;
     }
-    if (this.readingPaused && this.sendTimer === null && this.pending < this.host.options.maxPipeline) {
+    if (
+      this.readingPaused &&
+      !this.quit &&
+      this.sendTimer === null &&
+      this.pending < this.host.options.maxPipeline
+    ) {
       this.resumeReading();
     }
   }
@@ -228,7 +233,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private onDrain(): void {
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
     this.sendTimer = null;
-    if (this.readingPaused && this.pending < this.host.options.maxPipeline) this.resumeReading();
+    if (this.readingPaused && !this.quit && this.pending < this.host.options.maxPipeline)
+      this.resumeReading();
   }
 
   private pauseReading(): void {
@@ -242,11 +248,14 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.socket.resume();
   }
 
-  /** Malformed input: say why, then close only this connection. */
+  /**
+   * Malformed input: the error goes out after the replies to the requests before it, then
+   * only this connection closes.
+   */
   private protocolError(msg: string): void {
+    this.enqueue(new Request(this, [], EMPTY, this.db, UNKNOWN, this.now)).fail('ERR Protocol error: ' + msg);
     this.quit = true;
-    this.flush();
-    this.socket.end(error('ERR Protocol error: ' + msg));
+    this.pauseReading();
   }
 
   private onClose(): void {

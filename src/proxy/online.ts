@@ -49,7 +49,7 @@ export async function onlineViaCoordinator(
   log: Logger,
 ): Promise<void> {
   const { newClient } = await import('../coordinator/index.js');
-  const client = newClient(name as 'filesystem', addr, auth);
+  const client = newClient(name, addr, auth);
   const path = `/codis3/${proxy.config.product_name}/topom`;
   try {
     let last = '';

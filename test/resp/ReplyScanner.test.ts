@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { integerReply, ReplyProtocolError, ReplyScanner, splitArrayReply } from '../../src/resp/ReplyScanner.js';
+import {
+  integerReply,
+  ReplyProtocolError,
+  ReplyScanner,
+  splitArrayReply,
+} from '../../src/resp/ReplyScanner.js';
 
 const REPLIES = [
   '+OK\r\n',

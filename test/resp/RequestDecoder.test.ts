@@ -4,7 +4,9 @@ import { ProtocolError, RequestDecoder } from '../../src/resp/RequestDecoder.js'
 
 function decodeAll(chunks: Buffer[], dec = new RequestDecoder()): { args: string[]; raw: string }[] {
   const out: { args: string[]; raw: string }[] = [];
-  const sink = { onRequest: (args: Buffer[], raw: Buffer) => out.push({ args: args.map(String), raw: raw.toString() }) };
+  const sink = {
+    onRequest: (args: Buffer[], raw: Buffer) => out.push({ args: args.map(String), raw: raw.toString() }),
+  };
   for (const c of chunks) dec.feed(c, sink);
   return out;
 }
@@ -13,7 +15,10 @@ const PIPE = Buffer.from('*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$1\r\
 
 test('decodes multi-bulk and inline commands with the raw bytes of each', () => {
   const got = decodeAll([PIPE]);
-  assert.deepEqual(got.map((r) => r.args), [['GET', 'a'], ['SET', 'b', ''], ['PING']]);
+  assert.deepEqual(
+    got.map((r) => r.args),
+    [['GET', 'a'], ['SET', 'b', ''], ['PING']],
+  );
   assert.equal(got[0]!.raw, '*2\r\n$3\r\nGET\r\n$1\r\na\r\n');
   assert.equal(got[2]!.raw, '*1\r\n$4\r\nPING\r\n');
 });
@@ -36,11 +41,20 @@ test('arguments are views of the received chunk, not copies', () => {
 
 test('inline commands split on blanks and honour quotes', () => {
   const got = decodeAll([Buffer.from('set  k "a b\\x41\\n"\r\n\r\nget \'x y\'\n')]);
-  assert.deepEqual(got.map((r) => r.args), [['set', 'k', 'a bA\n'], ['get', 'x y']]);
+  assert.deepEqual(
+    got.map((r) => r.args),
+    [
+      ['set', 'k', 'a bA\n'],
+      ['get', 'x y'],
+    ],
+  );
 });
 
 test('skips empty multi-bulks as Redis does', () => {
-  assert.deepEqual(decodeAll([Buffer.from('*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n')]).map((r) => r.args), [['PING']]);
+  assert.deepEqual(
+    decodeAll([Buffer.from('*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n')]).map((r) => r.args),
+    [['PING']],
+  );
 });
 
 test('malformed input raises a ProtocolError with a reason', () => {
@@ -54,7 +68,11 @@ test('malformed input raises a ProtocolError with a reason', () => {
     ['set "unterminated\r\n', /unbalanced quotes/],
   ];
   for (const [input, re] of bad) {
-    assert.throws(() => decodeAll([Buffer.from(input)]), (e: unknown) => e instanceof ProtocolError && re.test(e.message), input);
+    assert.throws(
+      () => decodeAll([Buffer.from(input)]),
+      (e: unknown) => e instanceof ProtocolError && re.test(e.message),
+      input,
+    );
   }
 });
 
@@ -68,7 +86,11 @@ test('enforces the maximum request size even before the request is complete', ()
 
 test('a large value arriving in many chunks is joined once and decoded whole', () => {
   const value = Buffer.alloc(3 * 1024 * 1024, 0x78);
-  const msg = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, Buffer.from('\r\n')]);
+  const msg = Buffer.concat([
+    Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`),
+    value,
+    Buffer.from('\r\n'),
+  ]);
   const chunks: Buffer[] = [];
   for (let i = 0; i < msg.length; i += 65536) chunks.push(msg.subarray(i, i + 65536));
   const dec = new RequestDecoder();

@@ -1,0 +1,69 @@
+/**
+ * Jodis: the proxy registers itself as an ephemeral node (`/jodis/{product}/proxy-{token}`)
+ * so that Jodis clients discover live proxies. The node is re-created whenever it is lost
+ * (session expiry, lease loss), and deleted on a clean shutdown.
+ */
+import { newClient } from '../coordinator/index.js';
+import type { Client, Ephemeral } from '../coordinator/Client.js';
+import { jodisPath } from '../models/Store.js';
+import type { Logger } from '../utils/log.js';
+
+export interface JodisOptions {
+  name: string;
+  addr: string;
+  auth: string;
+  timeoutMs: number;
+  compatible: boolean;
+  product: string;
+  token: string;
+}
+
+export class Jodis {
+  readonly path: string;
+  private client: Client | null = null;
+  private node: Ephemeral | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly opts: JodisOptions,
+    private readonly data: () => Buffer,
+    private readonly log: Logger,
+  ) {
+    this.path = jodisPath(opts.product, opts.token, opts.compatible);
+  }
+
+  /** Starts registering; retries in the background until closed. */
+  start(): void {
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    let delay = 1000;
+    while (!this.closed) {
+      try {
+        this.client ??= newClient(this.opts.name, this.opts.addr, this.opts.auth, this.opts.timeoutMs);
+        this.node = await this.client.createEphemeral(this.path, this.data());
+        this.log.info(`jodis: registered ${this.path} on ${this.opts.name} ${this.opts.addr}`);
+        delay = 1000;
+        const why = await this.node.lost;
+        if (this.closed) return;
+        this.log.warn(`jodis: lost ${this.path} (${why?.message ?? 'closed'}); registering again`);
+      } catch (e) {
+        if (this.closed) return;
+        this.log.warn(`jodis: register ${this.path} failed: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 15_000);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    try {
+      await this.node?.close();
+    } catch (e) {
+      this.log.warn(`jodis: remove ${this.path} failed: ${(e as Error).message}`);
+    }
+    await this.client?.close();
+  }
+}
