@@ -102,6 +102,24 @@ export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): Fa
     await proxy.router.fillSlots(slots);
     return 'OK';
   });
+  // codis-ts extension for big-key migration: hold or release one key of a migrating slot.
+  app.put('/api/proxy/keyhold/:xauth', async (req: XAuthReq) => {
+    check(req);
+    const b = req.body as { slot?: unknown; db?: unknown; key?: unknown; hold?: unknown } | undefined;
+    const slot = b?.slot;
+    const db = b?.db ?? 0;
+    if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= 1024) {
+      throw badRequest('invalid slot: expected an integer in [0,1024)');
+    }
+    if (typeof db !== 'number' || !Number.isInteger(db) || db < 0 || db >= proxy.numDatabases) {
+      throw badRequest(`invalid db: expected an integer in [0,${proxy.numDatabases})`);
+    }
+    if (typeof b?.key !== 'string') throw badRequest('invalid key: expected base64 text');
+    const key = Buffer.from(b.key, 'base64');
+    if (b.hold === false) proxy.router.releaseKey(slot, db, key);
+    else await proxy.router.holdKey(slot, db, key);
+    return 'OK';
+  });
   const setSentinels = (servers: string[]) => {
     proxy.sentinels = servers;
     hooks.onSentinels?.(servers);

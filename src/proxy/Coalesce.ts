@@ -89,8 +89,8 @@ function send(router: Router, req: Request, target: object, g: Group): void {
     router.dispatch(req, g.via.id);
     return;
   }
-  req.counter = g.slots.length === 1 ? g.slots[0]! : new SlotSet(g.slots);
-  if (g.slots.length === 1) g.slots[0]!.acquire();
+  if (g.slots.length === 1) g.slots[0]!.track(req);
+  else req.counter = new SlotSet(g.slots);
   (target as { push(r: Request): void }).push(req);
 }
 

@@ -15,7 +15,7 @@ export interface RequestOwner {
 
 /** Something that counts requests in flight (a Slot, to drain before it switches). */
 export interface InflightCounter {
-  release(): void;
+  release(epoch: number): void;
 }
 
 export type MergeFn = (req: Request) => Buffer;
@@ -30,6 +30,8 @@ export class Request implements BackendTask {
   failed = false;
   /** Set while the request is counted in a slot's in-flight requests. */
   counter: InflightCounter | null = null;
+  /** The counter's epoch when this request was counted. */
+  epoch = 0;
   parent: Request | null = null;
   subs: Request[] | null = null;
   private pendingSubs = 0;
@@ -84,7 +86,7 @@ export class Request implements BackendTask {
     if (this.done) return;
     this.done = true;
     if (this.counter !== null) {
-      this.counter.release();
+      this.counter.release(this.epoch);
       this.counter = null;
     }
     const parent = this.parent;

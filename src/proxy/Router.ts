@@ -10,7 +10,7 @@ import type { Request } from './Request.js';
 import { SharedBackendConnPool, type SharedBackendConn } from './SharedBackendConn.js';
 import { ForwardMethod, Slot } from './Slot.js';
 import type { BackendConn, BackendOptions } from './BackendConn.js';
-import { forwardMigrating } from './forward.js';
+import { forwardMigrating, holdKey } from './forward.js';
 
 export interface RouterOptions {
   backend: BackendOptions;
@@ -59,8 +59,7 @@ export class Router {
       return;
     }
     const bc = this.pick(slot, req);
-    slot.acquire();
-    req.counter = slot;
+    slot.track(req);
     bc.push(req);
   }
 
@@ -109,11 +108,40 @@ export class Router {
         if (conns.length > 0) slot.replicaGroups.push(conns);
       }
     }
+    if (slot.migrate === null && slot.keyHolds !== null) {
+      // Holds only make sense while migrating; whatever waited goes on with the new mapping.
+      const waiting = [...slot.keyHolds.values()].flat();
+      slot.keyHolds = null;
+      for (const req of waiting) slot.held.push(req);
+    }
     slot.method = m.forward_method === 1 ? ForwardMethod.SemiAsync : ForwardMethod.Sync;
     slot.locked = m.locked === true;
     slot.switched = switched;
     slot.switching = false;
     this.releaseHeld(slot);
+  }
+
+  /**
+   * Holds a key of a migrating slot while the dashboard moves it in chunks (a big key):
+   * requests naming it wait; resolves when requests sent before the hold have finished.
+   */
+  async holdKey(slotId: number, db: number, key: Buffer): Promise<void> {
+    const slot = this.slots[slotId]!;
+    const hk = holdKey(db, key);
+    slot.keyHolds ??= new Map();
+    if (!slot.keyHolds.has(hk)) slot.keyHolds.set(hk, []);
+    await slot.settled();
+  }
+
+  /** Ends a key hold; the requests that waited go on, in their order. */
+  releaseKey(slotId: number, db: number, key: Buffer): void {
+    const slot = this.slots[slotId]!;
+    const hk = holdKey(db, key);
+    const waiting = slot.keyHolds?.get(hk);
+    if (waiting === undefined) return;
+    slot.keyHolds!.delete(hk);
+    if (slot.keyHolds!.size === 0) slot.keyHolds = null;
+    for (const req of waiting) this.dispatch(req, slotId);
   }
 
   /** Re-points slots whose group master changed (sentinel failover seen by this proxy). */

@@ -30,7 +30,16 @@ export class Slot implements InflightCounter {
   switched = false;
   readonly held = new Fifo<Request>(4);
   inflight = 0;
+  /**
+   * Requests sent before the last epoch bump that are still unanswered. A key hold bumps the
+   * epoch and waits for these, so no request that could touch the key is still running.
+   */
+  private epoch = 0;
+  private oldInflight = 0;
   private drainWaiters: (() => void)[] = [];
+  private oldWaiters: (() => void)[] = [];
+  /** Keys held during a big-key move (`db:key` → requests waiting for it), while migrating. */
+  keyHolds: Map<string, Request[]> | null = null;
 
   constructor(readonly id: number) {}
 
@@ -43,16 +52,21 @@ export class Slot implements InflightCounter {
     return !this.locked && !this.switching && this.migrate === null && this.backend !== null;
   }
 
-  acquire(): void {
+  /** Counts a request as in flight for this slot until it completes. */
+  track(req: Request): void {
     this.inflight++;
+    req.counter = this;
+    req.epoch = this.epoch;
   }
 
-  release(): void {
-    if (--this.inflight === 0 && this.drainWaiters.length > 0) {
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
-    }
+  acquire(): number {
+    this.inflight++;
+    return this.epoch;
+  }
+
+  release(epoch: number): void {
+    if (epoch !== this.epoch && --this.oldInflight === 0) this.wake('oldWaiters');
+    if (--this.inflight === 0) this.wake('drainWaiters');
   }
 
   /** Resolves once every request already sent for this slot has been answered. */
@@ -60,14 +74,30 @@ export class Slot implements InflightCounter {
     if (this.inflight === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
+
+  /** Resolves once the requests in flight now have been answered (later ones do not count). */
+  settled(): Promise<void> {
+    this.epoch++;
+    this.oldInflight = this.inflight;
+    if (this.oldInflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.oldWaiters.push(resolve));
+  }
+
+  private wake(which: 'drainWaiters' | 'oldWaiters'): void {
+    const waiters = this[which];
+    if (waiters.length === 0) return;
+    this[which] = [];
+    for (const w of waiters) w();
+  }
 }
 
 /** Counts a request that spans several slots (a multi-key command sent to one backend). */
 export class SlotSet implements InflightCounter {
+  private readonly epochs: number[];
   constructor(private readonly slots: Slot[]) {
-    for (const s of slots) s.acquire();
+    this.epochs = slots.map((s) => s.acquire());
   }
   release(): void {
-    for (const s of this.slots) s.release();
+    for (let i = 0; i < this.slots.length; i++) this.slots[i]!.release(this.epochs[i]!);
   }
 }

@@ -29,11 +29,24 @@ export function requestKeys(req: Request): Buffer[] {
   return keys;
 }
 
+/** How a held key is named: its database and its bytes (only while a big key moves). */
+export function holdKey(db: number, key: Buffer): string {
+  return `${db}:${key.toString('latin1')}`;
+}
+
 export function forwardMigrating(router: Router, slot: Slot, req: Request): void {
   const keys = requestKeys(req);
   const target = slot.backend!;
-  slot.acquire();
-  req.counter = slot;
+  if (slot.keyHolds !== null) {
+    for (const k of keys) {
+      const waiting = slot.keyHolds.get(holdKey(req.db, k));
+      if (waiting !== undefined) {
+        waiting.push(req);
+        return;
+      }
+    }
+  }
+  slot.track(req);
   if (keys.length === 0) {
     target.get(req.db, req.seed, true)!.push(req);
     return;
