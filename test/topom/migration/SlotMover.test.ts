@@ -1,0 +1,130 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { slotOf } from '../../../src/proxy/hash.js';
+import { SlotMover, type MoverOptions } from '../../../src/topom/migration/SlotMover.js';
+import type { KeyHolder } from '../../../src/topom/migration/BigKeyMover.js';
+import { startRedis, type RedisServer } from '../../helpers/redis.js';
+
+let src: RedisServer;
+let dst: RedisServer;
+
+before(async () => {
+  [src, dst] = await Promise.all([startRedis(), startRedis()]);
+});
+after(async () => {
+  await Promise.all([src?.stop(), dst?.stop()]);
+});
+
+const OPTS: MoverOptions = {
+  auth: '',
+  batchKeys: 100,
+  pauseMs: () => 0,
+  limits: () => ({ keysPerSec: 0, bytesPerSec: 0 }),
+  bigKeyElements: 1000,
+  bigKeyBytes: 1 << 20,
+  chunkElements: 200,
+  timeoutMs: 5000,
+};
+
+/** Keys named so that they fall in the given slots. */
+function keysInSlot(slot: number, n: number, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) {
+    const k = `${prefix}:${i}`;
+    if (slotOf(k) === slot) out.push(k);
+  }
+  return out;
+}
+
+test('moves every key of the migrating slots, in every database, and nothing else', async () => {
+  const moving = [3, 700];
+  const staying = keysInSlot(5, 20, 'stay');
+  const movingKeys = moving.flatMap((s) => keysInSlot(s, 150, `mv${s}`));
+  for (const db of [0, 3]) {
+    const c = await src.connect();
+    await c.call('SELECT', db);
+    for (const k of movingKeys) await c.call('SET', k, `${db}:${k}`, 'PX', 600000);
+    for (const k of staying) await c.call('SET', k, 'x');
+    await c.call('RPUSH', `${movingKeys[0]}:list`, 'a', 'b');
+    c.close();
+  }
+  const holds: string[] = [];
+  const holder: KeyHolder = {
+    hold: async (s, db, key) => void holds.push(`hold ${s} ${db} ${key}`),
+    release: async (s, db, key) => void holds.push(`release ${s} ${db} ${key}`),
+  };
+  const mover = new SlotMover(src.addr, OPTS, holder);
+  const targets = new Map(moving.map((s) => [s, dst.addr]));
+  const first = await mover.pass(targets);
+  const moved = [...first.slots.values()].reduce((a, p) => a + p.moved, 0);
+  assert.ok(moved >= movingKeys.length * 2, `moved ${moved}`);
+  const second = await mover.pass(targets);
+  for (const [slot, p] of second.slots) assert.equal(p.found, 0, `slot ${slot} has keys left`);
+  mover.close();
+  assert.deepEqual(holds, [], 'small keys need no hold');
+  for (const db of [0, 3]) {
+    const s = await src.connect();
+    const d = await dst.connect();
+    await s.call('SELECT', db);
+    await d.call('SELECT', db);
+    for (const k of movingKeys) {
+      assert.equal(await s.call('EXISTS', k), 0);
+      assert.equal(String(await d.call('GET', k)), `${db}:${k}`);
+      const ttl = (await d.call('PTTL', k)) as number;
+      assert.ok(ttl > 500000 && ttl <= 600000, `ttl kept for ${k}: ${ttl}`);
+    }
+    for (const k of staying) assert.equal(String(await s.call('GET', k)), 'x');
+    s.close();
+    d.close();
+  }
+});
+
+test('a big hash moves in chunks under a key hold, with its TTL', async () => {
+  const [key] = keysInSlot(42, 1, 'bighash');
+  const c = await src.connect();
+  const fields: string[] = [];
+  for (let i = 0; i < 5000; i++) fields.push(`f${i}`, `v${i}`);
+  await c.call('HSET', key!, ...fields);
+  await c.call('EXPIRE', key!, 1000);
+  c.close();
+  const events: string[] = [];
+  const holder: KeyHolder = {
+    hold: async (_s, _db, k) => void events.push(`hold ${k}`),
+    release: async (_s, _db, k) => void events.push(`release ${k}`),
+  };
+  const mover = new SlotMover(src.addr, OPTS, holder);
+  const r = await mover.pass(new Map([[42, dst.addr]]));
+  mover.close();
+  assert.deepEqual(events, [`hold ${key}`, `release ${key}`]);
+  assert.equal(r.slots.get(42)!.moved, 1);
+  assert.equal(await src.call('EXISTS', key!), 0);
+  assert.equal(await dst.call('HLEN', key!), 5000);
+  assert.equal(String(await dst.call('HGET', key!, 'f4321')), 'v4321');
+  const ttl = (await dst.call('TTL', key!)) as number;
+  assert.ok(ttl > 990 && ttl <= 1000, `ttl ${ttl}`);
+  assert.deepEqual(await dst.call('KEYS', '__codis_migrating__*'), []);
+});
+
+test('big lists, sets, sorted sets and strings keep their contents and order', async () => {
+  const [l, s, z, str] = keysInSlot(77, 4, 'big');
+  const c = await src.connect();
+  const items = Array.from({ length: 2500 }, (_, i) => `i${i}`);
+  await c.call('RPUSH', l!, ...items);
+  await c.call('SADD', s!, ...items);
+  await c.call('ZADD', z!, ...items.flatMap((m, i) => [String(i / 3), m]));
+  const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'ab');
+  await c.call('SET', str!, big);
+  c.close();
+  const holder: KeyHolder = { hold: async () => {}, release: async () => {} };
+  const mover = new SlotMover(src.addr, OPTS, holder);
+  await mover.pass(new Map([[77, dst.addr]]));
+  mover.close();
+  assert.deepEqual(((await dst.call('LRANGE', l!, 0, -1)) as Buffer[]).map(String), items);
+  assert.equal(await dst.call('SCARD', s!), items.length);
+  const zr = (await dst.call('ZRANGE', z!, 0, -1, 'WITHSCORES')) as Buffer[];
+  assert.equal(zr.length, items.length * 2);
+  assert.equal(String(zr[2 * 1234]), 'i1234');
+  assert.equal(Number(String(zr[2 * 1234 + 1])), 1234 / 3);
+  assert.ok(((await dst.call('GET', str!)) as Buffer).equals(big));
+  for (const k of [l, s, z, str]) assert.equal(await src.call('EXISTS', k!), 0);
+});
