@@ -54,6 +54,8 @@ export function wrongArity(name: string): string {
 export function auth(ctx: LocalContext, s: SessionState, args: readonly Buffer[]): Buffer {
   if (args.length !== 2 && args.length !== 3) return error(wrongArity('auth'));
   if (ctx.sessionAuth === '') {
+    // As Redis's passwordless default user: any password works for it by name.
+    if (args.length === 3 && args[1]!.toString() === 'default') return OK;
     return error(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
@@ -70,7 +72,7 @@ export function auth(ctx: LocalContext, s: SessionState, args: readonly Buffer[]
 
 const select: Handler = (ctx, s, req) => {
   const a = req.args[1]!.toString('latin1');
-  const db = /^-?\d+$/.test(a) ? Number(a) : NaN;
+  const db = /^(0|-?[1-9]\d{0,17})$/.test(a) ? Number(a) : NaN;
   if (Number.isNaN(db)) return req.answer(error('ERR value is not an integer or out of range'));
   if (db < 0 || db >= ctx.numDatabases) {
     return req.answer(error('ERR DB index is out of range'));

@@ -165,11 +165,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (info.keyKind === KeyKind.Single) return keySlot(args[info.firstKey]!);
     if (info.keyKind === KeyKind.None) return 0;
     const n = collectKeys(info, args, keyScratch);
-    if (n < 0) {
-      req.fail('ERR syntax error');
-      return -1;
-    }
-    if (n === 0) return 0;
+    // Malformed key arguments (a bad numkeys…): any backend answers with Redis's own error.
+    if (n <= 0) return 0;
     const slot = keySlot(args[keyScratch[0]!]!);
     for (let i = 1; i < n; i++) {
       if (keySlot(args[keyScratch[i]!]!) !== slot) {
@@ -275,11 +272,11 @@ function keySlot(key: Buffer): number {
   return slotOfRange(key, 0, key.length);
 }
 
+/** Redis's own text: arguments listed until the list reaches 128 characters. */
 function unknownCommand(args: Buffer[]): string {
-  const name = args[0]!.toString().slice(0, 128);
-  const rest = args
-    .slice(1, 8)
-    .map((a) => `'${a.toString().slice(0, 128)}' `)
-    .join('');
-  return `ERR unknown command '${name}', with args beginning with: ${rest}`;
+  let list = '';
+  for (let i = 1; i < args.length && list.length < 128; i++) {
+    list += `'${args[i]!.toString().slice(0, 128 - list.length)}' `;
+  }
+  return `ERR unknown command '${args[0]!.toString().slice(0, 128)}', with args beginning with: ${list}`;
 }

@@ -14,7 +14,7 @@ export function simple(s: string): Buffer {
 
 /** `msg` is the whole error text including its code, e.g. `ERR unknown command`. */
 export function error(msg: string): Buffer {
-  return Buffer.from('-' + msg.replace(/[\r\n]+/g, ' ') + CRLF);
+  return Buffer.from('-' + msg.replace(/[\r\n]/g, ' ') + CRLF);
 }
 
 export function integer(n: number | bigint): Buffer {

@@ -1,0 +1,143 @@
+/**
+ * Process plumbing for the bench: every child and temp dir is registered so that a normal end,
+ * a thrown error or Ctrl-C all leave nothing behind.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
+
+const children = new Set<ChildProcess>();
+const dirs = new Set<string>();
+let stopping = false;
+
+/** True once Ctrl-C (or SIGTERM) arrived: nothing new may start, failures are expected. */
+export const isStopping = (): boolean => stopping;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Spawns a registered child: it is SIGKILLed if the bench exits before it does. */
+export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  if (stopping) throw new Error('bench is stopping');
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  // ENOENT etc. arrive as 'error'; without a listener they would crash the bench.
+  child.once('error', () => children.delete(child));
+  return child;
+}
+
+export function trackDir(dir: string): void {
+  dirs.add(dir);
+}
+
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+  if (!isRunning(child)) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
+
+/** Synchronous: it must also work from the 'exit' event, which cannot await. */
+export function killAllSync(): void {
+  for (const c of children) if (isRunning(c)) c.kill('SIGKILL');
+  children.clear();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.clear();
+}
+
+export function installCleanupHooks(): void {
+  process.on('exit', killAllSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      stopping = true;
+      process.stderr.write(`\nbench: ${sig}, stopping servers and proxies\n`);
+      // Reap the killed children before exiting, or they linger as zombies under init.
+      const exits = [...children].map((c) => new Promise((r) => c.once('exit', r)));
+      killAllSync();
+      void Promise.race([Promise.all(exits), sleep(2000)]).then(() => process.exit(130));
+    });
+  }
+}
+
+function listen(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => resolve(srv));
+  });
+}
+
+/** `n` distinct free loopback ports (all held until all are picked, so none repeats). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) servers.push(await listen());
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+export function waitForPort(port: number, ms = 15_000, host = '127.0.0.1'): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      const s = connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > until) reject(new Error(`${host}:${port} did not open within ${ms} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+/** VmRSS / VmHWM of a local process in bytes (undefined once it is gone). */
+export function procMem(pid: number): { rss: number; hwm: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a command to completion and returns its stdout ('' if it cannot run). */
+export function capture(cmd: string, args: string[], timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawnTracked(cmd, args);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', () => resolve(''));
+    child.once('close', () => {
+      clearTimeout(t);
+      resolve(out.trim());
+    });
+  });
+}

@@ -1,0 +1,168 @@
+/** Medians over rounds, the stdout table, bench/RESULTS.md and the hand-written bench/results.svg. */
+import { median } from './proc.js';
+import type { RunFail, RunResult, Workload } from './redisBenchmark.js';
+
+export interface Row {
+  workload: Workload;
+  target: string;
+  ok: number;
+  rounds: number;
+  rps: number;
+  /** Median over rounds of this round's rps / direct's rps in the same round. */
+  ratio: number;
+  p50: number;
+  p99: number;
+  failures: RunFail[];
+}
+
+/** runs[workload id][target][round]; undefined = skipped (after an earlier hang). */
+export type Runs = Map<string, Map<string, (RunResult | undefined)[]>>;
+
+export function summarize(workloads: readonly Workload[], targets: readonly string[], runs: Runs): Row[] {
+  const rows: Row[] = [];
+  for (const w of workloads) {
+    const byTarget = runs.get(w.id);
+    const direct = byTarget?.get('direct') ?? [];
+    for (const target of targets) {
+      const rs = byTarget?.get(target) ?? [];
+      const ok = rs.flatMap((r) => (r?.ok ? [r] : []));
+      const ratios = rs.flatMap((r, i) => {
+        const d = direct[i];
+        return r?.ok && d?.ok ? [r.rps / d.rps] : [];
+      });
+      rows.push({
+        workload: w,
+        target,
+        ok: ok.length,
+        rounds: rs.length,
+        rps: median(ok.map((r) => r.rps)),
+        ratio: median(ratios),
+        p50: median(ok.map((r) => r.p50)),
+        p99: median(ok.map((r) => r.p99)),
+        failures: rs.flatMap((r) => (r && !r.ok ? [r] : [])),
+      });
+    }
+  }
+  return rows;
+}
+
+const num = (v: number, digits = 0): string =>
+  Number.isFinite(v)
+    ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : 'FAIL';
+
+const HEAD = ['workload', 'target', 'rps (median)', 'x direct', 'p50 ms', 'p99 ms', 'ok runs'];
+
+function cells(r: Row, first: boolean): string[] {
+  return [
+    first ? r.workload.label : '',
+    r.target,
+    num(r.rps),
+    r.target === 'direct' && Number.isFinite(r.rps) ? '1.00' : num(r.ratio, 2),
+    num(r.p50, 3),
+    num(r.p99, 3),
+    `${r.ok}/${r.rounds}`,
+  ];
+}
+
+function grouped(rows: readonly Row[]): string[][] {
+  return rows.map((r, i) => cells(r, i === 0 || rows[i - 1]!.workload.id !== r.workload.id));
+}
+
+/** A fixed-width table: text columns left-aligned, figures right-aligned. */
+export function textTable(rows: readonly Row[]): string {
+  const body = grouped(rows);
+  const all = [HEAD, ...body];
+  const widths = HEAD.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  const fmt = (r: string[]): string =>
+    r.map((v, c) => (c < 2 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
+  return [fmt(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+  const line = (r: string[]): string => `| ${r.join(' | ')} |`;
+  return [
+    line(HEAD),
+    `|${HEAD.map((_, c) => (c < 2 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...grouped(rows).map(line),
+  ].join('\n');
+}
+
+/** Every failed run, with the command that reproduces it. */
+export function failureLines(rows: readonly Row[]): string[] {
+  return rows.flatMap((r) =>
+    r.failures.map((f) => `${r.workload.id} on ${r.target}: ${f.error}\n    command: ${f.command}`),
+  );
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1'];
+
+/** Grouped bars of target/direct throughput per workload; the dashed line at 1.0 is direct redis. */
+export function svgChart(rows: readonly Row[], title: string): string {
+  const workloads = [...new Map(rows.map((r) => [r.workload.id, r.workload])).values()];
+  const targets = [...new Set(rows.map((r) => r.target))].filter((t) => t !== 'direct');
+  const ratio = (w: string, t: string): number =>
+    rows.find((r) => r.workload.id === w && r.target === t)?.ratio ?? NaN;
+  const max = Math.max(1, ...rows.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0)));
+  const step = max <= 1.5 ? 0.25 : 0.5;
+  const top = Math.ceil((max * 1.08) / step) * step;
+  const [left, right, upper, plotH] = [56, 20, 64, 260];
+  const barW = targets.length <= 2 ? 36 : 22;
+  const groupW = Math.max(96, targets.length * barW + 28);
+  const width = left + right + workloads.length * groupW;
+  const height = upper + plotH + 56;
+  const y = (v: number): number => upper + plotH - (v / top) * plotH;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+  for (let v = 0; v <= top + 1e-9; v += step) {
+    out.push(
+      `<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`,
+      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`,
+    );
+  }
+  out.push(
+    `<text transform="translate(14 ${upper + plotH / 2}) rotate(-90)" text-anchor="middle">throughput / direct redis</text>`,
+  );
+  workloads.forEach((w, gi) => {
+    const gx = left + gi * groupW + (groupW - targets.length * barW) / 2;
+    targets.forEach((t, ti) => {
+      const v = ratio(w.id, t);
+      const x = gx + ti * barW;
+      if (Number.isFinite(v)) {
+        out.push(
+          `<rect x="${x + 2}" y="${y(v)}" width="${barW - 4}" height="${y(0) - y(v)}" fill="${COLORS[ti % COLORS.length]}"><title>${esc(`${w.label} ${t}: ${v.toFixed(2)}`)}</title></rect>`,
+          `<text x="${x + barW / 2}" y="${y(v) - 4}" text-anchor="middle" font-size="9">${v.toFixed(2)}</text>`,
+        );
+      } else {
+        out.push(
+          `<text x="${x + barW / 2}" y="${y(0) - 4}" text-anchor="middle" font-size="9" fill="#c00">FAIL</text>`,
+        );
+      }
+    });
+    out.push(
+      `<text x="${left + gi * groupW + groupW / 2}" y="${upper + plotH + 18}" text-anchor="middle">${esc(w.label)}</text>`,
+    );
+  });
+  out.push(
+    `<line x1="${left}" x2="${width - right}" y1="${y(1)}" y2="${y(1)}" stroke="#333" stroke-dasharray="5 3"/>`,
+    `<text x="${width - right}" y="${y(1) - 4}" text-anchor="end">direct = 1.00</text>`,
+    `<line x1="${left}" x2="${left}" y1="${upper}" y2="${y(0)}" stroke="#333"/>`,
+    `<line x1="${left}" x2="${width - right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`,
+  );
+  targets.forEach((t, ti) => {
+    const x = left + ti * 120;
+    out.push(
+      `<rect x="${x}" y="34" width="12" height="12" fill="${COLORS[ti % COLORS.length]}"/>`,
+      `<text x="${x + 16}" y="44">${esc(t)}</text>`,
+    );
+  });
+  out.push(
+    `<text x="${left}" y="${height - 12}" fill="#666">Median over rounds of per-round throughput ratio (higher is better).</text>`,
+    '</svg>',
+  );
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,186 @@
+/**
+ * codis-ts benchmark harness: `npm run bench -- [mode] [options]`.
+ * Modes are entries of MODES; `throughput` (the default) is the only one so far.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { installCleanupHooks, isStopping } from './proc.js';
+import { WORKLOADS, type Workload } from './redisBenchmark.js';
+import { failureLines, markdownTable, svgChart, textTable } from './report.js';
+import { load1, machineFacts, resultsMarkdown } from './results.js';
+import { ROOT } from './servers.js';
+import { runThroughput, type Target, type ThroughputResult } from './throughput.js';
+
+const USAGE = `usage: npm run bench -- [mode] [options]
+
+modes:
+  throughput (default)   redis-benchmark workloads against direct redis, codis-proxy and --vs targets
+  migration              (not yet implemented)
+
+options:
+  --quick                1 round, -n scaled by 0.1: a smoke run of well under a minute
+  --rounds N             interleaved rounds (default 3); medians are taken over rounds
+  --requests-scale X     multiply every workload's -n by X (default 1, or 0.1 with --quick)
+  --only a,b             workloads to run: ${WORKLOADS.map((w) => w.id).join(', ')}
+  --vs NAME=HOST:PORT    another proxy to compare (repeatable); it must already run on 127.0.0.1
+  --run-timeout SEC      kill a redis-benchmark run that takes longer (default 60, 20 with --quick)
+  --idle-conns N         connections for the idle-memory test (default 1000)
+  --write                rewrite bench/RESULTS.md and bench/results.svg
+  -h, --help`;
+
+export interface BenchOptions {
+  quick: boolean;
+  rounds: number;
+  scale: number;
+  workloads: Workload[];
+  vs: Target[];
+  runTimeoutMs: number;
+  idleConns: number;
+  write: boolean;
+  /** How this run was invoked, for RESULTS.md. */
+  command: string;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function positive(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) fail(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      'requests-scale': { type: 'string' },
+      only: { type: 'string' },
+      vs: { type: 'string', multiple: true, default: [] },
+      'run-timeout': { type: 'string' },
+      'idle-conns': { type: 'string' },
+      write: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  if (positionals.length > 1) fail(`one mode at most, got ${positionals.join(' ')}`);
+  const quick = values.quick;
+  let workloads = [...WORKLOADS];
+  if (values.only !== undefined) {
+    const ids = values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = ids.filter((id) => !WORKLOADS.some((w) => w.id === id));
+    if (unknown.length || ids.length === 0)
+      fail(`unknown workload(s) in --only: ${unknown.join(', ') || '(none)'}`);
+    workloads = WORKLOADS.filter((w) => ids.includes(w.id));
+  }
+  const vs = values.vs.map((spec): Target => {
+    const m = /^([\w.-]+)=([\w.-]+):(\d+)$/.exec(spec);
+    if (!m) fail(`--vs wants NAME=HOST:PORT, got ${JSON.stringify(spec)}`);
+    const [, name, host, port] = m;
+    if (['direct', 'proxy'].includes(name!)) fail(`--vs name ${name} is taken`);
+    return { name: name!, kind: 'vs', host: host!, port: Number(port) };
+  });
+  if (new Set(vs.map((t) => t.name)).size !== vs.length) fail('--vs names must be distinct');
+  return {
+    mode: positionals[0] ?? 'throughput',
+    opts: {
+      quick,
+      rounds: Math.round(positive('--rounds', values.rounds, quick ? 1 : 3)),
+      scale: positive('--requests-scale', values['requests-scale'], quick ? 0.1 : 1),
+      workloads,
+      vs,
+      runTimeoutMs: positive('--run-timeout', values['run-timeout'], quick ? 20 : 60) * 1000,
+      idleConns: Math.round(positive('--idle-conns', values['idle-conns'], 1000)),
+      write: values.write,
+      command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+    },
+  };
+}
+
+function memoryLines(r: ThroughputResult): string[] {
+  const idle =
+    typeof r.idle === 'string'
+      ? `idle connections: ${r.idle}`
+      : `RSS growth at ${r.idle.conns} idle connections: ${r.idle.perThousandMB.toFixed(2)} MB per 1,000 ` +
+        `(VmRSS ${r.idle.beforeMB.toFixed(1)} -> ${r.idle.afterMB.toFixed(1)} MB` +
+        (r.idle.statsPerThousandMB === undefined
+          ? ')'
+          : `; admin rusage.mem says ${r.idle.statsPerThousandMB.toFixed(2)} MB per 1,000)`);
+  return [
+    `proxy peak RSS during the run: ${r.peakRssMB.toFixed(1)} MB (VmHWM; admin rusage.mem max ${r.peakStatsRssMB.toFixed(1)} MB)`,
+    idle,
+  ];
+}
+
+async function throughputMode(opts: BenchOptions): Promise<number> {
+  const started = new Date();
+  const loadAtStart = load1();
+  const r = await runThroughput(opts);
+  const failures = failureLines(r.rows);
+  const out = [
+    '',
+    textTable(r.rows),
+    '',
+    ...memoryLines(r),
+    `load average (1 min): ${loadAtStart} at start, ${load1()} at end (shared machine)`,
+    ...(r.notes.length ? ['', 'notes:', ...r.notes.map((n) => `  - ${n}`)] : []),
+    ...(failures.length ? ['', `FAILED RUNS (${failures.length}):`, ...failures.map((f) => `  - ${f}`)] : []),
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+  if (opts.write) {
+    const facts = await machineFacts(started, loadAtStart);
+    const md = resultsMarkdown({
+      facts,
+      opts,
+      table: markdownTable(r.rows),
+      memory: memoryLines(r),
+      failures,
+      notes: r.notes,
+    });
+    writeFileSync(join(ROOT, 'bench/RESULTS.md'), md);
+    writeFileSync(
+      join(ROOT, 'bench/results.svg'),
+      svgChart(r.rows, `codis-proxy throughput vs direct redis (${facts.date})`),
+    );
+    process.stdout.write('wrote bench/RESULTS.md and bench/results.svg\n');
+  }
+  return 0;
+}
+
+/** The extension point: a new mode is one more entry here. */
+const MODES: Record<string, (opts: BenchOptions) => Promise<number>> = {
+  throughput: throughputMode,
+  migration: async () => {
+    process.stdout.write('bench migration: not yet implemented\n');
+    return 0;
+  },
+};
+
+async function main(): Promise<void> {
+  const { mode, opts } = parseOptions(process.argv.slice(2));
+  const run = MODES[mode];
+  if (!run) fail(`unknown mode ${JSON.stringify(mode)}`);
+  installCleanupHooks();
+  process.exitCode = await run(opts);
+}
+
+main().catch((e: unknown) => {
+  if (isStopping()) return; // the signal handler exits once children are reaped
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

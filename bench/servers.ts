@@ -1,0 +1,198 @@
+/** The bench's own redis-servers and codis-proxy, on free loopback ports and private temp dirs. */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePorts, removeDir, spawnTracked, stopChild, trackDir, waitForPort } from './proc.js';
+import { pingOk, RespConn } from './resp.js';
+
+/** dist/bench/ → repository root. */
+export const ROOT = resolve(import.meta.dirname, '../..');
+const PROXY_BIN = join(ROOT, 'bin/codis-proxy');
+const REDIS_BIN = process.env.REDIS_SERVER ?? 'redis-server';
+
+export interface Managed {
+  readonly port: number;
+  readonly addr: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+function keepLog(child: ChildProcess): () => string {
+  let log = '';
+  const add = (d: Buffer): void => {
+    log += d.toString();
+    if (log.length > 64 * 1024) log = log.slice(-32 * 1024);
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return () => log;
+}
+
+async function started(
+  child: ChildProcess,
+  ports: number[],
+  what: string,
+  logs: () => string,
+): Promise<void> {
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, sig) => reject(new Error(`${what} exited (${code ?? sig}): ${logs()}`)));
+    child.once('error', (e) => reject(new Error(`${what}: ${e.message}`)));
+  });
+  exited.catch(() => undefined); // only observed while starting
+  await Promise.race([Promise.all(ports.map((p) => waitForPort(p))), exited]);
+}
+
+export async function startRedis(): Promise<Managed> {
+  const dir = mkdtempSync(join(tmpdir(), 'codis-bench-redis-'));
+  trackDir(dir);
+  const [port] = await freePorts(1);
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ];
+  const child = spawnTracked(REDIS_BIN, args);
+  const logs = keepLog(child);
+  try {
+    await started(child, [port!], 'redis-server', logs);
+  } catch (e) {
+    child.kill('SIGKILL');
+    removeDir(dir);
+    throw e;
+  }
+  return {
+    port: port!,
+    addr: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    child,
+    logs,
+    stop: async () => {
+      await stopChild(child);
+      removeDir(dir);
+    },
+  };
+}
+
+export interface ProxyProc extends Managed {
+  readonly adminPort: number;
+  readonly admin: string;
+}
+
+/** Slots 0..1023 in equal contiguous ranges over `backends` (group ids 1..n). */
+export function evenSlots(backends: readonly string[]): object[] {
+  const per = Math.ceil(1024 / backends.length);
+  return Array.from({ length: 1024 }, (_, id) => {
+    const g = Math.floor(id / per);
+    return { id, backend_addr: backends[g], backend_addr_group_id: g + 1 };
+  });
+}
+
+export async function startProxy(backends: readonly string[]): Promise<ProxyProc> {
+  const dir = mkdtempSync(join(tmpdir(), 'codis-bench-proxy-'));
+  trackDir(dir);
+  const [port, adminPort] = await freePorts(2);
+  const conf = join(dir, 'proxy.toml');
+  const slots = join(dir, 'slots.json');
+  writeFileSync(
+    conf,
+    [
+      'product_name = "codis-bench"',
+      `proxy_addr = "127.0.0.1:${port}"`,
+      `admin_addr = "127.0.0.1:${adminPort}"`,
+      // The default (1000) would refuse the idle-connection test and the 500-client runs' headroom.
+      'proxy_max_clients = 20000',
+    ].join('\n') + '\n',
+  );
+  writeFileSync(slots, JSON.stringify(evenSlots(backends)));
+  // node directly (not via a shell) so that child.pid is the proxy itself, for /proc memory reads.
+  const args = [PROXY_BIN, '--config', conf, '--fillslots', slots, '--log-level', 'WARN'];
+  const child = spawnTracked(process.execPath, args);
+  const logs = keepLog(child);
+  try {
+    await started(child, [port!, adminPort!], 'codis-proxy', logs);
+    if (!(await pingOk('127.0.0.1', port!))) throw new Error(`codis-proxy does not answer PING: ${logs()}`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    removeDir(dir);
+    throw e;
+  }
+  return {
+    port: port!,
+    adminPort: adminPort!,
+    addr: `127.0.0.1:${port}`,
+    admin: `127.0.0.1:${adminPort}`,
+    pid: child.pid!,
+    child,
+    logs,
+    stop: async () => {
+      await stopChild(child);
+      removeDir(dir);
+    },
+  };
+}
+
+/** `rusage.mem` from the admin API, or undefined when it does not answer within 2 s. */
+export async function statsRss(admin: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://${admin}/proxy/stats`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { rusage?: { mem?: unknown } };
+    const mem = body.rusage?.mem;
+    return typeof mem === 'number' ? mem : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** redis-benchmark's key for `__rand_int__` = i: 12 zero-padded digits. */
+export const benchKey = (i: number): string => `key:${String(i).padStart(12, '0')}`;
+
+/**
+ * SETs every key redis-benchmark can pick (-r `keyspace`) through the target itself, so GET runs hit
+ * on every target and the proxy's keys land on the right shard.
+ */
+export async function preload(
+  host: string,
+  port: number,
+  keyspace: number,
+  valueSize: number,
+): Promise<void> {
+  const value = Buffer.alloc(valueSize, 'x');
+  const conn = await RespConn.open(host, port);
+  try {
+    const batch = 1000;
+    for (let i = 0; i < keyspace; i += batch) {
+      const cmds: (string | Buffer)[][] = [];
+      for (let k = i; k < Math.min(keyspace, i + batch); k++) cmds.push(['SET', benchKey(k), value]);
+      const replies = await conn.pipeline(cmds, 15_000);
+      const bad = replies.find((r) => r !== 'OK');
+      if (bad !== undefined) throw new Error(`SET reply ${bad instanceof Error ? bad.message : String(bad)}`);
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+/** Fraction of `sample` random bench keys that GET returns with a value of `valueSize` bytes. */
+export async function hitRate(host: string, port: number, keyspace: number, valueSize: number, sample = 500) {
+  const conn = await RespConn.open(host, port);
+  try {
+    const cmds = Array.from({ length: sample }, () => [
+      'GET',
+      benchKey(Math.floor(Math.random() * keyspace)),
+    ]);
+    const replies = await conn.pipeline(cmds, 10_000);
+    return replies.filter((r) => Buffer.isBuffer(r) && r.length === valueSize).length / sample;
+  } finally {
+    conn.close();
+  }
+}

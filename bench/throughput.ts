@@ -1,0 +1,154 @@
+/**
+ * The default bench mode: interleaved redis-benchmark rounds against direct redis, codis-proxy and any
+ * --vs proxies, then the proxy's memory figures.
+ */
+import { idleConnections, PeakRss, type IdleResult } from './memory.js';
+import { isRunning, isStopping } from './proc.js';
+import { KEYSPACE, runBenchmark, VALUE_SIZE, type RunResult, type Workload } from './redisBenchmark.js';
+import { summarize, type Row, type Runs } from './report.js';
+import { pingOk } from './resp.js';
+import { hitRate, preload, startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
+
+export interface Target {
+  readonly name: string;
+  readonly kind: 'direct' | 'proxy' | 'vs';
+  host: string;
+  port: number;
+}
+
+export interface ThroughputOptions {
+  rounds: number;
+  scale: number;
+  workloads: readonly Workload[];
+  vs: readonly Target[];
+  runTimeoutMs: number;
+  idleConns: number;
+}
+
+export interface ThroughputResult {
+  rows: Row[];
+  peakRssMB: number;
+  peakStatsRssMB: number;
+  idle: IdleResult | string;
+  notes: string[];
+}
+
+const MB = 1024 * 1024;
+const log = (s: string): void => void process.stderr.write(s + '\n');
+
+function describe(r: RunResult): string {
+  return r.ok
+    ? `${Math.round(r.rps).toLocaleString('en-US')} rps, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.seconds.toFixed(1)} s)`
+    : `FAILED: ${r.error}`;
+}
+
+export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
+  const notes: string[] = [];
+  const servers: Managed[] = [];
+  let proxy: ProxyProc | undefined;
+  const peak = new PeakRss();
+  try {
+    log('starting 2 redis-servers and codis-proxy');
+    servers.push(await startRedis(), await startRedis());
+    const backends = servers.map((s) => s.addr);
+    proxy = await startProxy(backends);
+    peak.watch(proxy);
+    const targets: Target[] = [
+      { name: 'direct', kind: 'direct', host: '127.0.0.1', port: servers[0]!.port },
+      { name: 'proxy', kind: 'proxy', host: '127.0.0.1', port: proxy.port },
+      ...o.vs,
+    ];
+    for (const t of o.vs) {
+      if (!(await pingOk(t.host, t.port)))
+        throw new Error(`--vs ${t.name}: no PONG from ${t.host}:${t.port}`);
+    }
+
+    if (o.workloads.some((w) => w.test === 'get')) {
+      for (const t of targets) {
+        try {
+          const t0 = performance.now();
+          await preload(t.host, t.port, KEYSPACE, VALUE_SIZE);
+          const hits = await hitRate(t.host, t.port, KEYSPACE, VALUE_SIZE);
+          log(
+            `preloaded ${KEYSPACE} keys via ${t.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          );
+          if (hits < 1)
+            notes.push(`After preloading via ${t.name}, only ${(hits * 100).toFixed(1)}% of GETs hit.`);
+        } catch (e) {
+          const msg = `Preloading ${KEYSPACE} keys via ${t.name} failed (${(e as Error).message}); its GETs may miss.`;
+          notes.push(msg);
+          log(msg);
+        }
+      }
+    }
+
+    const runs: Runs = new Map(o.workloads.map((w) => [w.id, new Map(targets.map((t) => [t.name, []]))]));
+    const hung = new Set<string>();
+    for (let round = 0; round < o.rounds; round++) {
+      // Rotating the start target spreads warm-up and neighbour noise evenly over the targets.
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      for (const w of o.workloads) {
+        const requests = Math.max(1000, Math.round(w.requests * o.scale));
+        for (const t of order) {
+          const slot = runs.get(w.id)!.get(t.name)!;
+          const key = `${w.id}/${t.name}`;
+          const tag = `[round ${round + 1}/${o.rounds}] ${w.id.padEnd(12)} ${t.name.padEnd(8)}`;
+          // A run that hung once will hang again: don't spend the timeout on it every round.
+          if (hung.has(key)) {
+            slot[round] = undefined;
+            log(`${tag} skipped (hung in an earlier round)`);
+            continue;
+          }
+          const r = await runBenchmark(w, t.host, t.port, requests, o.runTimeoutMs);
+          slot[round] = r;
+          if (isStopping()) throw new Error('interrupted');
+          log(`${tag} ${describe(r)}`);
+          if (r.ok) continue;
+          if (r.timedOut) hung.add(key);
+          if (t.kind === 'proxy' && proxy) {
+            const alive = isRunning(proxy.child);
+            if (alive && (await pingOk(t.host, t.port))) continue;
+            const why = alive
+              ? 'stopped answering PING'
+              : `exited (${proxy.child.exitCode ?? proxy.child.signalCode})`;
+            const msg = `codis-proxy ${why} after ${w.id} in round ${round + 1}; restarted it. Last log: ${proxy.logs().slice(-500).trim() || '(empty)'}`;
+            notes.push(msg);
+            log(msg);
+            await proxy.stop();
+            proxy = await startProxy(backends);
+            peak.watch(proxy);
+            t.port = proxy.port;
+          }
+        }
+      }
+    }
+    await peak.stop();
+
+    let idle: IdleResult | string;
+    log(`measuring RSS growth at ${o.idleConns} idle connections on a fresh proxy`);
+    // A fresh proxy: the loaded one's heap is still shrinking after the runs, which would hide the growth.
+    await proxy.stop();
+    proxy = await startProxy(backends);
+    try {
+      idle = await idleConnections(proxy, o.idleConns);
+    } catch (e) {
+      idle = `failed: ${(e as Error).message}`;
+      log(`idle-connection measurement ${idle}`);
+    }
+    return {
+      rows: summarize(
+        o.workloads,
+        targets.map((t) => t.name),
+        runs,
+      ),
+      peakRssMB: peak.hwm / MB,
+      peakStatsRssMB: peak.statsMax / MB,
+      idle,
+      notes,
+    };
+  } finally {
+    await peak.stop();
+    await proxy?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}

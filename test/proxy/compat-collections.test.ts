@@ -1,0 +1,336 @@
+/**
+ * Compatibility, part 2: lists, hashes and sets. Every scripted command is sent to a
+ * fresh redis-server and through the proxy (in front of two others), and the replies must be equal.
+ * Keys are picked so that each family lands on both backends; multi-key commands use {tags}.
+ */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
+import { slotOf } from '../../src/proxy/hash.js';
+import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import {
+  RedisError,
+  startRedis,
+  type Arg,
+  type RedisServer,
+  type Reply,
+  type RespClient,
+} from '../helpers/redis.js';
+
+// ------------------------------------------------- harness (repeated in each compat-*.test.ts, as needed)
+
+type Plain = string | number | null | { error: string } | Plain[];
+/** Returns why a pair of replies (direct, proxy) does not match, or undefined. */
+type Check = (direct: Reply, proxy: Reply) => string | undefined;
+type Step = Arg[] | { cmd: Arg[]; check: Check; error?: boolean };
+
+let servers: RedisServer[] = [];
+let proxy: ProxyProcess | undefined;
+let direct: RespClient;
+let viaProxy: RespClient;
+
+const plain = (r: Reply): Plain =>
+  r instanceof RedisError
+    ? { error: r.message }
+    : Buffer.isBuffer(r)
+      ? r.toString('latin1')
+      : Array.isArray(r)
+        ? r.map(plain)
+        : r;
+const show = (r: Reply) => JSON.stringify(plain(r)).slice(0, 300);
+const equal: Check = (d, p) =>
+  isDeepStrictEqual(plain(d), plain(p)) ? undefined : `Redis ${show(d)}, proxy ${show(p)}`;
+/** Same error reply from both. */
+const err = (...cmd: Arg[]): Step => ({ cmd, check: equal, error: true });
+/** Equal once the top-level arrays are sorted (unordered sets). */
+const sorted = (...cmd: Arg[]): Step => ({
+  cmd,
+  check: (d, p) => {
+    const s = (r: Reply) => (Array.isArray(r) ? r.map(show).sort() : show(r));
+    return isDeepStrictEqual(s(d), s(p)) ? undefined : `Redis ${show(d)}, proxy ${show(p)}`;
+  },
+});
+/** Each reply, by itself, must pass `valid` (nondeterministic output: shape and membership). */
+const shape = (valid: (r: Reply) => boolean, ...cmd: Arg[]): Step => ({
+  cmd,
+  check: (d, p) => (valid(d) && valid(p) ? undefined : `invalid reply: Redis ${show(d)}, proxy ${show(p)}`),
+});
+/** Runs the steps on both sides in lockstep; reports every mismatch at once. */
+async function same(steps: Step[]): Promise<void> {
+  const problems: string[] = [];
+  for (const s of steps) {
+    const { cmd, check, error = false } = Array.isArray(s) ? { cmd: s, check: equal } : s;
+    const [d, p] = await Promise.all([direct.call(...cmd), viaProxy.call(...cmd)]);
+    const what = cmd.map((a) => JSON.stringify(String(a).slice(0, 40)).slice(1, -1)).join(' ');
+    if (d instanceof RedisError !== error)
+      problems.push(`${what}: script expects error=${error}, Redis ${show(d)}`);
+    const why = check(d, p);
+    if (why !== undefined) problems.push(`${what}: ${why}`);
+  }
+  assert.deepEqual(problems, []);
+}
+
+/** Backend index that owns a key's slot under the proxy's even split of 1024 slots over two. */
+const owner = (key: string | Buffer) => (slotOf(key) < 512 ? 0 : 1);
+/** The first `${base}:N` owned by backend `b`. */
+function keyOn(base: string, b: number): string {
+  for (let i = 0; ; i++) if (owner(`${base}:${i}`) === b) return `${base}:${i}`;
+}
+/** Keys sharing the tag of a key owned by backend `b`: tagged('x', 1)('a') → '{x:N}a'. */
+function tagged(base: string, b: number): (k: string) => string {
+  const tag = keyOn(base, b);
+  return (k) => `{${tag}}${k}`;
+}
+
+before(async () => {
+  servers = await Promise.all([startRedis(), startRedis(), startRedis()]);
+  proxy = await startProxy({ backends: [servers[0]!.addr, servers[1]!.addr] });
+  direct = await servers[2]!.connect();
+  viaProxy = await proxy.connect();
+});
+
+after(async () => {
+  direct?.destroy();
+  viaProxy?.destroy();
+  await proxy?.stop();
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+/** After the families ran: the proxy's two backends together hold exactly the reference keyspace. */
+async function assertKeyspaceSpread(): Promise<void> {
+  const keysOf = async (s: RedisServer) =>
+    ((await s.call('KEYS', '*')) as Buffer[]).map((k) => k.toString('latin1'));
+  const [reference, ...held] = await Promise.all([servers[2]!, servers[0]!, servers[1]!].map(keysOf));
+  assert.deepEqual([...held[0]!, ...held[1]!].sort(), reference!.sort());
+  for (const b of [0, 1]) {
+    assert.ok(held[b]!.length >= 2, `backend ${b} holds only ${held[b]!.length} keys`);
+    for (const k of held[b]!) {
+      assert.equal(
+        owner(Buffer.from(k, 'latin1')),
+        b,
+        `${JSON.stringify(k)} is on backend ${b}, not its slot owner`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------- membership validators
+
+const text = (r: Reply) => (Buffer.isBuffer(r) ? r.toString() : undefined);
+/** An array of `n` items (a single item if n is undefined) from `universe`; distinct unless n < 0. */
+const picks =
+  (universe: readonly string[], n?: number) =>
+  (r: Reply): boolean => {
+    if (n === undefined) return universe.includes(text(r) ?? '\0');
+    if (!Array.isArray(r) || r.length !== Math.abs(n)) return false;
+    const items = r.map((x) => text(x) ?? '\0');
+    return items.every((x) => universe.includes(x)) && (n < 0 || new Set(items).size === items.length);
+  };
+/** A flat [member, value, …] array of `n` distinct members whose values are those of `pairs`. */
+const pairsOf =
+  (pairs: Record<string, string>, n: number) =>
+  (r: Reply): boolean =>
+    Array.isArray(r) &&
+    r.length === 2 * n &&
+    new Set(r.filter((_, i) => i % 2 === 0).map(String)).size === n &&
+    r.every((x, i) => (i % 2 === 0 ? String(x) in pairs : pairs[String(r[i - 1])] === String(x)));
+/** SSCAN/HSCAN on a hashtable: cursor 0 and the elements, order ignored. */
+const scanAll = (...cmd: Arg[]): Step => ({
+  cmd,
+  check: (d, p) => {
+    const s = (r: Reply) =>
+      Array.isArray(r) && Array.isArray(r[1]) ? [show(r[0]!), r[1].map(show).sort()] : show(r);
+    return isDeepStrictEqual(s(d), s(p)) ? undefined : `Redis ${show(d)}, proxy ${show(p)}`;
+  },
+});
+
+// ---------------------------------------------------------------- lists
+
+describe('lists', () => {
+  const [l, l2] = [keyOn('list', 0), keyOn('list', 1)];
+  const t = tagged('listtag', 1);
+
+  test('push, pop with count, range, index, set, insert, rem, trim, pos', async () => {
+    await same([
+      ['RPUSH', l, 'a', 'b', 'c', 'd', 'e'],
+      ['LPUSH', l, 'z', 'y'],
+      ['LRANGE', l, 0, -1],
+      ['LPOP', l],
+      ['LPOP', l, 2],
+      ['RPOP', l],
+      ['RPOP', l, 2],
+      ['LRANGE', l, 0, -1],
+      ['LLEN', l],
+      ['LPOP', keyOn('list-missing', 0)],
+      ['LPOP', keyOn('list-missing', 1), 2],
+      ['RPUSH', l2, 'a', 'b', 'a', 'c', 'a', 'd'],
+      ['LINDEX', l2, 0],
+      ['LINDEX', l2, -1],
+      ['LINDEX', l2, 100],
+      ['LSET', l2, 1, 'B'],
+      err('LSET', l2, 100, 'x'),
+      err('LSET', keyOn('list-missing', 0), 0, 'x'),
+      ['LINSERT', l2, 'BEFORE', 'c', 'X'],
+      ['LINSERT', l2, 'AFTER', 'nope', 'Y'],
+      ['LPOS', l2, 'a'],
+      ['LPOS', l2, 'a', 'RANK', -1],
+      ['LPOS', l2, 'a', 'COUNT', 0],
+      ['LPOS', l2, 'a', 'COUNT', 2, 'MAXLEN', 3],
+      ['LPOS', l2, 'nope'],
+      ['LREM', l2, 1, 'a'],
+      ['LREM', l2, -1, 'a'],
+      ['LRANGE', l2, 0, -1],
+      ['LTRIM', l2, 1, -2],
+      ['LRANGE', l2, 0, -1],
+      ['LRANGE', l2, -100, 100],
+      ['LPUSHX', keyOn('list-missing', 1), 'x'],
+      ['RPUSHX', l2, 'tail'],
+      ['LRANGE', l2, 0, -1],
+    ]);
+  });
+
+  test('LMOVE, RPOPLPUSH, LMPOP on same-tag keys', async () => {
+    await same([
+      ['RPUSH', t('a'), 1, 2, 3, 4, 5],
+      ['LMOVE', t('a'), t('b'), 'LEFT', 'RIGHT'],
+      ['LMOVE', t('a'), t('b'), 'RIGHT', 'LEFT'],
+      ['RPOPLPUSH', t('a'), t('b')],
+      ['LRANGE', t('a'), 0, -1],
+      ['LRANGE', t('b'), 0, -1],
+      ['LMOVE', t('missing'), t('b'), 'LEFT', 'LEFT'],
+      ['LMPOP', 2, t('missing'), t('b'), 'LEFT', 'COUNT', 2],
+      ['LMPOP', 2, t('a'), t('b'), 'RIGHT'],
+      ['LMPOP', 1, t('missing'), 'RIGHT'],
+      ['LRANGE', t('b'), 0, -1],
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------- hashes
+
+describe('hashes', () => {
+  const [h, h2] = [keyOn('hash', 0), keyOn('hash', 1)];
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < 10; i++) fields[`f${i}`] = `v${i}`;
+
+  test('HSET, HGET, HMGET, HGETALL, HDEL, HINCRBY*, HKEYS, HVALS, HLEN, HEXISTS, HSETNX, HSTRLEN', async () => {
+    await same([
+      ['HSET', h, 'f1', 'v1', 'f2', 'v2', 'f3', '3'],
+      ['HSET', h, 'f1', 'v1b'],
+      ['HGET', h, 'f1'],
+      ['HGET', h, 'nope'],
+      ['HGET', keyOn('hash-missing', 1), 'f1'],
+      ['HMGET', h, 'f1', 'nope', 'f2'],
+      ['HGETALL', h],
+      ['HDEL', h, 'f2', 'nope'],
+      ['HINCRBY', h, 'f3', 10],
+      ['HINCRBY', h, 'f3', -20],
+      ['HINCRBYFLOAT', h, 'fl', '2.5'],
+      ['HINCRBYFLOAT', h, 'fl', '0.1'],
+      err('HINCRBY', h, 'f1', 1),
+      ['HKEYS', h],
+      ['HVALS', h],
+      ['HLEN', h],
+      ['HEXISTS', h, 'f1'],
+      ['HEXISTS', h, 'nope'],
+      ['HSETNX', h, 'f1', 'x'],
+      ['HSETNX', h, 'f9', 'y'],
+      ['HSTRLEN', h, 'f1'],
+      ['HSTRLEN', h, 'nope'],
+      ['HMSET', h, 'a', 1, 'b', 2],
+      ['HGETALL', h],
+      ['HSCAN', h, 0],
+      ['HSCAN', h, 0, 'MATCH', 'f*', 'COUNT', 100],
+      ['HGETALL', keyOn('hash-missing', 0)],
+    ]);
+  });
+
+  test('HRANDFIELD: members and values of the hash only', async () => {
+    const names = Object.keys(fields);
+    await same([
+      ['HSET', h2, ...Object.entries(fields).flat()],
+      shape(picks(names), 'HRANDFIELD', h2),
+      shape(picks(names, 3), 'HRANDFIELD', h2, 3),
+      shape(picks(names, 10), 'HRANDFIELD', h2, 20),
+      shape(picks(names, -15), 'HRANDFIELD', h2, -15),
+      shape(pairsOf(fields, 4), 'HRANDFIELD', h2, 4, 'WITHVALUES'),
+      ['HRANDFIELD', keyOn('hash-missing', 1), 3],
+      ['HRANDFIELD', keyOn('hash-missing', 1)],
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------- sets
+
+describe('sets', () => {
+  const [s, ints, p] = [keyOn('set', 1), keyOn('set-int', 0), keyOn('set-pop', 0)];
+  const t = tagged('settag', 0);
+  const universe = ['a', 'b', 'c', 'e'];
+
+  test('SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SRANDMEMBER, SSCAN', async () => {
+    await same([
+      ['SADD', s, 'a', 'b', 'c', 'd'],
+      ['SADD', s, 'a', 'e'],
+      ['SREM', s, 'd', 'nope'],
+      sorted('SMEMBERS', s),
+      ['SISMEMBER', s, 'a'],
+      ['SISMEMBER', s, 'z'],
+      ['SMISMEMBER', s, 'a', 'z', 'b'],
+      ['SCARD', s],
+      ['SCARD', keyOn('set-missing', 1)],
+      shape(picks(universe), 'SRANDMEMBER', s),
+      shape(picks(universe, 2), 'SRANDMEMBER', s, 2),
+      shape(picks(universe, 4), 'SRANDMEMBER', s, 10),
+      shape(picks(universe, -7), 'SRANDMEMBER', s, -7),
+      ['SRANDMEMBER', keyOn('set-missing', 0)],
+      scanAll('SSCAN', s, 0, 'COUNT', 100),
+      ['SADD', ints, 3, 1, 2, 10],
+      ['SMEMBERS', ints],
+      ['SSCAN', ints, 0],
+      ['OBJECT', 'ENCODING', ints],
+    ]);
+  });
+
+  test('SINTER, SUNION, SDIFF, SINTERSTORE, SINTERCARD, SMOVE on same-tag keys', async () => {
+    await same([
+      ['SADD', t('1'), 'a', 'b', 'c', 'd', 'e'],
+      ['SADD', t('2'), 'c', 'd', 'e', 'f'],
+      ['SADD', t('3'), 'e', 'f', 'g'],
+      sorted('SINTER', t('1'), t('2')),
+      sorted('SINTER', t('1'), t('missing')),
+      sorted('SUNION', t('1'), t('2'), t('3')),
+      sorted('SDIFF', t('1'), t('2'), t('3')),
+      ['SINTERSTORE', t('i'), t('1'), t('2')],
+      sorted('SMEMBERS', t('i')),
+      ['SUNIONSTORE', t('u'), t('1'), t('3')],
+      ['SDIFFSTORE', t('d'), t('1'), t('3')],
+      sorted('SMEMBERS', t('d')),
+      ['SINTERCARD', 2, t('1'), t('2')],
+      ['SINTERCARD', 2, t('1'), t('2'), 'LIMIT', 1],
+      ['SMOVE', t('1'), t('3'), 'a'],
+      ['SMOVE', t('1'), t('3'), 'zz'],
+      sorted('SMEMBERS', t('3')),
+      ['SISMEMBER', t('1'), 'a'],
+    ]);
+  });
+
+  test('SPOP with count removes the members it returns', async () => {
+    const members = Array.from({ length: 10 }, (_, i) => `m${i}`);
+    await same([
+      ['SADD', p, ...members],
+      shape(picks(members), 'SPOP', p),
+      shape(picks(members, 3), 'SPOP', p, 3),
+      ['SCARD', p],
+      ['SPOP', keyOn('set-missing', 1), 2],
+    ]);
+    const popped = ((await viaProxy.call('SPOP', p, 2)) as Buffer[]).map(String);
+    const left = ((await viaProxy.call('SMEMBERS', p)) as Buffer[]).map(String);
+    assert.equal(popped.length, 2);
+    assert.equal(left.length, 4);
+    for (const m of popped) assert.ok(!left.includes(m), `${m} was popped but is still a member`);
+  });
+});
+
+test('the families above spread their keys over both backends, each key on its slot owner', async () => {
+  await assertKeyspaceSpread();
+});
