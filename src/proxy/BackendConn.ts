@@ -233,6 +233,9 @@ export class BackendConn implements Flushable {
         this.state = BackendState.DataStale;
       }
       task.onReply(reply);
+      // A reply can make us drop the connection (a refused AUTH): the rest of the chunk
+      // belongs to nobody then.
+      if (this.socket === null || this.socket.destroyed) return;
     }
   }
 

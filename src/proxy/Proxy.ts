@@ -86,6 +86,7 @@ export class Proxy implements SessionHost, ProxyInfo {
       breakOnFailure: c.session_break_on_failure,
       forwardUnknown: c.proxy_forward_unknown_commands,
       sendBufferBytes: Math.max(c.session_send_bufsize, 16 * 1024),
+      replyBudgetBytes: Math.max(4 * 1024 * 1024, c.session_send_bufsize),
       limits,
     };
   }

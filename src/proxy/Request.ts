@@ -18,6 +18,10 @@ export interface InflightCounter {
   release(epoch: number): void;
 }
 
+/** `Request.route` for requests answered by the proxy itself, and for split multi-key ones. */
+export const ROUTE_LOCAL = -1;
+export const ROUTE_MULTI = -2;
+
 export type MergeFn = (req: Request) => Buffer;
 
 export class Request implements BackendTask {
@@ -40,6 +44,8 @@ export class Request implements BackendTask {
   keyIndex: number[] | null = null;
   /** Spreads sessions over parallel connections and replicas; stable per session. */
   seed = 0;
+  /** The slot it was routed to, or ROUTE_LOCAL / ROUTE_MULTI. */
+  route = ROUTE_LOCAL;
   /** Name of a command missing from the table that was forwarded anyway (for stats). */
   unknownName: string | undefined = undefined;
 

@@ -20,7 +20,8 @@ import { dispatchMulti, multiKind } from './Coalesce.js';
 import { scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
 import { slotOfRange } from './hash.js';
 import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState } from './LocalCommands.js';
-import { Request, type RequestOwner } from './Request.js';
+import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
+import { Fifo } from '../utils/Fifo.js';
 import type { Stats } from './Stats.js';
 
 export interface SessionOptions {
@@ -32,6 +33,8 @@ export interface SessionOptions {
   forwardUnknown: boolean;
   /** Bytes of unsent replies past which the session stops reading its client. */
   sendBufferBytes: number;
+  /** Reply bytes a session may have in flight (sizes its pipeline window). */
+  replyBudgetBytes: number;
   limits: DecoderLimits;
 }
 
@@ -44,6 +47,12 @@ export interface SessionHost extends LocalContext {
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 const keyScratch: number[] = [];
 const EMPTY = Buffer.alloc(0);
+/**
+ * Requests a new client may have in flight before the proxy has seen its reply sizes, and
+ * the reply size assumed until then (64 × 64 KB = the 4 MB default budget).
+ */
+const INITIAL_WINDOW = 64;
+const INITIAL_REPLY_SCALE = 64 * 1024;
 
 export class Session implements RequestSink, RequestOwner, Flushable, SessionState {
   db = 0;
@@ -61,6 +70,14 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private now = 0;
   private closed = false;
   private readingPaused = false;
+  /** Requests handed to the router whose replies are not yet written to the client. */
+  private outstanding = 0;
+  private window = INITIAL_WINDOW;
+  /** Recent largest reply size (decays slowly): sizes the window to a byte budget. */
+  private replyScale = INITIAL_REPLY_SCALE;
+  /** The client is not reading: nothing more is sent for it until its socket drains. */
+  private slow = false;
+  private readonly deferred = new Fifo<Request>(4);
   private sendTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -94,7 +111,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       this.protocolError(e.message);
       return;
     }
-    if (this.pending >= this.host.options.maxPipeline) this.pauseReading();
+    if (this.pending >= this.host.options.maxPipeline || this.deferred.length > 0) this.pauseReading();
   }
 
   onRequest(args: Buffer[], raw: Buffer): void {
@@ -126,7 +143,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private handle(req: Request, info: CommandInfo): void {
     const args = req.args;
     if (info.handling === Handling.NotAllow) return this.refuse(req, info);
-    if (info === UNKNOWN) return this.host.router.dispatch(req, args.length > 1 ? keySlot(args[1]!) : 0);
+    if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
     if (!checkArity(info, args.length)) return req.fail(wrongArity(info.name));
     if (info.name === 'AUTH') return req.answer(auth(this.host, this, args));
     if (!this.authorized && info.name !== 'QUIT' && info.name !== 'HELLO') {
@@ -153,10 +170,30 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       }
       case Handling.Coalesce:
         if (info.name === 'MSET' && (args.length - 1) % 2 !== 0) return req.fail(wrongArity('mset'));
-        return dispatchMulti(this.host.router, req, multiKind(info.name));
+        return this.forward(req, ROUTE_MULTI);
     }
     const slot = this.routeSlot(req, info);
-    if (slot >= 0) this.host.router.dispatch(req, slot);
+    if (slot >= 0) this.forward(req, slot);
+  }
+
+  /**
+   * Hands a request to the router, unless this client already has `window` requests out:
+   * a client that does not read its replies gets a small window, so the replies it makes
+   * the proxy hold stay bounded (not session_max_pipeline × reply size).
+   */
+  private forward(req: Request, route: number): void {
+    req.route = route;
+    if (this.outstanding >= this.window) {
+      this.deferred.push(req);
+      return;
+    }
+    this.send(req);
+  }
+
+  private send(req: Request): void {
+    this.outstanding++;
+    if (req.route === ROUTE_MULTI) dispatchMulti(this.host.router, req, multiKind(req.info.name));
+    else this.host.router.dispatch(req, req.route);
   }
 
   /** The slot of a forwarded command; -1 after failing the request (cross-slot keys). */
@@ -198,6 +235,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       bufs.push(reply);
       total += reply.length;
       stats.record(req.info, (now - req.start) * 1000, req.failed, reply[0] === 0x2d, req.unknownName);
+      if (req.route !== ROUTE_LOCAL) this.outstanding--;
+      this.replyScale = Math.max(reply.length, this.replyScale * 0.99);
       if (req.failed && this.host.options.breakOnFailure) broke = true;
       req = req.next;
       this.pending--;
@@ -205,6 +244,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.head = req;
     if (req === null) this.tail = null;
     if (total > 0 && !writeBuffers(this.socket, bufs, total)) this.waitDrain();
+    this.sendDeferred();
     if (broke || (this.quit && this.head === null)) {
       this.socket.end();
       return;
@@ -213,14 +253,25 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       this.readingPaused &&
       !this.quit &&
       this.sendTimer === null &&
-      this.pending < this.host.options.maxPipeline
+      this.pending < this.host.options.maxPipeline &&
+      this.deferred.length === 0
     ) {
       this.resumeReading();
     }
   }
 
+  /** Sends deferred requests while the window allows: replies in flight stay within a byte budget. */
+  private sendDeferred(): void {
+    if (this.slow) return;
+    const o = this.host.options;
+    this.window = Math.min(o.maxPipeline, Math.max(1, Math.floor(o.replyBudgetBytes / this.replyScale)));
+    while (this.deferred.length > 0 && this.outstanding < this.window) this.send(this.deferred.shift()!);
+  }
+
   private waitDrain(): void {
     if (this.socket.writableLength < this.host.options.sendBufferBytes) return;
+    this.slow = true;
+    this.window = 0;
     this.pauseReading();
     if (this.sendTimer === null && this.host.options.sendTimeoutMs > 0) {
       this.sendTimer = setTimeout(() => this.socket.destroy(), this.host.options.sendTimeoutMs);
@@ -230,7 +281,14 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private onDrain(): void {
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
     this.sendTimer = null;
-    if (this.readingPaused && !this.quit && this.pending < this.host.options.maxPipeline)
+    this.slow = false;
+    this.sendDeferred();
+    if (
+      this.readingPaused &&
+      !this.quit &&
+      this.pending < this.host.options.maxPipeline &&
+      this.deferred.length === 0
+    )
       this.resumeReading();
   }
 

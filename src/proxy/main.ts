@@ -99,7 +99,7 @@ export async function main(argv: string[]): Promise<void> {
     try {
       slots = parseSlotsJson(JSON.parse(readFileSync(f.fillslots, 'utf8')));
     } catch (e) {
-      fatal(`bad --fillslots file ${f.fillslots}: ${(e as Error).message}`, 2);
+      fatal(`bad --fillslots file ${f.fillslots}: ${(e as Error).message.replace(/\s+/g, ' ')}`, 2);
     }
   }
 

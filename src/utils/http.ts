@@ -35,6 +35,17 @@ export function createHttpServer(
     }
   });
   app.setReplySerializer((payload) => JSON.stringify(payload, null, 4));
+  // Fastify sends a returned string as text; Codis clients expect JSON (`"OK"` with quotes).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (
+      typeof payload !== 'string' ||
+      !String(reply.getHeader('content-type') ?? '').startsWith('text/plain')
+    ) {
+      return payload;
+    }
+    void reply.type('application/json; charset=utf-8');
+    return JSON.stringify(payload);
+  });
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     const status = err instanceof HttpError ? err.status : (err.statusCode ?? 500);
     sendError(reply, status >= 400 && status < 600 ? status : 500, err.message);
@@ -52,7 +63,10 @@ export function createHttpServer(
 }
 
 export function sendError(reply: FastifyReply, status: number, cause: string): void {
-  void reply.code(status).type('application/json; charset=utf-8').send({ Cause: cause, Stack: null, cause });
+  void reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify({ Cause: cause, Stack: null, cause }, null, 4));
 }
 
 /** Listens on `host:port` and returns the bound address as `host:port`. */
