@@ -5,13 +5,13 @@
  * sub-command of their own so their usual handling (hold, MIGRATE first) applies.
  * Replies are merged in key order.
  */
-import { encodeMultiBulk } from '../resp/RequestDecoder.js';
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
 import { arrayHeader, error, integer, OK } from '../resp/encode.js';
 import { slotOfRange } from './hash.js';
 import { Request } from './Request.js';
 import type { Router } from './Router.js';
 import { SlotSet, type Slot } from './Slot.js';
+import { BackendConn } from './BackendConn.js';
 
 export const enum MultiKind {
   /** MGET: array of values in key order. */
@@ -23,11 +23,13 @@ export const enum MultiKind {
 }
 
 interface Group {
+  /** A BackendConn for plain slots, or the Slot itself when it is held or migrating. */
+  target: object;
   /** Argument indices of the keys in this group (values follow keys for MSET). */
   keys: number[];
   slots: Slot[];
-  /** The slot to dispatch through when the group is a single non-plain slot. */
-  via: Slot | null;
+  /** Bytes of the sub-command's arguments, to size its buffer. */
+  bytes: number;
 }
 
 export function multiKind(name: string): MultiKind {
@@ -37,61 +39,92 @@ export function multiKind(name: string): MultiKind {
 export function dispatchMulti(router: Router, req: Request, kind: MultiKind): void {
   const args = req.args;
   const step = kind === MultiKind.Pairs ? 2 : 1;
-  const groups = new Map<object, Group>();
+  // Few backends per command: a linear scan beats a Map here.
+  const groups: Group[] = [];
   for (let i = 1; i < args.length; i += step) {
     const key = args[i]!;
     const slot = router.slots[slotOfRange(key, 0, key.length)]!;
-    let groupKey: object;
+    let target: object;
     if (slot.plain) {
-      groupKey = router.pick(slot, req);
+      target = router.pick(slot, req);
     } else if (slot.backend === null && !slot.blocked) {
       req.fail('ERR handle request, slot is not ready, may be offline');
       return;
     } else {
-      groupKey = slot;
+      target = slot;
     }
-    let g = groups.get(groupKey);
-    if (g === undefined) {
-      g = { keys: [], slots: [], via: groupKey === slot ? slot : null };
-      groups.set(groupKey, g);
+    let g: Group | undefined;
+    for (let j = 0; j < groups.length; j++) {
+      if (groups[j]!.target === target) {
+        g = groups[j];
+        break;
+      }
     }
+    if (g === undefined) groups.push((g = { target, keys: [], slots: [], bytes: 0 }));
     g.keys.push(i);
-    if (!g.slots.includes(slot)) g.slots.push(slot);
+    g.bytes += key.length + (step === 2 ? args[i + 1]!.length : 0);
+    if (g.slots[g.slots.length - 1] !== slot && !g.slots.includes(slot)) g.slots.push(slot);
   }
-  if (groups.size === 1) {
-    const [target, g] = groups.entries().next().value as [object, Group];
-    send(router, req, target, g);
+  if (groups.length === 1) {
+    send(router, req, groups[0]!);
     return;
   }
   const subs: Request[] = [];
-  const targets: object[] = [];
-  for (const [target, g] of groups) {
-    const subArgs: Buffer[] = [args[0]!];
-    for (const i of g.keys) {
-      subArgs.push(args[i]!);
-      if (step === 2) subArgs.push(args[i + 1]!);
-    }
-    const sub = new Request(null, subArgs, encodeMultiBulk(subArgs), req.db, req.info, req.start);
+  for (const g of groups) {
+    const sub = new Request(null, args, encodeSub(args, g, step), req.db, req.info, req.start);
     sub.seed = req.seed;
     sub.keyIndex = g.keys;
     subs.push(sub);
-    targets.push(target);
   }
   req.split(subs, kind === MultiKind.Values ? mergeValues : kind === MultiKind.Sum ? mergeSum : mergePairs);
-  for (let i = 0; i < subs.length; i++) {
-    const g = groups.get(targets[i]!)!;
-    send(router, subs[i]!, targets[i]!, g);
-  }
+  for (let i = 0; i < subs.length; i++) send(router, subs[i]!, groups[i]!);
 }
 
-function send(router: Router, req: Request, target: object, g: Group): void {
-  if (g.via !== null) {
-    router.dispatch(req, g.via.id);
+/** The sub-command for one group, encoded straight from the client's argument views. */
+function encodeSub(args: Buffer[], g: Group, step: number): Buffer {
+  const name = args[0]!;
+  const n = 1 + g.keys.length * step;
+  const out = Buffer.allocUnsafe(16 + name.length + g.bytes + n * 16);
+  let p = writeHeader(out, 0, 0x2a, n);
+  p = writeBulk(out, p, name);
+  for (const i of g.keys) {
+    p = writeBulk(out, p, args[i]!);
+    if (step === 2) p = writeBulk(out, p, args[i + 1]!);
+  }
+  return out.subarray(0, p);
+}
+
+function writeBulk(out: Buffer, p: number, b: Buffer): number {
+  p = writeHeader(out, p, 0x24, b.length);
+  p += b.copy(out, p);
+  out[p++] = 13;
+  out[p++] = 10;
+  return p;
+}
+
+/** `*n\r\n` or `$n\r\n` without making a string of the number. */
+function writeHeader(out: Buffer, p: number, type: number, n: number): number {
+  out[p++] = type;
+  if (n === 0) {
+    out[p++] = 48;
+  } else {
+    const start = p;
+    for (let v = n; v > 0; v = Math.floor(v / 10)) out[p++] = 48 + (v % 10);
+    out.subarray(start, p).reverse();
+  }
+  out[p++] = 13;
+  out[p++] = 10;
+  return p;
+}
+
+function send(router: Router, req: Request, g: Group): void {
+  if (!(g.target instanceof BackendConn)) {
+    router.dispatch(req, (g.target as Slot).id);
     return;
   }
   if (g.slots.length === 1) g.slots[0]!.track(req);
   else req.counter = new SlotSet(g.slots);
-  (target as { push(r: Request): void }).push(req);
+  g.target.push(req);
 }
 
 function firstError(req: Request): Buffer | null {

@@ -38,8 +38,8 @@ export function scheduleFlush(t: Flushable): void {
 }
 
 /**
- * Writes a list of buffers with as few copies and calls as possible: small batches are
- * joined into one buffer (one copy, one write), large ones go out corked (one writev).
+ * Writes a list of buffers with as few calls as possible: small pieces are joined into one
+ * buffer (one copy), large ones go out as they are; several pieces leave corked (one writev).
  * Returns socket.write's back-pressure signal.
  */
 export function writeBuffers(
@@ -48,10 +48,32 @@ export function writeBuffers(
   total: number,
 ): boolean {
   if (bufs.length === 1) return socket.write(bufs[0]!);
-  if (total <= 64 * 1024) return socket.write(Buffer.concat(bufs, total));
+  if (total <= JOIN_LIMIT) return socket.write(Buffer.concat(bufs, total));
   socket.cork();
   let ok = true;
-  for (const b of bufs) ok = socket.write(b);
+  let run: Buffer[] = [];
+  let runLen = 0;
+  const flushRun = () => {
+    if (run.length > 0) ok = socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runLen));
+    run = [];
+    runLen = 0;
+  };
+  for (const b of bufs) {
+    if (b.length >= BIG_PIECE) {
+      flushRun();
+      ok = socket.write(b);
+    } else {
+      run.push(b);
+      runLen += b.length;
+      if (runLen >= JOIN_LIMIT) flushRun();
+    }
+  }
+  flushRun();
   socket.uncork();
   return ok;
 }
+
+/** Up to this many bytes are joined into one buffer before writing. */
+const JOIN_LIMIT = 256 * 1024;
+/** A piece this large is written as it is (a big value is never copied). */
+const BIG_PIECE = 16 * 1024;
