@@ -1,0 +1,142 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { slotOf } from '../../src/proxy/hash.js';
+import { startProxy, type ProxyProcess, type SlotSpec } from '../helpers/proxy.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { RespClient } from '../helpers/resp-client.js';
+import { proxyXAuth } from '../../src/utils/xauth.js';
+
+// Slots 0..511 on A, 512..1023 on B; then slot S migrates from A to B.
+let a: RedisServer;
+let b: RedisServer;
+let proxy: ProxyProcess;
+let client: RespClient;
+let xauth: string;
+
+function table(migrating: number[]): SlotSpec[] {
+  return Array.from({ length: 1024 }, (_, id) => {
+    if (migrating.includes(id)) {
+      return {
+        id,
+        backend_addr: b.addr,
+        backend_addr_group_id: 2,
+        migrate_from: a.addr,
+        migrate_from_group_id: 1,
+      };
+    }
+    return id < 512
+      ? { id, backend_addr: a.addr, backend_addr_group_id: 1 }
+      : { id, backend_addr: b.addr, backend_addr_group_id: 2 };
+  });
+}
+
+async function fill(slots: SlotSpec[]): Promise<void> {
+  const r = await fetch(`http://${proxy.admin}/api/proxy/fillslots/${xauth}`, {
+    method: 'PUT',
+    body: JSON.stringify(slots),
+  });
+  assert.equal(r.status, 200, await r.text());
+}
+
+function keysIn(slot: number, n: number, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) if (slotOf(`${prefix}${i}`) === slot) out.push(`${prefix}${i}`);
+  return out;
+}
+
+before(async () => {
+  [a, b] = await Promise.all([startRedis(), startRedis()]);
+  proxy = await startProxy({ slots: table([]) });
+  const model = (await (await fetch(`http://${proxy.admin}/api/proxy/model`)).json()) as { token: string };
+  xauth = proxyXAuth('test', '', model.token);
+  client = await proxy.connect();
+});
+after(async () => {
+  client?.close();
+  await proxy?.stop();
+  await Promise.all([a?.stop(), b?.stop()]);
+});
+
+test('a key of a migrating slot is moved to the target before the command runs there', async () => {
+  const [k1, k2, k3] = keysIn(100, 3, 'mig:');
+  await a.call('SET', k1!, 'one', 'EX', 1000);
+  await a.call('RPUSH', k2!, 'x', 'y');
+  await a.call('SET', k3!, 'three');
+  await fill(table([100]));
+  assert.equal(String(await client.call('GET', k1!)), 'one');
+  assert.equal(await a.call('EXISTS', k1!), 0, 'moved off the source');
+  assert.equal(String(await b.call('GET', k1!)), 'one');
+  const ttl = (await b.call('TTL', k1!)) as number;
+  assert.ok(ttl > 990, `TTL kept: ${ttl}`);
+  assert.equal(await client.call('RPUSH', k2!, 'z'), 3, 'a write sees the moved list');
+  assert.deepEqual(((await b.call('LRANGE', k2!, 0, -1)) as Buffer[]).map(String), ['x', 'y', 'z']);
+  assert.equal(await a.call('EXISTS', k2!), 0);
+  // A key never written anywhere: MIGRATE answers NOKEY and the command runs on the target.
+  assert.equal(await client.call('GET', 'nokey-' + k3!), null);
+});
+
+test('split and scripted commands move their keys, in any database', async () => {
+  const keys = keysIn(200, 4, 'multi:');
+  const other = keysIn(700, 1, 'multi:');
+  await client.call('SELECT', 3);
+  await a.call('SELECT', 3);
+  const direct = await a.connect();
+  await direct.call('SELECT', 3);
+  for (const k of keys) await direct.call('SET', k, `v-${k}`);
+  direct.close();
+  await fill(table([200]));
+  const got = (await client.call('MGET', keys[0]!, other[0]!, keys[1]!)) as (Buffer | null)[];
+  assert.deepEqual(
+    got.map((v) => (v === null ? null : String(v))),
+    [`v-${keys[0]}`, null, `v-${keys[1]}`],
+  );
+  const r = await client.call(
+    'EVAL',
+    "return redis.call('GET', KEYS[1]) .. redis.call('GET', KEYS[2])",
+    2,
+    keys[2]!,
+    keys[3]!,
+  );
+  assert.equal(String(r), `v-${keys[2]}v-${keys[3]}`);
+  const onTarget = await b.connect();
+  await onTarget.call('SELECT', 3);
+  for (const k of keys) assert.equal(String(await onTarget.call('GET', k)), `v-${k}`);
+  onTarget.close();
+  await client.call('SELECT', 0);
+});
+
+test('a held key waits while other keys of the slot are served, and goes on after release', async () => {
+  const [held, free, after] = keysIn(300, 3, 'hold:');
+  await fill(table([300]));
+  const key = Buffer.from(held!).toString('base64');
+  const hold = (on: boolean) =>
+    fetch(`http://${proxy.admin}/api/proxy/keyhold/${xauth}`, {
+      method: 'PUT',
+      body: JSON.stringify({ slot: 300, db: 0, key, hold: on }),
+    });
+  assert.equal((await hold(true)).status, 200);
+  const events: string[] = [];
+  const other = await proxy.connect();
+  // One pipeline: the held key's SET, then another key of the same slot.
+  const replies = other.pipeline([
+    ['SET', held!, 'late'],
+    ['SET', after!, 'written'],
+  ]);
+  void replies.then(() => events.push('pipeline answered'));
+  assert.equal(await client.call('SET', free!, 'now'), 'OK');
+  // The second SET reaching the target proves the proxy has taken the whole pipeline.
+  for (let i = 0; i < 200 && (await b.call('EXISTS', after!)) === 0; i++)
+    await new Promise((r) => setImmediate(r));
+  assert.equal(await b.call('EXISTS', after!), 1);
+  assert.equal(await b.call('EXISTS', held!), 0, 'the held key was not written');
+  assert.deepEqual(events, [], 'replies wait in order behind the held key');
+  assert.equal((await hold(false)).status, 200);
+  assert.deepEqual(await replies, ['OK', 'OK']);
+  assert.equal(String(await b.call('GET', held!)), 'late');
+  other.close();
+  const bad = await fetch(`http://${proxy.admin}/api/proxy/keyhold/${xauth}`, {
+    method: 'PUT',
+    body: JSON.stringify({ slot: 1024, key }),
+  });
+  assert.equal(bad.status, 400);
+});
