@@ -8,8 +8,9 @@ import { proxyModelToJson } from '../models/Proxy.js';
 import { badRequest, createHttpServer, forbidden, HttpError } from '../utils/http.js';
 import type { Logger } from '../utils/log.js';
 import { proxyConfigJson } from './Config.js';
-import { VERSION, type Proxy } from './Proxy.js';
-import { statsJson, StatsFlags } from './StatsJson.js';
+import { VERSION } from './Proxy.js';
+import type { ProxyControl } from './ProxyControl.js';
+import { StatsFlags } from './StatsJson.js';
 
 export interface AdminHooks {
   /** Called after `PUT /api/proxy/shutdown`: the process exits. */
@@ -20,7 +21,7 @@ export interface AdminHooks {
 
 type XAuthReq = FastifyRequest<{ Params: { xauth: string } }>;
 
-export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): FastifyInstance {
+export function createAdminApi(proxy: ProxyControl, log: Logger, hooks: AdminHooks): FastifyInstance {
   const app = createHttpServer({
     logRequests: (m, url, ip) => log.info(`admin API ${m} ${url} from ${ip}`),
   });
@@ -31,41 +32,41 @@ export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): Fa
     if (proxy.closed) throw new HttpError(503, 'use of closed proxy');
   };
   const model = () => proxyModelToJson(proxy.model);
-  const overview = () => ({
+  const overview = async () => ({
     version: VERSION,
     compile: `node ${process.version}`,
     config: proxyConfigJson(proxy.config),
     model: model(),
-    stats: statsJson(proxy, StatsFlags.Cmd | StatsFlags.Runtime),
-    slots: proxy.router.allJson(),
+    stats: await proxy.stats(StatsFlags.Cmd | StatsFlags.Runtime),
+    slots: proxy.slots(),
   });
 
   app.get('/', async (_req, reply) => reply.redirect('/proxy'));
   app.get('/proxy', async () => overview());
   app.get('/proxy/model', async () => model());
-  app.get('/proxy/stats', async () => statsJson(proxy, StatsFlags.Cmd | StatsFlags.Runtime));
-  app.get('/proxy/slots', async () => proxy.router.allJson());
+  app.get('/proxy/stats', async () => proxy.stats(StatsFlags.Cmd | StatsFlags.Runtime));
+  app.get('/proxy/slots', async () => proxy.slots());
   app.get('/api/proxy/model', async () => model());
   app.get('/api/proxy/xping/:xauth', async (req: XAuthReq) => (check(req), 'OK'));
-  app.get('/api/proxy/stats/:xauth', async (req: XAuthReq) => (check(req), statsJson(proxy, 0)));
+  app.get('/api/proxy/stats/:xauth', async (req: XAuthReq) => (check(req), proxy.stats(0)));
   app.get(
     '/api/proxy/stats/:xauth/:flags',
     async (req: FastifyRequest<{ Params: { xauth: string; flags: string } }>) => {
       check(req);
       const f = req.params.flags;
       if (!/^-?\d+$/.test(f)) throw badRequest(`strconv.Atoi: parsing "${f}": invalid syntax`);
-      return statsJson(proxy, Number(f));
+      return proxy.stats(Number(f));
     },
   );
-  app.get('/api/proxy/slots/:xauth', async (req: XAuthReq) => (check(req), proxy.router.allJson()));
+  app.get('/api/proxy/slots/:xauth', async (req: XAuthReq) => (check(req), proxy.slots()));
   app.put('/api/proxy/start/:xauth', async (req: XAuthReq) => {
     check(req);
-    proxy.start();
+    await proxy.start();
     return 'OK';
   });
   app.put('/api/proxy/stats/reset/:xauth', async (req: XAuthReq) => {
     check(req);
-    proxy.stats.reset();
+    await proxy.resetStats();
     return 'OK';
   });
   app.put('/api/proxy/forcegc/:xauth', async (req: XAuthReq) => {
@@ -98,8 +99,7 @@ export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): Fa
     } catch (e) {
       throw badRequest((e as Error).message);
     }
-    if (proxy.router.closed) throw new HttpError(503, 'use of closed router');
-    await proxy.router.fillSlots(slots);
+    await proxy.fillSlots(slots);
     return 'OK';
   });
   // codis-ts extension for big-key migration: hold or release one key of a migrating slot.
@@ -116,8 +116,8 @@ export function createAdminApi(proxy: Proxy, log: Logger, hooks: AdminHooks): Fa
     }
     if (typeof b?.key !== 'string') throw badRequest('invalid key: expected base64 text');
     const key = Buffer.from(b.key, 'base64');
-    if (b.hold === false) proxy.router.releaseKey(slot, db, key);
-    else await proxy.router.holdKey(slot, db, key);
+    if (b.hold === false) await proxy.releaseKey(slot, db, key);
+    else await proxy.holdKey(slot, db, key);
     return 'OK';
   });
   const setSentinels = (servers: string[]) => {

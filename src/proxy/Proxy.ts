@@ -15,6 +15,9 @@ import { Router } from './Router.js';
 import { Session, type SessionHost, type SessionOptions } from './Session.js';
 import { Stats } from './Stats.js';
 import type { ProxyInfo } from './ProxyInfo.js';
+import type { ProxyControl } from './ProxyControl.js';
+import type { SlotJson } from '../models/Slot.js';
+import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
 import { Jodis } from './Jodis.js';
@@ -30,9 +33,9 @@ export interface ProxyOptions {
   logger: Logger;
 }
 
-export class Proxy implements SessionHost, ProxyInfo {
+export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   readonly router: Router;
-  readonly stats = new Stats();
+  readonly counters = new Stats();
   readonly rusage = new Rusage();
   readonly options: SessionOptions;
   readonly sessionAuth: string;
@@ -158,6 +161,31 @@ export class Proxy implements SessionHost, ProxyInfo {
     }
   }
 
+  async fillSlots(slots: SlotJson[]): Promise<void> {
+    if (this.router.closed) throw new Error('use of closed router');
+    await this.router.fillSlots(slots);
+  }
+
+  slots(): SlotJson[] {
+    return this.router.allJson();
+  }
+
+  stats(flags: number): Record<string, unknown> {
+    return statsJson(this, flags);
+  }
+
+  resetStats(): void {
+    this.counters.reset();
+  }
+
+  holdKey(slot: number, db: number, key: Buffer): Promise<void> {
+    return this.router.holdKey(slot, db, key);
+  }
+
+  releaseKey(slot: number, db: number, key: Buffer): void {
+    this.router.releaseKey(slot, db, key);
+  }
+
   /** The node Jodis clients read (Codis's shape). */
   private jodisData(): Record<string, string> {
     return {
@@ -170,9 +198,9 @@ export class Proxy implements SessionHost, ProxyInfo {
   }
 
   private accept(socket: net.Socket): void {
-    this.stats.sessionsTotal++;
-    this.stats.sessionsAlive++;
-    if (this.stats.sessionsAlive > this.config.proxy_max_clients) {
+    this.counters.sessionsTotal++;
+    this.counters.sessionsAlive++;
+    if (this.counters.sessionsAlive > this.config.proxy_max_clients) {
       this.reject(socket, 'ERR max number of clients reached');
       return;
     }
@@ -184,14 +212,14 @@ export class Proxy implements SessionHost, ProxyInfo {
   }
 
   private reject(socket: net.Socket, msg: string): void {
-    this.stats.sessionsAlive--;
+    this.counters.sessionsAlive--;
     socket.on('error', () => {});
     socket.end(error(msg));
   }
 
   sessionClosed(s: Session): void {
     this.sessions.delete(s);
-    this.stats.sessionsAlive--;
+    this.counters.sessionsAlive--;
   }
 
   infoText(sections: readonly string[], session: SessionState): string {
@@ -215,7 +243,7 @@ export class Proxy implements SessionHost, ProxyInfo {
       uptime_in_seconds: Math.floor((Date.now() - this.startTime.getTime()) / 1000),
     });
     add('Clients', {
-      connected_clients: this.stats.sessionsAlive,
+      connected_clients: this.counters.sessionsAlive,
       maxclients: this.config.proxy_max_clients,
     });
     add('Memory', {
@@ -225,10 +253,10 @@ export class Proxy implements SessionHost, ProxyInfo {
     });
     add('Persistence', { loading: 0 });
     add('Stats', {
-      total_connections_received: this.stats.sessionsTotal,
-      total_commands_processed: this.stats.total,
-      instantaneous_ops_per_sec: this.stats.qps,
-      total_error_replies: this.stats.fails + this.stats.redisErrors,
+      total_connections_received: this.counters.sessionsTotal,
+      total_commands_processed: this.counters.total,
+      instantaneous_ops_per_sec: this.counters.qps,
+      total_error_replies: this.counters.fails + this.counters.redisErrors,
     });
     add('Replication', { role: 'master', connected_slaves: 0 });
     add('Cluster', { cluster_enabled: 0 });
@@ -254,7 +282,7 @@ export class Proxy implements SessionHost, ProxyInfo {
     const server = this.server;
     for (const s of this.sessions) s.close();
     this.router.close();
-    this.stats.close();
+    this.counters.close();
     this.rusage.close();
     await this.jodis?.close();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -39,7 +39,7 @@ export interface SessionOptions {
 }
 
 export interface SessionHost extends LocalContext {
-  readonly stats: Stats;
+  readonly counters: Stats;
   readonly options: SessionOptions;
   sessionClosed(s: Session): void;
 }
@@ -224,7 +224,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   flush(): void {
     if (this.closed) return;
-    const stats = this.host.stats;
+    const stats = this.host.counters;
     const now = performance.now();
     const bufs: Buffer[] = [];
     let total = 0;

@@ -8,7 +8,7 @@ export const enum StatsFlags {
 }
 
 export function statsJson(proxy: Proxy, flags: number): Record<string, unknown> {
-  const st = proxy.stats;
+  const st = proxy.counters;
   const sentinels: Record<string, unknown> = {};
   if (proxy.sentinels.length > 0) sentinels.servers = proxy.sentinels;
   if (proxy.sentinelMasters !== null) sentinels.masters = proxy.sentinelMasters;
@@ -47,5 +47,63 @@ export function statsJson(proxy: Proxy, flags: number): Record<string, unknown> 
       mem_offheap: m.external + m.arrayBuffers,
     };
   }
+  return out;
+}
+
+type Json = Record<string, unknown>;
+type OpJson = { opstr: string; calls: number; usecs: number; fails: number; redis_errtype: number };
+
+/** Sums the stats of a cluster's workers into one Codis stats object. */
+export function mergeStats(
+  parts: Json[],
+  own: { online: boolean; closed: boolean; primaryMem: number },
+): Json {
+  const first = parts[0] ?? {};
+  const ops = { total: 0, fails: 0, redis: { errors: 0 }, qps: 0 } as Json & { redis: { errors: number } };
+  const cmds = new Map<string, OpJson>();
+  const sessions = { total: 0, alive: 0 };
+  let cpu = 0;
+  let mem = own.primaryMem;
+  let withCmd = false;
+  for (const p of parts) {
+    const o = p.ops as { total: number; fails: number; qps: number; redis: { errors: number }; cmd?: Json[] };
+    (ops.total as number) += o.total;
+    (ops.fails as number) += o.fails;
+    (ops.qps as number) += o.qps;
+    ops.redis.errors += o.redis.errors;
+    if (o.cmd) {
+      withCmd = true;
+      for (const c of o.cmd as OpJson[]) {
+        const m = cmds.get(c.opstr);
+        if (m === undefined) cmds.set(c.opstr, { ...c });
+        else {
+          m.calls += c.calls;
+          m.usecs += c.usecs;
+          m.fails += c.fails;
+          m.redis_errtype += c.redis_errtype;
+        }
+      }
+    }
+    const s = p.sessions as { total: number; alive: number };
+    sessions.total += s.total;
+    sessions.alive += s.alive;
+    const r = p.rusage as { cpu: number; mem: number };
+    cpu += r.cpu;
+    mem += r.mem;
+  }
+  if (withCmd) {
+    ops.cmd = [...cmds.values()]
+      .map((c) => ({ ...c, usecs_percall: c.calls > 0 ? Math.round(c.usecs / c.calls) : 0 }))
+      .sort((a, b) => (a.opstr < b.opstr ? -1 : 1));
+  }
+  const out: Json = {
+    ...first,
+    online: own.online,
+    closed: own.closed,
+    ops,
+    sessions,
+    rusage: { ...(first.rusage as Json), cpu, mem },
+  };
+  if (first.runtime) out.runtime = { ...(first.runtime as Json), num_procs: parts.length };
   return out;
 }

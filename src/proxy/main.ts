@@ -7,7 +7,10 @@ import { createLogger, type Logger } from '../utils/log.js';
 import { listenHttp } from '../utils/http.js';
 import { createAdminApi } from './AdminApi.js';
 import { loadProxyConfig, proxyConfigToml, validateProxyConfig, type ProxyConfig } from './Config.js';
+import cluster from 'node:cluster';
 import { publicAddr, Proxy, VERSION } from './Proxy.js';
+import { defaultWorkers, ProxyCluster } from './ProxyCluster.js';
+import { runWorker } from './ProxyWorker.js';
 import { onlineViaDashboard, onlineViaCoordinator } from './online.js';
 
 interface Flags {
@@ -103,20 +106,29 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const proxy = new Proxy(config, {
-    logger: log,
-    hostProxy: f.hostProxy,
-    adminListenAddr: config.admin_addr,
-  });
+  if (cluster.isWorker) {
+    await runWorker(config, log, f.hostProxy);
+    return;
+  }
+  const workers = f.ncpu !== undefined ? Number(f.ncpu) : config.proxy_max_procs || defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 1) fatal(`invalid --ncpu = ${f.ncpu}`, 2);
+  const single =
+    workers === 1
+      ? new Proxy(config, { logger: log, hostProxy: f.hostProxy, adminListenAddr: config.admin_addr })
+      : null;
+  const many = single === null ? new ProxyCluster(config, workers, log) : null;
+  const proxy = (single ?? many)!;
   let adminBound: string;
   const admin = createAdminApi(proxy, log, { onShutdown: () => void shutdown('admin API shutdown') });
   try {
-    await proxy.listen();
+    if (single) await single.listen();
+    else await many!.listen(config.admin_addr, f.hostProxy);
     adminBound = await listenHttp(admin, config.admin_addr);
   } catch (e) {
     fatal(`cannot listen: ${(e as Error).message}`);
   }
   proxy.setAdminAddr(publicAddr(adminBound, f.hostAdmin));
+  if (many) log.info(`proxy runs ${workers} worker processes`);
   if (f.pidfile) writeFileSync(f.pidfile, `${process.pid}\n`);
   log.info(
     { proxy_addr: proxy.model.proxy_addr, admin_addr: proxy.model.admin_addr },
@@ -144,8 +156,8 @@ export async function main(argv: string[]): Promise<void> {
 
   try {
     if (slots !== null) {
-      await proxy.router.fillSlots(slots);
-      proxy.start();
+      await proxy.fillSlots(slots);
+      await proxy.start();
       log.info(`proxy is online with a static slot table from ${f.fillslots}`);
     } else if (f.dashboard !== undefined) {
       await onlineViaDashboard(proxy, f.dashboard, log);

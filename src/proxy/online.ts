@@ -5,14 +5,14 @@
 import { rpc } from '../utils/rpc.js';
 import { topomXAuth } from '../utils/xauth.js';
 import type { Logger } from '../utils/log.js';
-import type { Proxy } from './Proxy.js';
+import type { ProxyControl } from './ProxyControl.js';
 
 const RETRY_MS = 3000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function onlineViaDashboard(
-  proxy: Proxy,
+  proxy: ProxyControl,
   dashboard: string,
   log: Logger,
   tries = 10,
@@ -42,7 +42,7 @@ export async function onlineViaDashboard(
 }
 
 export async function onlineViaCoordinator(
-  proxy: Proxy,
+  proxy: ProxyControl,
   name: string,
   addr: string,
   auth: string | undefined,

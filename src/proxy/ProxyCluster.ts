@@ -1,0 +1,187 @@
+/**
+ * `--ncpu N` / `proxy_max_procs`: N worker processes (node:cluster) share the client port;
+ * this primary keeps the admin API and the authoritative state (slot table, online,
+ * sentinels), pushes every change to all workers and answers only when all applied it.
+ * A worker that dies is replaced and given the current state before it serves.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import type { SlotJson } from '../models/Slot.js';
+import type { ProxyModel } from '../models/Proxy.js';
+import type { Logger } from '../utils/log.js';
+import { proxyToken, proxyXAuth } from '../utils/xauth.js';
+import type { ProxyConfig } from './Config.js';
+import type { ProxyControl } from './ProxyControl.js';
+import { publicAddr } from './Proxy.js';
+import { mergeStats } from './StatsJson.js';
+import { Rusage } from './Rusage.js';
+
+/** Primary → worker. */
+export type WorkerOp =
+  | { op: 'fill'; slots: SlotJson[] }
+  | { op: 'start' }
+  | { op: 'stats'; flags: number }
+  | { op: 'reset' }
+  | { op: 'hold' | 'release'; slot: number; db: number; key: string }
+  | { op: 'sentinels'; servers: string[] };
+
+export type WorkerRequest = WorkerOp & { id: number };
+/** Worker → primary. */
+export type WorkerReply =
+  { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
+export const WORKER_READY = 'codis-proxy-worker-ready';
+
+/** How many workers to run: 1 on two cores or fewer (client, proxy and Redis share them), else cores − 1. */
+export function defaultWorkers(): number {
+  const n = os.availableParallelism();
+  return n <= 2 ? 1 : n - 1;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+export class ProxyCluster implements ProxyControl {
+  model!: ProxyModel;
+  xauth = '';
+  closed = false;
+  sentinels: string[] = [];
+  readonly numDatabases: number;
+  private readonly table = new Map<number, SlotJson>();
+  private online = false;
+  private readonly workers = new Set<Worker>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private readonly rusage = new Rusage();
+
+  constructor(
+    readonly config: ProxyConfig,
+    private readonly count: number,
+    private readonly log: Logger,
+  ) {
+    this.numDatabases = config.backend_number_databases;
+    for (let id = 0; id < 1024; id++) this.table.set(id, { id });
+  }
+
+  async listen(adminListenAddr: string, hostProxy?: string): Promise<void> {
+    const c = this.config;
+    const token = proxyToken(c.product_name, c.proxy_addr, adminListenAddr);
+    this.model = {
+      token,
+      start_time: new Date().toISOString(),
+      admin_addr: c.admin_addr,
+      proto_type: c.proto_type,
+      proxy_addr: publicAddr(c.proxy_addr, hostProxy),
+      product_name: c.product_name,
+      pid: process.pid,
+      pwd: process.cwd(),
+      sys: `${os.type()} ${os.hostname()} ${os.release()} ${os.arch()}`,
+      hostname: os.hostname(),
+      datacenter: c.proxy_datacenter,
+    };
+    this.xauth = proxyXAuth(c.product_name, c.product_auth, token);
+    cluster.on('exit', (w, code, signal) => this.onExit(w, code, signal));
+    await Promise.all(Array.from({ length: this.count }, () => this.fork()));
+  }
+
+  setAdminAddr(addr: string): void {
+    this.model.admin_addr = addr;
+  }
+
+  private fork(): Promise<void> {
+    const w = cluster.fork({ CODIS_PROXY_WORKER: '1' });
+    w.on('message', (m: WorkerReply | string) => this.onMessage(m));
+    return new Promise((resolve, reject) => {
+      const onReady = (m: unknown) => {
+        if (m !== WORKER_READY) return;
+        w.off('message', onReady);
+        this.workers.add(w);
+        // A new worker (first or replacement) gets the state before it serves.
+        void this.replay(w).then(resolve, reject);
+      };
+      w.on('message', onReady);
+      w.once('exit', (code) => reject(new Error(`proxy worker exited with code ${code} during start`)));
+    });
+  }
+
+  private async replay(w: Worker): Promise<void> {
+    await this.ask(w, { op: 'fill', slots: [...this.table.values()] });
+    if (this.sentinels.length > 0) await this.ask(w, { op: 'sentinels', servers: this.sentinels });
+    if (this.online) await this.ask(w, { op: 'start' });
+  }
+
+  private onExit(w: Worker, code: number | null, signal: string | null): void {
+    this.workers.delete(w);
+    if (this.closed) return;
+    this.log.warn(`proxy worker ${w.process.pid} died (${signal ?? code}); starting another`);
+    this.fork().catch((e: Error) => this.log.error(`cannot restart a proxy worker: ${e.message}`));
+  }
+
+  private onMessage(m: WorkerReply | string): void {
+    if (typeof m !== 'object' || m === null) return;
+    const p = this.pending.get(m.id);
+    if (p === undefined) return;
+    this.pending.delete(m.id);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new Error(m.error));
+  }
+
+  private ask(w: Worker, op: WorkerOp): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.send({ ...op, id } satisfies WorkerRequest);
+    });
+  }
+
+  private all(op: WorkerOp): Promise<unknown[]> {
+    return Promise.all([...this.workers].map((w) => this.ask(w, op)));
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new Error('use of closed proxy');
+    this.online = true;
+    await this.all({ op: 'start' });
+  }
+
+  async fillSlots(slots: SlotJson[]): Promise<void> {
+    for (const s of slots) this.table.set(s.id, s);
+    await this.all({ op: 'fill', slots });
+  }
+
+  slots(): SlotJson[] {
+    return [...this.table.values()];
+  }
+
+  async stats(flags: number): Promise<Record<string, unknown>> {
+    const parts = (await this.all({ op: 'stats', flags })) as Record<string, unknown>[];
+    return mergeStats(parts, { online: this.online, closed: this.closed, primaryMem: this.rusage.mem });
+  }
+
+  async resetStats(): Promise<void> {
+    await this.all({ op: 'reset' });
+  }
+
+  async holdKey(slot: number, db: number, key: Buffer): Promise<void> {
+    await this.all({ op: 'hold', slot, db, key: key.toString('base64') });
+  }
+
+  async releaseKey(slot: number, db: number, key: Buffer): Promise<void> {
+    await this.all({ op: 'release', slot, db, key: key.toString('base64') });
+  }
+
+  async setSentinels(servers: string[]): Promise<void> {
+    this.sentinels = servers;
+    await this.all({ op: 'sentinels', servers });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.rusage.close();
+    const exits = [...this.workers].map((w) => new Promise((r) => w.once('exit', r)));
+    for (const w of this.workers) w.kill('SIGTERM');
+    await Promise.all(exits);
+  }
+}
