@@ -1,5 +1,5 @@
 // `npm start`: a local demo product on stock redis-servers. Ctrl-C stops everything it started.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -32,7 +32,11 @@ function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 500).unref();
+  // Whatever has not exited after 5 s is killed: Ctrl-C leaves nothing behind.
+  setTimeout(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    process.exit(code);
+  }, 5000).unref();
   Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(
     () => process.exit(code),
   );
@@ -67,10 +71,20 @@ function waitPort(port, ms = 10000) {
   });
 }
 
+function admin(...args) {
+  execFileSync(process.execPath, [path.join(root, 'bin/codis-admin'), `--dashboard=${DASHBOARD}`, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+const DASHBOARD = '127.0.0.1:18080';
+
 async function main() {
+  // 2 groups × (master + replica), stock redis-servers.
   const servers = [];
   let port = 16379;
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 4; i++) {
     port = await freePortFrom(port);
     const d = path.join(dir, `redis-${port}`);
     mkdirSync(d);
@@ -85,44 +99,104 @@ async function main() {
       '',
       '--appendonly',
       'no',
+      '--repl-diskless-sync-delay',
+      '0',
     ]);
     servers.push(`127.0.0.1:${port}`);
     port++;
   }
   for (const s of servers) await waitPort(Number(s.split(':')[1]));
-  const slots = Array.from({ length: 1024 }, (_, id) => {
-    const g = id < 512 ? 0 : 1;
-    return { id, backend_addr: servers[g], backend_addr_group_id: g + 1 };
-  });
-  const slotsFile = path.join(dir, 'slots.json');
-  writeFileSync(slotsFile, JSON.stringify(slots));
-  const conf = path.join(dir, 'proxy.toml');
+
+  // A dashboard owning the product on the filesystem coordinator.
+  const coordinator = path.join(dir, 'coordinator');
+  mkdirSync(coordinator);
+  const dconf = path.join(dir, 'dashboard.toml');
+  writeFileSync(dconf, `product_name = "codis-demo"\nadmin_addr = "${DASHBOARD}"\n`);
+  start('dashboard', path.join(root, 'bin/codis-dashboard'), [
+    '--config',
+    dconf,
+    '--filesystem',
+    coordinator,
+    '--log-level',
+    'WARN',
+  ]);
+  await waitPort(18080);
+  await waitHttp(`http://${DASHBOARD}/topom`);
+
+  // Groups, their servers, and replicas following their masters — as an operator would.
+  for (const gid of [1, 2]) {
+    const [master, replica] = servers.slice((gid - 1) * 2, gid * 2);
+    admin('--create-group', `--gid=${gid}`);
+    admin('--group-add', `--gid=${gid}`, `--addr=${master}`);
+    admin('--group-add', `--gid=${gid}`, `--addr=${replica}`);
+    admin('--sync-action', '--create', `--addr=${replica}`);
+  }
+  admin('--slots-assign', '--beg=0', '--end=511', '--gid=1', '--confirm');
+  admin('--slots-assign', '--beg=512', '--end=1023', '--gid=2', '--confirm');
+
+  // A proxy that brings itself online through the dashboard.
+  const pconf = path.join(dir, 'proxy.toml');
   writeFileSync(
-    conf,
+    pconf,
     'product_name = "codis-demo"\nproxy_addr = "127.0.0.1:19000"\nadmin_addr = "127.0.0.1:11080"\n',
   );
   start('proxy', path.join(root, 'bin/codis-proxy'), [
     '--config',
-    conf,
-    '--fillslots',
-    slotsFile,
+    pconf,
+    '--dashboard',
+    DASHBOARD,
     '--log-level',
     'WARN',
   ]);
   await waitPort(19000);
-  await waitPort(11080);
+  await waitOnline(19000);
+
   process.stdout.write(
     [
       '',
-      'codis-ts demo is running:',
-      `  redis groups:   ${servers.map((s, i) => `group ${i + 1} = ${s}`).join(', ')}`,
+      'codis-ts demo product "codis-demo" is running:',
+      `  group 1:        ${servers[0]} (master), ${servers[1]} (replica)`,
+      `  group 2:        ${servers[2]} (master), ${servers[3]} (replica)`,
       '  proxy:          redis-cli -p 19000',
       '  proxy admin:    http://127.0.0.1:11080/proxy',
+      `  dashboard:      http://${DASHBOARD}/topom`,
+      `  codis-admin:    bin/codis-admin --dashboard=${DASHBOARD} --overview`,
+      `  coordinator:    ${coordinator} (filesystem)`,
       '',
       'Press Ctrl-C to stop every process the demo started.',
       '',
     ].join('\n'),
   );
+}
+
+/** Waits until an HTTP endpoint answers 200 (the dashboard owns its product). */
+async function waitHttp(url, ms = 15000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > until) throw new Error(`${url} did not answer`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the proxy serves clients (it is online once the dashboard filled its slots). */
+async function waitOnline(port, ms = 30000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const reply = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => s.write('PING\r\n'));
+      s.once('data', (d) => (s.destroy(), resolve(d.toString())));
+      s.once('error', () => resolve(''));
+    });
+    if (reply.startsWith('+PONG')) return;
+    if (Date.now() > until) throw new Error(`proxy on ${port} did not go online: ${reply.trim()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 main().catch((e) => {

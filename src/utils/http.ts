@@ -22,7 +22,8 @@ export const conflict = (msg: string) => new HttpError(409, msg);
 export function createHttpServer(
   opts: { logRequests?: (method: string, url: string, ip: string) => void } = {},
 ): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  // forceCloseConnections: a clean shutdown must not wait for callers' keep-alive connections.
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
   // Codis clients send JSON without always saying so; accept bodies of any type as JSON.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
