@@ -73,22 +73,39 @@ export class ZkClient implements Client {
       retries: 0,
     });
     if (this.authInfo) zk.addAuthInfo('digest', this.authInfo);
+    // The server expires a session once it has not heard from it for the timeout, but the client only
+    // learns so when it reconnects: past the timeout without a connection, count the ephemerals lost.
+    let silence: NodeJS.Timeout | undefined;
+    zk.on('disconnected', () => {
+      silence ??= setTimeout(
+        () => this.loseEphemerals('no connection for the session timeout'),
+        this.timeoutMs,
+      );
+      silence.unref();
+    });
     zk.on('connected', () => {
+      clearTimeout(silence);
+      silence = undefined;
       if (zk !== this.zk) return;
       this.waiters.forEach((wake) => wake());
       this.feeds.forEach((f) => f.trigger());
     });
     zk.once('expired', () => {
+      clearTimeout(silence);
       zk.close();
       if (this.closed) return;
-      for (const [handle, lose] of this.ephemerals) {
-        this.ephemerals.delete(handle);
-        lose(new CoordinatorError(this.name, 'ephemeral', handle.path, 'failed', 'session expired'));
-      }
+      this.loseEphemerals('session expired');
       this.zk = this.open();
     });
     zk.connect();
     return zk;
+  }
+
+  private loseEphemerals(why: string): void {
+    for (const [handle, lose] of this.ephemerals) {
+      this.ephemerals.delete(handle);
+      lose(new CoordinatorError(this.name, 'ephemeral', handle.path, 'failed', why));
+    }
   }
 
   /** The connected client, waiting at most the timeout for a (re)connect, or a new session. */

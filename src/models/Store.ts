@@ -102,8 +102,19 @@ const zeroServer = { server: '', datacenter: '', action: zeroIndexState, replica
 const zeroGroup = { id: 0, servers: [zeroServer], promoting: zeroIndexState, out_of_sync: false };
 const zeroSentinel = { servers: [''], out_of_sync: false };
 const zeroProxy = {
-  ...{ id: 0, token: '', start_time: '', admin_addr: '', proto_type: '', proxy_addr: '', jodis_path: '' },
-  ...{ product_name: '', pid: 0, pwd: '', sys: '', hostname: '', datacenter: '' },
+  id: 0,
+  token: '',
+  start_time: '',
+  admin_addr: '',
+  proto_type: '',
+  proxy_addr: '',
+  jodis_path: '',
+  product_name: '',
+  pid: 0,
+  pwd: '',
+  sys: '',
+  hostname: '',
+  datacenter: '',
 };
 
 /**
