@@ -64,6 +64,7 @@ export class Topom {
   private queue: Promise<void> = Promise.resolve();
   private readonly hosts = new Map<string, string>();
   private lockHeld = false;
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly opts: TopomOptions) {
     this.config = opts.config;
@@ -116,11 +117,17 @@ export class Topom {
   }
 
   /** Takes the lock, loads the product and starts the background loops. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     if (this.closed) throw new Error('use of closed topom');
     await this.acquireLock();
     try {
       await this.cache.refill();
+      if (this.closed) throw new Error('closed while starting');
     } catch (e) {
       await this.releaseLock().catch(() => undefined);
       throw e;
@@ -232,6 +239,7 @@ export class Topom {
     if (this.closed) return;
     this.closed = true;
     this.online = false;
+    await this.starting?.catch(() => undefined);
     await Promise.all([this.stats.stop(), this.groups.stop(), this.actions.stop()]);
     await this.queue;
     try {

@@ -88,16 +88,24 @@ export function createTopomApi(t: Topom, hooks: ApiHooks): FastifyInstance {
   put('/api/topom/group/remove/:xauth/:gid', (req) => t.groups.remove(int(req, 'gid')));
   put('/api/topom/group/resync/:xauth/:gid', (req) => t.groups.resyncGroup(int(req, 'gid')));
   put('/api/topom/group/resync-all/:xauth', () => t.groups.resyncAll());
-  put('/api/topom/group/add/:xauth/:gid/:addr', (req) => t.groups.addServer(int(req, 'gid'), str(req, 'addr')));
+  put('/api/topom/group/add/:xauth/:gid/:addr', (req) =>
+    t.groups.addServer(int(req, 'gid'), str(req, 'addr')),
+  );
   put('/api/topom/group/add/:xauth/:gid/:addr/:datacenter', (req) =>
     t.groups.addServer(int(req, 'gid'), str(req, 'addr'), req.params.datacenter ?? ''),
   );
-  put('/api/topom/group/del/:xauth/:gid/:addr', (req) => t.groups.delServer(int(req, 'gid'), str(req, 'addr')));
-  put('/api/topom/group/promote/:xauth/:gid/:addr', (req) => t.groups.promote(int(req, 'gid'), str(req, 'addr')));
+  put('/api/topom/group/del/:xauth/:gid/:addr', (req) =>
+    t.groups.delServer(int(req, 'gid'), str(req, 'addr')),
+  );
+  put('/api/topom/group/promote/:xauth/:gid/:addr', (req) =>
+    t.groups.promote(int(req, 'gid'), str(req, 'addr')),
+  );
   put('/api/topom/group/replica-groups/:xauth/:gid/:addr/:value', (req) =>
     t.groups.replicaGroups(int(req, 'gid'), str(req, 'addr'), flag(req, 'value')),
   );
-  put('/api/topom/group/replica-groups-all/:xauth/:value', (req) => t.groups.replicaGroupsAll(flag(req, 'value')));
+  put('/api/topom/group/replica-groups-all/:xauth/:value', (req) =>
+    t.groups.replicaGroupsAll(flag(req, 'value')),
+  );
   put('/api/topom/group/action/create/:xauth/:addr', (req) => t.groups.syncCreate(str(req, 'addr')));
   put('/api/topom/group/action/remove/:xauth/:addr', (req) => t.groups.syncRemove(str(req, 'addr')));
   app.get('/api/topom/group/info/:addr', (req: Req) => t.groups.info(str(req, 'addr')));

@@ -50,7 +50,7 @@ export class TopomCache {
   /** Re-reads whatever is dirty. */
   async refill(): Promise<void> {
     try {
-      if (this.dirtySlots.size === MaxSlotNum) {
+      if (this.dirtySlots.size > 64) {
         this.slots = await this.store.slotMappings();
         this.dirtySlots.clear();
       } else {

@@ -111,13 +111,14 @@ export class TopomGroup {
         await checkRedisServer(addr, { auth: this.t.productAuth, timeoutMs: CHECK_TIMEOUT_MS });
       } catch (e) {
         if (e instanceof NotRedisError) throw conflict(e.message);
-        const cause = ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message;
-        throw badGateway(`server-[${addr}] is not a reachable redis-server: ${cause}`);
+        throw badGateway(`server-[${addr}] is not a reachable redis-server: ${(e as Error).message}`);
       }
       await this.sentinelOutOfSync(ctx);
       g.servers.push(newGroupServer(addr, datacenter));
       await this.save(ctx, g);
-      this.t.log.info(`group-[${gid}] added server ${addr}${datacenter ? ` (datacenter ${datacenter})` : ''}`);
+      this.t.log.info(
+        `group-[${gid}] added server ${addr}${datacenter ? ` (datacenter ${datacenter})` : ''}`,
+      );
     });
   }
 

@@ -32,14 +32,14 @@ export class TopomProxy {
   constructor(private readonly t: Topom) {}
 
   /** GET /api/proxy/model, then xping with our xauth: the proxy must be of this product and auth. */
-  private async fetch(addr: string, withCause: boolean): Promise<ProxyModel> {
+  private async fetch(addr: string): Promise<ProxyModel> {
     const problem = addrProblem(addr);
     if (problem) throw badRequest(`invalid proxy address ${JSON.stringify(addr)}: ${problem}`);
     let p: ProxyModel;
     try {
       p = decodeProxy(await rpc.get<unknown>(addr, '/api/proxy/model', { timeoutMs: MODEL_TIMEOUT_MS }));
     } catch (e) {
-      throw badGateway(`proxy@${addr} fetch model failed${withCause ? `, ${causeOf(e)}` : ''}`);
+      throw badGateway(`proxy@${addr} fetch model failed, ${causeOf(e)}`);
     }
     delete p.id;
     if (p.product_name !== this.t.product)
@@ -49,7 +49,7 @@ export class TopomProxy {
         timeoutMs: MODEL_TIMEOUT_MS,
       });
     } catch (e) {
-      const suffix = withCause ? `, ${causeOf(e)}` : '';
+      const suffix = `, ${causeOf(e)}`;
       if (e instanceof RpcError && e.status === 403)
         throw conflict(`proxy@${addr} check xauth failed (product_auth differs)${suffix}`);
       throw badGateway(`proxy@${addr} check xauth failed${suffix}`);
@@ -60,7 +60,7 @@ export class TopomProxy {
   /** PUT /api/topom/proxy/create: a new proxy (its token must be new), then reinit. */
   create(addr: string): Promise<void> {
     return this.t.run(async (ctx) => {
-      const p = await this.fetch(addr, true);
+      const p = await this.fetch(addr);
       if (ctx.proxy.has(p.token)) throw conflict(`proxy-[${p.token}] already exists`);
       p.id = ctx.maxProxyId() + 1;
       await this.t.cache.updateProxy(p);
@@ -73,7 +73,7 @@ export class TopomProxy {
   /** PUT /api/topom/proxy/online: add or refresh (a known token keeps its id), then reinit. */
   online(addr: string): Promise<void> {
     return this.t.run(async (ctx) => {
-      const p = await this.fetch(addr, false);
+      const p = await this.fetch(addr);
       const old = ctx.proxy.get(p.token);
       p.id = old?.id ?? ctx.maxProxyId() + 1;
       await this.t.cache.updateProxy(p);
@@ -132,7 +132,9 @@ export class TopomProxy {
     const proxies = ctx.proxies();
     const results = await Promise.allSettled(proxies.map((p) => f(p)));
     const failed = results
-      .map((r, i) => (r.status === 'rejected' ? `proxy-[${proxies[i]!.token}] ${what} failed: ${causeOf(r.reason)}` : ''))
+      .map((r, i) =>
+        r.status === 'rejected' ? `proxy-[${proxies[i]!.token}] ${what} failed: ${causeOf(r.reason)}` : '',
+      )
       .filter((m) => m !== '');
     if (failed.length > 0) {
       for (const m of failed) this.t.log.warn(m);

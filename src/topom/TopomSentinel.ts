@@ -213,13 +213,16 @@ export class TopomSentinel {
         if (gid === undefined || !master.ip || !master.port) continue;
         const epoch = Number(master['config-epoch'] ?? 0);
         const cur = best.get(gid);
-        if (!cur || epoch > cur.epoch) best.set(gid, { addr: formatAddr(master.ip, Number(master.port)), epoch });
+        if (!cur || epoch > cur.epoch)
+          best.set(gid, { addr: formatAddr(master.ip, Number(master.port)), epoch });
       }
     }
     this.masters = new Map([...best].map(([gid, { addr }]) => [gid, addr]));
     const switches = [...this.masters].filter(([gid, addr]) => {
       const g = this.t.cache.groupList().find((x) => x.id === gid);
-      return g && !g.promoting.state && g.servers[0]?.server !== addr && g.servers.some((s) => s.server === addr);
+      return (
+        g && !g.promoting.state && g.servers[0]?.server !== addr && g.servers.some((s) => s.server === addr)
+      );
     });
     for (const [gid, addr] of switches) await this.switchMaster(gid, addr);
   }

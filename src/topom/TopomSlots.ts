@@ -29,7 +29,8 @@ export function parseAssignBody(body: unknown): AssignEntry[] {
   return body.map((v: unknown, i) => {
     if (!isObject(v)) throw badRequest(`slots[${i}] must be an object`);
     const { id, group_id: gid, action } = v;
-    if (typeof id !== 'number' || !Number.isInteger(id)) throw badRequest(`slots[${i}].id must be an integer`);
+    if (typeof id !== 'number' || !Number.isInteger(id))
+      throw badRequest(`slots[${i}].id must be an integer`);
     checkSlotId(id);
     if (gid !== undefined && (typeof gid !== 'number' || !Number.isInteger(gid) || gid < 0))
       throw badRequest(`slots[${i}].group_id must be a non-negative integer`);
@@ -96,7 +97,9 @@ export class TopomSlots {
         g.out_of_sync = false;
         await this.t.cache.updateGroup(g);
       }
-      this.t.log.info(`assigned ${slots.length} slot(s) ${offline ? 'offline' : `to group(s) ${[...touched]}`}`);
+      this.t.log.info(
+        `assigned ${slots.length} slot(s) ${offline ? 'offline' : `to group(s) ${[...touched]}`}`,
+      );
     });
   }
 
@@ -139,7 +142,8 @@ export class TopomSlots {
   /** Queues slots beg..end (inclusive) to gid; all must be idle and not already in gid. */
   createActionRange(beg: number, end: number, gid: number): Promise<void> {
     return this.t.run(async (ctx) => {
-      if (!(beg >= 0 && beg <= end && end < MaxSlotNum)) throw badRequest(`invalid slot range [${beg},${end}]`);
+      if (!(beg >= 0 && beg <= end && end < MaxSlotNum))
+        throw badRequest(`invalid slot range [${beg},${end}]`);
       this.nonEmptyGroup(ctx, gid);
       const sids: number[] = [];
       for (let sid = beg; sid <= end; sid++) {
@@ -166,7 +170,10 @@ export class TopomSlots {
   /** The rebalance plan `{sid: gid}`; with confirm, also queued (ascending slot ids). */
   rebalance(confirm: boolean): Promise<Record<string, number>> {
     return this.t.run(async (ctx) => {
-      const gids = ctx.groups().filter((g) => g.servers.length > 0).map((g) => g.id);
+      const gids = ctx
+        .groups()
+        .filter((g) => g.servers.length > 0)
+        .map((g) => g.id);
       let plan: Map<number, number>;
       try {
         plan = planRebalance(ctx.slots, gids);

@@ -44,7 +44,9 @@ const unixtime = () => Math.floor(Date.now() / 1000);
 const remoteError = (e: unknown): RemoteError => ({ Cause: (e as Error).message, Stack: null });
 
 /** Runs f with a cap: the sample is `{timeout: true}` when it takes longer. */
-async function capped<T extends { unixtime: number }>(f: () => Promise<T>): Promise<T | { timeout: true; unixtime: number }> {
+async function capped<T extends { unixtime: number }>(
+  f: () => Promise<T>,
+): Promise<T | { timeout: true; unixtime: number }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<{ timeout: true; unixtime: number }>((resolve) => {
     timer = setTimeout(() => resolve({ timeout: true, unixtime: unixtime() }), CAP_MS);
@@ -97,7 +99,11 @@ export class TopomStats {
     const sentinels = this.t.cache.sentinelModel().servers ?? [];
     this.servers.retain(new Set(servers));
     this.sentinelConns.retain(new Set(sentinels));
-    const sample = async (pool: RedisPool, addr: string, f: (c: ReturnType<RedisPool['get']>) => Promise<RedisStats>) =>
+    const sample = async (
+      pool: RedisPool,
+      addr: string,
+      f: (c: ReturnType<RedisPool['get']>) => Promise<RedisStats>,
+    ) =>
       capped(async () => {
         try {
           const c = pool.get(addr);
@@ -108,7 +114,11 @@ export class TopomStats {
         }
       });
     const [s1, s2] = await Promise.all([
-      Promise.all(servers.map((a) => sample(this.servers, a, async (c) => ({ stats: await serverInfo(c), unixtime: unixtime() })))),
+      Promise.all(
+        servers.map((a) =>
+          sample(this.servers, a, async (c) => ({ stats: await serverInfo(c), unixtime: unixtime() })),
+        ),
+      ),
       Promise.all(
         sentinels.map((a) =>
           sample(this.sentinelConns, a, async (c) => ({

@@ -124,7 +124,8 @@ export class Context {
   maxSyncActionIndex(): number {
     let max = 0;
     for (const g of this.group.values())
-      for (const s of g.servers) if (s.action.state === ActionPending) max = Math.max(max, s.action.index ?? 0);
+      for (const s of g.servers)
+        if (s.action.state === ActionPending) max = Math.max(max, s.action.index ?? 0);
     return max;
   }
 

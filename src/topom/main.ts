@@ -72,7 +72,9 @@ function loadConfig(f: Flags): DashboardConfig {
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('codis-dashboard')
-    .description('Codis dashboard: owns one product in a coordinator and manages its groups, slots and proxies')
+    .description(
+      'Codis dashboard: owns one product in a coordinator and manages its groups, slots and proxies',
+    )
     .option('-c, --config <file>', 'TOML config file (defaults for every key not set)')
     .option('-l, --log <file>', 'log file (default: stderr)')
     .option('--log-level <level>', 'INFO, WARN, DEBUG, ERROR or NONE', 'INFO')

@@ -12,7 +12,10 @@ export class RebalanceError extends Error {}
  * `groupIds`: the groups that have at least one server. Returns sid → gid (ascending sid order).
  * Throws RebalanceError when there is no such group.
  */
-export function planRebalance(slots: readonly SlotMapping[], groupIds: readonly number[]): Map<number, number> {
+export function planRebalance(
+  slots: readonly SlotMapping[],
+  groupIds: readonly number[],
+): Map<number, number> {
   const gids = [...groupIds].sort((a, b) => a - b);
   if (gids.length === 0) throw new RebalanceError('no valid group could be found');
   const assigned = new Map<number, number>();

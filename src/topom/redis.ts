@@ -44,8 +44,11 @@ export async function withRedis<T>(addr: string, o: ConnOptions, fn: (c: Redis) 
   } catch (e) {
     if (e instanceof NotRedisError) throw e;
     // ioredis reports a refused connection as "Connection is closed."; the error event says why.
-    const msg = lastError && /connection is closed/i.test((e as Error).message) ? lastError : (e as Error);
-    throw new Error(`redis ${addr}: ${msg.message}`, { cause: msg });
+    const why =
+      lastError && /connection is closed/i.test((e as Error).message)
+        ? lastError.message
+        : (e as Error).message;
+    throw new Error(`redis ${addr}: ${why}`, { cause: e });
   } finally {
     c.disconnect();
   }
@@ -106,7 +109,7 @@ export const NO_ONE = 'NO:ONE';
  */
 export async function setMaster(c: Redis, master: string, auth: string): Promise<void> {
   const role = (await c.call('ROLE')) as unknown[];
-  let already = false;
+  let already: boolean;
   if (master === NO_ONE) already = role[0] === 'master';
   else {
     const { host, port } = parseAddr(master);
