@@ -20,10 +20,12 @@ import type { SlotJson } from '../models/Slot.js';
 import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
+import { REDIS_VERSION } from './commands/table.generated.js';
 import { Jodis } from './Jodis.js';
 
-export const VERSION = '3.2.2-ts0.1.0';
-const REDIS_VERSION = '7.0.15';
+import { VERSION } from '../utils/version.js';
+
+export { VERSION };
 
 export interface ProxyOptions {
   /** Overrides the host part of the model's proxy_addr (`--host-proxy`, for NAT). */

@@ -1,2 +1,2 @@
-/** The version string of codis-ts components (Codis's version, then ours). */
-export const VERSION = '3.2.2-ts0.1.0';
+/** The version string of codis-ts components (one place for all of them). */
+export { VERSION } from '../utils/version.js';

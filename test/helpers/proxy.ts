@@ -34,6 +34,9 @@ export interface ProxyOptions {
   args?: string[];
   /** Do not fill slots / go online. */
   offline?: boolean;
+  /** Fixed ports (e.g. to restart a proxy at the same address); free ones otherwise. */
+  port?: number;
+  adminPort?: number;
 }
 
 export interface ProxyProcess {
@@ -87,14 +90,15 @@ export function waitForPort(port: number, ms = 10_000): Promise<void> {
 
 export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'codis-proxy-test-'));
-  const port = await freePort();
-  const adminPort = await freePort();
-  const lines = [
-    `product_name = "test"`,
-    `proxy_addr = "127.0.0.1:${port}"`,
-    `admin_addr = "127.0.0.1:${adminPort}"`,
-    ...Object.entries(opts.config ?? {}).map(([k, v]) => `${k} = ${tomlValue(v)}`),
-  ];
+  const port = opts.port ?? (await freePort());
+  const adminPort = opts.adminPort ?? (await freePort());
+  const settings: Record<string, string | number | boolean> = {
+    product_name: 'test',
+    proxy_addr: `127.0.0.1:${port}`,
+    admin_addr: `127.0.0.1:${adminPort}`,
+    ...opts.config,
+  };
+  const lines = Object.entries(settings).map(([k, v]) => `${k} = ${tomlValue(v)}`);
   const conf = join(dir, 'proxy.toml');
   await writeFile(conf, lines.join('\n') + '\n');
   const args = [PROXY_BIN, '--config', conf, '--log-level', 'WARN', ...(opts.args ?? [])];
