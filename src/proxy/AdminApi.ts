@@ -15,8 +15,6 @@ import { StatsFlags } from './StatsJson.js';
 export interface AdminHooks {
   /** Called after `PUT /api/proxy/shutdown`: the process exits. */
   onShutdown(): void;
-  /** Sentinel list changed (`PUT /api/proxy/sentinels`): start or stop watching. */
-  onSentinels?(servers: string[]): void;
 }
 
 type XAuthReq = FastifyRequest<{ Params: { xauth: string } }>;
@@ -120,10 +118,7 @@ export function createAdminApi(proxy: ProxyControl, log: Logger, hooks: AdminHoo
     else await proxy.holdKey(slot, db, key);
     return 'OK';
   });
-  const setSentinels = (servers: string[]) => {
-    proxy.sentinels = servers;
-    hooks.onSentinels?.(servers);
-  };
+  const setSentinels = (servers: string[]) => proxy.setSentinels(servers);
   app.put('/api/proxy/sentinels/:xauth', async (req: XAuthReq) => {
     check(req);
     const body = req.body as { servers?: unknown } | undefined;
@@ -136,12 +131,12 @@ export function createAdminApi(proxy: ProxyControl, log: Logger, hooks: AdminHoo
     ) {
       throw badRequest('invalid sentinel model: expected {"servers": ["host:port", ...]}');
     }
-    setSentinels(servers as string[]);
+    await setSentinels(servers as string[]);
     return 'OK';
   });
   app.put('/api/proxy/sentinels/:xauth/rewatch', async (req: XAuthReq) => {
     check(req);
-    setSentinels(proxy.sentinels);
+    await setSentinels(proxy.sentinels);
     return 'OK';
   });
   return app;

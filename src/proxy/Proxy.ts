@@ -22,6 +22,7 @@ import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { Jodis } from './Jodis.js';
+import { HaMonitor } from './HaMonitor.js';
 
 import { VERSION } from '../utils/version.js';
 
@@ -57,6 +58,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   private jodis: Jodis | null = null;
+  private ha: HaMonitor | null = null;
 
   constructor(
     readonly config: ProxyConfig,
@@ -180,6 +182,25 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.counters.reset();
   }
 
+  /** The sentinels to watch (pushed by the dashboard); an empty list stops watching. */
+  setSentinels(servers: string[]): void {
+    this.sentinels = servers;
+    this.ha?.close();
+    this.ha = null;
+    this.sentinelMasters = null;
+    if (servers.length === 0 || this.closed) return;
+    this.ha = new HaMonitor(
+      this.config.product_name,
+      servers,
+      (masters) => {
+        this.sentinelMasters = Object.fromEntries([...masters].map(([gid, a]) => [String(gid), a]));
+        void this.router.switchMasters(masters);
+      },
+      this.log,
+    );
+    this.ha.start();
+  }
+
   holdKey(slot: number, db: number, key: Buffer): Promise<void> {
     return this.router.holdKey(slot, db, key);
   }
@@ -286,6 +307,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.router.close();
     this.counters.close();
     this.rusage.close();
+    this.ha?.close();
     await this.jodis?.close();
     // Sessions are gone; connections still being refused need not be waited for.
     server?.close();

@@ -12,7 +12,8 @@ export interface ProxyControl {
   readonly xauth: string;
   readonly closed: boolean;
   readonly numDatabases: number;
-  sentinels: string[];
+  readonly sentinels: string[];
+  setSentinels(servers: string[]): void | Promise<void>;
   start(): void | Promise<void>;
   fillSlots(slots: SlotJson[]): Promise<void>;
   slots(): SlotJson[];

@@ -39,7 +39,6 @@ async function handle(proxy: Proxy, m: WorkerRequest): Promise<unknown> {
     case 'release':
       return proxy.releaseKey(m.slot, m.db, Buffer.from(m.key, 'base64'));
     case 'sentinels':
-      proxy.sentinels = m.servers;
-      return undefined;
+      return proxy.setSentinels(m.servers);
   }
 }
