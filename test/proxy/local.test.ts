@@ -1,0 +1,96 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { slotOf } from '../../src/proxy/hash.js';
+import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { RedisError, type RespClient } from '../helpers/resp-client.js';
+
+let servers: RedisServer[];
+let proxy: ProxyProcess;
+let c: RespClient;
+
+before(async () => {
+  servers = await Promise.all([startRedis(), startRedis()]);
+  proxy = await startProxy({ backends: servers.map((s) => s.addr) });
+  c = await proxy.connect();
+});
+after(async () => {
+  c?.close();
+  await proxy?.stop();
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+function keysIn(slot: number, n: number, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) if (slotOf(`${prefix}${i}`) === slot) out.push(`${prefix}${i}`);
+  return out;
+}
+
+test('INFO describes the proxy, by section', async () => {
+  const all = String(await c.call('INFO'));
+  assert.match(all, /^# Server\r\n/);
+  assert.match(all, /redis_version:7\./);
+  assert.match(all, /connected_clients:[1-9]/);
+  assert.match(all, /# Proxy\r\nproduct_name:test/);
+  assert.match(all, /loading:0/);
+  const server = String(await c.call('INFO', 'server'));
+  assert.match(server, /# Server/);
+  assert.doesNotMatch(server, /# Clients/);
+  assert.match(String(await c.call('INFO', 'proxy')), /slots_online:1024/);
+});
+
+test('COMMAND answers from the proxy table', async () => {
+  const count = (await c.call('COMMAND', 'COUNT')) as number;
+  assert.ok(count > 150 && count < 240, `count ${count}`);
+  const [get] = (await c.call('COMMAND', 'INFO', 'get')) as [unknown[]];
+  assert.equal(String(get[0]), 'get');
+  assert.equal(get[1], 2);
+  assert.deepEqual(
+    ((await c.call('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2')) as Buffer[]).map(String),
+    ['a', 'b'],
+  );
+});
+
+test('SLOTSMAPPING shows the routing table', async () => {
+  const five = (await c.call('SLOTSMAPPING', 5)) as unknown[];
+  assert.deepEqual([five[0], five[1], five[2], five[3]], [5, servers[0]!.addr, '', []]);
+  const all = (await c.call('SLOTSMAPPING')) as unknown[][];
+  assert.equal(all.length, 1024);
+  assert.equal(all[1000]![1], servers[1]!.addr);
+  const bad = await c.call('SLOTSMAPPING', 1024);
+  assert.ok(bad instanceof RedisError && /out of range/.test(bad.message));
+  const nan = await c.call('SLOTSMAPPING', 'x');
+  assert.ok(nan instanceof RedisError && /parse slotnum 'x' failed/.test(nan.message));
+});
+
+test('SLOTSSCAN walks the keys of one slot only; SLOTSINFO counts keys per slot', async () => {
+  const mine = keysIn(77, 30, 'scan:');
+  const others = keysIn(78, 10, 'scan:');
+  for (const k of [...mine, ...others]) await c.call('SET', k, '1');
+  const seen = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = (await c.call('SLOTSSCAN', 77, cursor, 'COUNT', 7)) as [Buffer, Buffer[]];
+    cursor = String(next);
+    for (const k of keys) seen.add(String(k));
+  } while (cursor !== '0');
+  assert.deepEqual([...seen].sort(), [...mine].sort());
+  const counts = (await c.call('SLOTSINFO', servers[0]!.addr)) as [number, number][];
+  const bySlot = new Map(counts.map(([s, n]) => [s, n]));
+  assert.equal(bySlot.get(77), 30);
+  assert.equal(bySlot.get(78), 10);
+  const unknown = await c.call('SLOTSINFO', '127.0.0.1:1');
+  assert.ok(unknown instanceof RedisError && /backend server '127.0.0.1:1' not found/.test(unknown.message));
+});
+
+test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', async () => {
+  const r = await proxy.connect();
+  await r.call('SELECT', 4);
+  await r.call('CLIENT', 'SETNAME', 'worker-1');
+  assert.match(String(await r.call('CLIENT', 'INFO')), /name=worker-1 db=4/);
+  assert.equal(await r.call('RESET'), 'RESET');
+  assert.equal(await r.call('CLIENT', 'GETNAME'), null);
+  assert.match(String(await r.call('CLIENT', 'INFO')), / db=0 /);
+  assert.equal(String(await r.call('ECHO', 'hi')), 'hi');
+  r.close();
+});
