@@ -122,5 +122,11 @@ export function coreFlow(o: CoreFlowOptions): void {
       assert.deepEqual(await productState(d), before);
       assert.equal((await stats(d)).slots.filter((m) => m.group_id === 1).length, 512);
     });
+
+    it('serves clients through the proxies while the whole coordinator is down', async () => {
+      await stopCoordinator();
+      stopCoordinator = async () => {};
+      await checkTraffic(proxies[0]!.port, proxies[1]!.port, 'down');
+    });
   });
 }
