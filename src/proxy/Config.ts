@@ -2,18 +2,8 @@
  * codis-proxy configuration: every key of Codis's config/proxy.toml with its defaults and rules,
  * plus codis-ts additions. Durations are milliseconds, sizes are bytes.
  */
-import { readFileSync } from 'node:fs';
 import { addrProblem } from '../utils/addr.js';
-import {
-  ConfigError,
-  defaults,
-  key,
-  loadToml,
-  renderToml,
-  toJson,
-  validate,
-  type Schema,
-} from '../utils/config.js';
+import { defaults, key, loadConfigFile, renderToml, toJson, validate, type Schema } from '../utils/config.js';
 
 export type ProtoType = 'tcp' | 'tcp4' | 'tcp6' | 'unix' | 'unixpacket';
 export type JodisName = '' | 'zookeeper' | 'zk' | 'etcd' | 'filesystem' | 'fs';
@@ -252,19 +242,7 @@ export function validateProxyConfig(c: ProxyConfig): void {
  * and passed to `warn` (default: a process warning on stderr).
  */
 export function loadProxyConfig(path?: string, warn?: (msg: string) => void): ProxyConfig {
-  if (path === undefined) return defaultProxyConfig();
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
-  }
-  const { values, warnings } = loadToml(text, proxyConfigSchema, { source: path });
-  for (const w of warnings) {
-    if (warn) warn(w);
-    else process.emitWarning(w, 'ConfigWarning');
-  }
-  return values;
+  return loadConfigFile(path, proxyConfigSchema, warn);
 }
 
 /** What `codis-proxy --default-config` prints; config/proxy.toml holds the same text. */

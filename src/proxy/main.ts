@@ -1,7 +1,8 @@
 /** `codis-proxy`: command line (Codis 3.2 flags), start-up and the ways to go online. */
 import { Command } from 'commander';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseSlotsJson } from '../models/Slot.js';
+import { fatalFor, parseDaemonFlags, removePidfile, type Fatal } from '../utils/cli.js';
 import { ConfigError } from '../utils/config.js';
 import { createLogger, type Logger } from '../utils/log.js';
 import { listenHttp } from '../utils/http.js';
@@ -36,10 +37,7 @@ interface Flags {
   defaultConfig?: boolean;
 }
 
-function fatal(msg: string, code = 1): never {
-  process.stderr.write(`codis-proxy: ${msg}\n`);
-  process.exit(code);
-}
+const fatal: Fatal = fatalFor('codis-proxy');
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('codis-proxy')
@@ -62,13 +60,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--pidfile <file>', 'write the process id here; removed at exit')
     .option('--product_name <name>', 'overrides product_name')
     .option('--product_auth <auth>', 'overrides product_auth')
-    .option('--session_auth <auth>', 'overrides session_auth')
-    .option('--default-config', 'print the default config and exit')
-    .version(VERSION, '--version')
-    .showHelpAfterError()
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
-  program.parse(argv);
-  const f = program.opts<Flags>();
+    .option('--session_auth <auth>', 'overrides session_auth');
+  const f = parseDaemonFlags<Flags>(program, argv, VERSION);
   if (f.defaultConfig) {
     process.stdout.write(proxyConfigToml());
     return;
@@ -142,13 +135,7 @@ export async function main(argv: string[]): Promise<void> {
     log.warn(`proxy is shutting down: ${why}`);
     await proxy.close();
     await admin.close();
-    if (f.pidfile) {
-      try {
-        unlinkSync(f.pidfile);
-      } catch {
-        /* already gone */
-      }
-    }
+    removePidfile(f.pidfile);
     process.exit(0);
   }
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,7 +1,8 @@
 /** `codis-dashboard`: command line (Codis 3.2 flags, §8.2), start-up and clean shutdown. */
 import { Command } from 'commander';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { newClient, type Client } from '../coordinator/index.js';
+import { fatalFor, parseDaemonFlags, removePidfile, type Fatal } from '../utils/cli.js';
 import { ConfigError } from '../utils/config.js';
 import { listenHttp } from '../utils/http.js';
 import { createLogger, type Logger } from '../utils/log.js';
@@ -36,10 +37,7 @@ interface Flags {
   ncpu?: string;
 }
 
-function fatal(msg: string, code = 1): never {
-  process.stderr.write(`codis-dashboard: ${msg}\n`);
-  process.exit(code);
-}
+const fatal: Fatal = fatalFor('codis-dashboard');
 
 /** The config file (or the defaults) with the command-line overrides; exit 2 on a bad value. */
 function loadConfig(f: Flags): DashboardConfig {
@@ -88,13 +86,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--product_name <name>', 'overrides product_name')
     .option('--product_auth <auth>', 'overrides product_auth')
     .option('--pidfile <file>', 'write the process id here; removed at exit')
-    .option('--remove-lock', "remove the product's dashboard lock (left by a dashboard that died) first")
-    .option('--default-config', 'print the default config and exit')
-    .version(VERSION, '--version')
-    .showHelpAfterError()
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
-  program.parse(argv);
-  const f = program.opts<Flags>();
+    .option('--remove-lock', "remove the product's dashboard lock (left by a dashboard that died) first");
+  const f = parseDaemonFlags<Flags>(program, argv, VERSION);
   if (f.defaultConfig) {
     process.stdout.write(dashboardConfigToml());
     return;
@@ -134,13 +127,7 @@ export async function main(argv: string[]): Promise<void> {
         code = code || 1;
       }
       await api.close().catch(() => undefined);
-      if (f.pidfile) {
-        try {
-          unlinkSync(f.pidfile);
-        } catch {
-          /* already gone */
-        }
-      }
+      removePidfile(f.pidfile);
       process.exit(code);
     }
     return new Promise<never>(() => undefined);
@@ -160,13 +147,7 @@ export async function main(argv: string[]): Promise<void> {
     if (f.log) log.error(msg);
     await client.close().catch(() => undefined);
     await api.close().catch(() => undefined);
-    if (f.pidfile) {
-      try {
-        unlinkSync(f.pidfile);
-      } catch {
-        /* never written */
-      }
-    }
+    removePidfile(f.pidfile);
     fatal(msg);
   }
   log.info(`dashboard of product ${config.product_name} is serving at ${topom.model.admin_addr}`);

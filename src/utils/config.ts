@@ -2,6 +2,7 @@
  * A small typed config-schema helper for the Codis TOML files: defaults, validation, the documented
  * default file (`--default-config`) and the JSON form shown in overviews.
  */
+import { readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { formatDuration, formatSize, parseDuration, parseSize, UnitError } from './units.js';
 
@@ -262,6 +263,30 @@ export function loadToml<T>(text: string, schema: Schema<T>, opts: LoadOptions<T
     throw e;
   }
   return { values, warnings };
+}
+
+/**
+ * Reads the TOML file at `path` over the defaults and validates; without a path, the defaults. Unknown keys
+ * are ignored and passed to `warn` (default: a process warning on stderr). Throws ConfigError.
+ */
+export function loadConfigFile<T>(
+  path: string | undefined,
+  schema: Schema<T>,
+  warn?: (msg: string) => void,
+): T {
+  if (path === undefined) return defaults(schema);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
+  }
+  const { values, warnings } = loadToml(text, schema, { source: path });
+  for (const w of warnings) {
+    if (warn) warn(w);
+    else process.emitWarning(w, 'ConfigWarning');
+  }
+  return values;
 }
 
 /** A TOML basic string (JSON escapes are valid TOML escapes; DEL must be escaped too). */

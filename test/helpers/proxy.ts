@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { slotOf } from '../../src/proxy/hash.js';
 import { freePort } from './ports.js';
 import { RespClient, type ClientOptions } from './resp-client.js';
 
@@ -64,6 +65,13 @@ export function evenSlots(backends: string[]): SlotSpec[] {
     const g = Math.floor(id / per);
     return { id, backend_addr: backends[g], backend_addr_group_id: g + 1 };
   });
+}
+
+/** Backend index that owns a key's slot under `evenSlots` (the default) over two backends. */
+export const owner = (key: string | Buffer) => (slotOf(key) < 512 ? 0 : 1);
+/** The first `${base}:N` owned by backend `b` (of two, slots split evenly). */
+export function keyOn(base: string, b: number): string {
+  for (let i = 0; ; i++) if (owner(`${base}:${i}`) === b) return `${base}:${i}`;
 }
 
 function tomlValue(v: string | number | boolean): string {

@@ -103,6 +103,10 @@ test('every command of the generated table has an explicit decision, and only th
 
 test('support decisions and flags', () => {
   const h = (n: string) => must(n).handling;
+  /** Each of the space-separated `names` is handled `handling`. */
+  const allHandled = (names: string, handling: Handling) => {
+    for (const n of names.split(' ')) assert.equal(h(n), handling, n);
+  };
   for (const n of [
     'blpop',
     'brpop',
@@ -118,23 +122,19 @@ test('support decisions and flags', () => {
     assert.match(must(n).reason ?? '', /\w/);
   }
   assert.equal(h('waitaof'), Handling.NotAllow);
-  for (const n of 'keys scan randomkey dbsize flushall flushdb config debug shutdown monitor sync psync'.split(
-    ' ',
-  )) {
-    assert.equal(h(n), Handling.NotAllow, n);
-  }
-  for (const n of 'subscribe publish multi exec watch migrate move swapdb script function cluster acl'.split(
-    ' ',
-  )) {
-    assert.equal(h(n), Handling.NotAllow, n);
-  }
-  for (const n of ['mget', 'mset', 'del', 'unlink', 'exists', 'touch'])
-    assert.equal(h(n), Handling.Coalesce, n);
-  for (const n of 'ping echo quit auth select info command hello reset slotsinfo slotsscan slotsmapping'.split(
-    ' ',
-  )) {
-    assert.equal(h(n), Handling.Local, n);
-  }
+  allHandled(
+    'keys scan randomkey dbsize flushall flushdb config debug shutdown monitor sync psync',
+    Handling.NotAllow,
+  );
+  allHandled(
+    'subscribe publish multi exec watch migrate move swapdb script function cluster acl',
+    Handling.NotAllow,
+  );
+  allHandled('mget mset del unlink exists touch', Handling.Coalesce);
+  allHandled(
+    'ping echo quit auth select info command hello reset slotsinfo slotsscan slotsmapping',
+    Handling.Local,
+  );
   const client = must('client');
   assert.equal(client.handling, Handling.Local);
   for (const s of ['setname', 'getname', 'id'])
@@ -144,16 +144,14 @@ test('support decisions and flags', () => {
   }
   assert.equal(lookupSub(must('memory'), B('usage'))?.handling, Handling.Forward);
   assert.equal(lookupSub(must('memory'), B('doctor'))?.handling, Handling.NotAllow);
-  for (const n of 'getdel getex copy lmove smove lpos smismember zrangestore sintercard lmpop zmpop xadd xtrim'.split(
-    ' ',
-  )) {
-    assert.equal(h(n), Handling.Forward, n);
-  }
-  for (const n of 'rename renamenx msetnx bitop pfmerge sort_ro geosearch fcall fcall_ro eval_ro evalsha_ro'.split(
-    ' ',
-  )) {
-    assert.equal(h(n), Handling.Forward, n);
-  }
+  allHandled(
+    'getdel getex copy lmove smove lpos smismember zrangestore sintercard lmpop zmpop xadd xtrim',
+    Handling.Forward,
+  );
+  allHandled(
+    'rename renamenx msetnx bitop pfmerge sort_ro geosearch fcall fcall_ro eval_ro evalsha_ro',
+    Handling.Forward,
+  );
   // Flags: Redis `write` → Write; scripts count as writes; the *_RO variants are reads.
   assert.equal(must('set').flags, CmdFlag.Write);
   assert.equal(must('get').flags, 0);

@@ -3,111 +3,12 @@
  * fresh redis-server and through the proxy (in front of two others), and the replies must be equal.
  * Keys are picked so that each family lands on both backends; multi-key commands use {tags}.
  */
-import { test, before, after, describe } from 'node:test';
-import assert from 'node:assert/strict';
-import { isDeepStrictEqual } from 'node:util';
-import { slotOf } from '../../src/proxy/hash.js';
-import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
-import {
-  RedisError,
-  startRedis,
-  type Arg,
-  type RedisServer,
-  type Reply,
-  type RespClient,
-} from '../helpers/redis.js';
+import { test, describe } from 'node:test';
+import { compatSuite, err, near, tagged } from '../helpers/compat.js';
+import { keyOn } from '../helpers/proxy.js';
 
-// ------------------------------------------------- harness (repeated in each compat-*.test.ts, as needed)
-
-type Plain = string | number | null | { error: string } | Plain[];
-/** Returns why a pair of replies (direct, proxy) does not match, or undefined. */
-type Check = (direct: Reply, proxy: Reply) => string | undefined;
-type Step = Arg[] | { cmd: Arg[]; check: Check; error?: boolean };
-
-let servers: RedisServer[] = [];
-let proxy: ProxyProcess | undefined;
-let direct: RespClient;
-let viaProxy: RespClient;
-
-const plain = (r: Reply): Plain =>
-  r instanceof RedisError
-    ? { error: r.message }
-    : Buffer.isBuffer(r)
-      ? r.toString('latin1')
-      : Array.isArray(r)
-        ? r.map(plain)
-        : r;
-const show = (r: Reply) => JSON.stringify(plain(r)).slice(0, 300);
-const equal: Check = (d, p) =>
-  isDeepStrictEqual(plain(d), plain(p)) ? undefined : `Redis ${show(d)}, proxy ${show(p)}`;
-/** Same error reply from both. */
-const err = (...cmd: Arg[]): Step => ({ cmd, check: equal, error: true });
-/** Integers within `tol` of each other (TTLs); negative codes (-1, -2) must be equal. */
-const near = (tol: number, ...cmd: Arg[]): Step => ({
-  cmd,
-  check: (d, p) =>
-    typeof d === 'number' && typeof p === 'number' && (d < 0 || p < 0 ? d === p : Math.abs(d - p) <= tol)
-      ? undefined
-      : `Redis ${show(d)}, proxy ${show(p)} (tolerance ${tol})`,
-});
-/** Runs the steps on both sides in lockstep; reports every mismatch at once. */
-async function same(steps: Step[]): Promise<void> {
-  const problems: string[] = [];
-  for (const s of steps) {
-    const { cmd, check, error = false } = Array.isArray(s) ? { cmd: s, check: equal } : s;
-    const [d, p] = await Promise.all([direct.call(...cmd), viaProxy.call(...cmd)]);
-    const what = cmd.map((a) => JSON.stringify(String(a).slice(0, 40)).slice(1, -1)).join(' ');
-    if (d instanceof RedisError !== error)
-      problems.push(`${what}: script expects error=${error}, Redis ${show(d)}`);
-    const why = check(d, p);
-    if (why !== undefined) problems.push(`${what}: ${why}`);
-  }
-  assert.deepEqual(problems, []);
-}
-
-/** Backend index that owns a key's slot under the proxy's even split of 1024 slots over two. */
-const owner = (key: string | Buffer) => (slotOf(key) < 512 ? 0 : 1);
-/** The first `${base}:N` owned by backend `b`. */
-function keyOn(base: string, b: number): string {
-  for (let i = 0; ; i++) if (owner(`${base}:${i}`) === b) return `${base}:${i}`;
-}
-/** Keys sharing the tag of a key owned by backend `b`: tagged('x', 1)('a') → '{x:N}a'. */
-function tagged(base: string, b: number): (k: string) => string {
-  const tag = keyOn(base, b);
-  return (k) => `{${tag}}${k}`;
-}
-
-before(async () => {
-  servers = await Promise.all([startRedis(), startRedis(), startRedis()]);
-  proxy = await startProxy({ backends: [servers[0]!.addr, servers[1]!.addr] });
-  direct = await servers[2]!.connect();
-  viaProxy = await proxy.connect();
-});
-
-after(async () => {
-  direct?.destroy();
-  viaProxy?.destroy();
-  await proxy?.stop();
-  await Promise.all(servers.map((s) => s.stop()));
-});
-
-/** After the families ran: the proxy's two backends together hold exactly the reference keyspace. */
-async function assertKeyspaceSpread(): Promise<void> {
-  const keysOf = async (s: RedisServer) =>
-    ((await s.call('KEYS', '*')) as Buffer[]).map((k) => k.toString('latin1'));
-  const [reference, ...held] = await Promise.all([servers[2]!, servers[0]!, servers[1]!].map(keysOf));
-  assert.deepEqual([...held[0]!, ...held[1]!].sort(), reference!.sort());
-  for (const b of [0, 1]) {
-    assert.ok(held[b]!.length >= 2, `backend ${b} holds only ${held[b]!.length} keys`);
-    for (const k of held[b]!) {
-      assert.equal(
-        owner(Buffer.from(k, 'latin1')),
-        b,
-        `${JSON.stringify(k)} is on backend ${b}, not its slot owner`,
-      );
-    }
-  }
-}
+const compat = compatSuite();
+const { same, assertKeyspaceSpread } = compat;
 
 // ---------------------------------------------------------------- strings
 

@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import { keyOn, owner, startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { RedisError, startRedis, type RedisServer, type Reply, type RespClient } from '../helpers/redis.js';
 
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
@@ -15,16 +15,10 @@ let backends: RedisServer[] = [];
 let proxy: ProxyProcess | undefined;
 let c: RespClient;
 
-/** Index of the backend owning a key: the proxy helper splits slots 0..1023 evenly over the two. */
-const owner = (key: string) => (slotOf(key) < 512 ? 0 : 1);
 const keys = Array.from({ length: 200 }, (_, i) => `mk:${i}`);
 const val = (k: string) => `value of ${k}`;
 const texts = (r: Reply) => (r as (Buffer | null)[]).map((b) => (b === null ? null : b.toString()));
 const errorOf = (r: Reply) => (r instanceof RedisError ? r.message : `not an error: ${JSON.stringify(r)}`);
-/** The first `${base}:N` owned by backend b. */
-function keyOn(base: string, b: number): string {
-  for (let i = 0; ; i++) if (owner(`${base}:${i}`) === b) return `${base}:${i}`;
-}
 /** Two keys in different slots of the same backend. */
 function twoSlotsOn(b: number): [string, string] {
   const first = keyOn('same-backend', b);

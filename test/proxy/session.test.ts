@@ -6,8 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { slotOf } from '../../src/proxy/hash.js';
-import { startProxy, type ProxyOptions, type ProxyProcess } from '../helpers/proxy.js';
+import { keyOn, startProxy, type ProxyOptions, type ProxyProcess } from '../helpers/proxy.js';
 import {
   RedisError,
   startRedis,
@@ -23,10 +22,6 @@ let backends: RedisServer[] = [];
 const proxies: ProxyProcess[] = [];
 let main: ProxyProcess;
 
-const owner = (key: string) => (slotOf(key) < 512 ? 0 : 1);
-function keyOn(base: string, b: number): string {
-  for (let i = 0; ; i++) if (owner(`${base}:${i}`) === b) return `${base}:${i}`;
-}
 const errorOf = (r: Reply) => (r instanceof RedisError ? r.message : `not an error: ${JSON.stringify(r)}`);
 const str = (r: Reply) => (Buffer.isBuffer(r) ? r.toString() : r);
 

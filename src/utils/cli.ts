@@ -1,0 +1,42 @@
+/** What the daemons' command lines (codis-proxy, codis-dashboard) share: flag parsing, exits, the pid file. */
+import type { Command, OptionValues } from 'commander';
+import { unlinkSync } from 'node:fs';
+
+/** Prints `<program>: msg` on stderr and exits with `code` (default 1; 2 for bad flags or config). */
+export type Fatal = (msg: string, code?: number) => never;
+
+/** The `fatal` of one program; declare it `const fatal: Fatal = …` so the compiler sees that it never returns. */
+export function fatalFor(program: string): Fatal {
+  return (msg, code = 1) => {
+    process.stderr.write(`${program}: ${msg}\n`);
+    process.exit(code);
+  };
+}
+
+/**
+ * Ends `program` with the flags every daemon has (--default-config, --version), then parses `argv`:
+ * --help and --version exit 0, a usage error prints the help and exits 2.
+ */
+export function parseDaemonFlags<F extends OptionValues>(
+  program: Command,
+  argv: string[],
+  version: string,
+): F {
+  program
+    .option('--default-config', 'print the default config and exit')
+    .version(version, '--version')
+    .showHelpAfterError()
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  program.parse(argv);
+  return program.opts<F>();
+}
+
+/** Removes the --pidfile, if one was given; a file already gone is fine. */
+export function removePidfile(file: string | undefined): void {
+  if (!file) return;
+  try {
+    unlinkSync(file);
+  } catch {
+    /* already gone, or never written */
+  }
+}
