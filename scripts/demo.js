@@ -79,6 +79,7 @@ function admin(...args) {
 }
 
 const DASHBOARD = '127.0.0.1:18080';
+const FE = '127.0.0.1:9090';
 
 async function main() {
   // 2 groups × (master + replica), stock redis-servers.
@@ -151,6 +152,15 @@ async function main() {
   await waitPort(19000);
   await waitOnline(19000);
 
+  // The web UI over every product of the coordinator.
+  start('fe', path.join(root, 'bin/codis-fe'), [
+    `--listen=${FE}`,
+    `--filesystem=${coordinator}`,
+    '--log-level',
+    'WARN',
+  ]);
+  await waitPort(9090);
+
   process.stdout.write(
     [
       '',
@@ -160,6 +170,7 @@ async function main() {
       '  proxy:          redis-cli -p 19000',
       '  proxy admin:    http://127.0.0.1:11080/proxy',
       `  dashboard:      http://${DASHBOARD}/topom`,
+      `  web UI:         http://${FE}/#codis-demo`,
       `  codis-admin:    bin/codis-admin --dashboard=${DASHBOARD} --overview`,
       `  coordinator:    ${coordinator} (filesystem)`,
       '',
