@@ -120,3 +120,21 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
   'All processes share the same cores, so redis-benchmark competes with what it measures; figures are shared-machine ' +
     `medians and only ratios within one run are comparable${o.quick ? ' (this was a --quick smoke run)' : ''}.`,
 ];
+
+const MIGRATION_BEGIN = '<!-- migration:begin -->';
+const MIGRATION_END = '<!-- migration:end -->';
+
+/** The Migration section of a RESULTS.md (markers included), or '' when it has none. */
+export function migrationSection(doc: string): string {
+  const beg = doc.indexOf(MIGRATION_BEGIN);
+  const end = doc.indexOf(MIGRATION_END, beg);
+  return beg < 0 || end < 0 ? '' : doc.slice(beg, end + MIGRATION_END.length);
+}
+
+/** `doc` with its Migration section replaced by `markdown` (appended when it had none). */
+export function withMigrationSection(doc: string, markdown: string): string {
+  const section = markdown ? `${MIGRATION_BEGIN}\n${markdown.trimEnd()}\n${MIGRATION_END}` : '';
+  const old = migrationSection(doc);
+  if (old) return doc.replace(old, () => section);
+  return section ? `${doc.trimEnd()}\n\n${section}\n` : doc;
+}

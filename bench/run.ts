@@ -1,14 +1,16 @@
 /**
  * codis-ts benchmark harness: `npm run bench -- [mode] [options]`.
- * Modes are entries of MODES; `throughput` (the default) is the only one so far.
+ * Modes are entries of MODES: `throughput` (the default) and `migration`.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanupHooks, isStopping } from './proc.js';
 import { WORKLOADS, type Workload } from './redisBenchmark.js';
 import { failureLines, markdownTable, svgChart, textTable } from './report.js';
-import { load1, machineFacts, resultsMarkdown } from './results.js';
+import { runMigration, type MigrationOptions } from './migration.js';
+import { migrationReport } from './migrationReport.js';
+import { load1, machineFacts, migrationSection, resultsMarkdown, withMigrationSection } from './results.js';
 import { ROOT } from './servers.js';
 import { runThroughput, type Target, type ThroughputResult } from './throughput.js';
 
@@ -16,18 +18,33 @@ const USAGE = `usage: npm run bench -- [mode] [options]
 
 modes:
   throughput (default)   redis-benchmark workloads against direct redis, codis-proxy and --vs targets
-  migration              (not yet implemented)
+  migration              a steady GET/SET load through a proxy before, during and after the dashboard
+                         migrates slots 0..N-1 from group 1 to group 2; migration speed, source stalls
 
 options:
   --quick                1 round, -n scaled by 0.1: a smoke run of well under a minute
+                         (migration: 100k keys, 128 slots)
   --rounds N             interleaved rounds (default 3); medians are taken over rounds
   --requests-scale X     multiply every workload's -n by X (default 1, or 0.1 with --quick)
   --only a,b             workloads to run: ${WORKLOADS.map((w) => w.id).join(', ')}
   --vs NAME=HOST:PORT    another proxy to compare (repeatable); it must already run on 127.0.0.1
   --run-timeout SEC      kill a redis-benchmark run that takes longer (default 60, 20 with --quick)
   --idle-conns N         connections for the idle-memory test (default 1000)
-  --write                rewrite bench/RESULTS.md and bench/results.svg
-  -h, --help`;
+  --write                rewrite bench/RESULTS.md and bench/results.svg (migration: only the
+                         Migration section of bench/RESULTS.md; the rest is kept)
+  -h, --help
+
+migration options:
+  --keys N               keys loaded into group 1 (default 1000000)
+  --slots N              slots 0..N-1 to migrate (default 512)
+  --value-bytes N        value size (default 64)
+  --clients N            concurrent load clients (default 20)
+  --phase-secs N         length of the before and after phases (default 10)
+  --dashboard-conf K=V   a dashboard.toml setting, V in TOML (repeatable), e.g.
+                         migration_parallel_slots=512 or migration_pause='"5ms"'`;
+
+const MIGRATION_FLAGS = ['keys', 'slots', 'value-bytes', 'clients', 'phase-secs', 'dashboard-conf'];
+const THROUGHPUT_FLAGS = ['rounds', 'requests-scale', 'only', 'vs', 'run-timeout', 'idle-conns'];
 
 export interface BenchOptions {
   quick: boolean;
@@ -40,7 +57,11 @@ export interface BenchOptions {
   write: boolean;
   /** How this run was invoked, for RESULTS.md. */
   command: string;
+  migration: MigrationOptions;
 }
+
+const RESULTS = join(ROOT, 'bench/RESULTS.md');
+const readResults = (): string => (existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '');
 
 function fail(msg: string): never {
   process.stderr.write(`bench: ${msg}\n\n${USAGE}\n`);
@@ -67,6 +88,12 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       'run-timeout': { type: 'string' },
       'idle-conns': { type: 'string' },
       write: { type: 'boolean', default: false },
+      keys: { type: 'string' },
+      slots: { type: 'string' },
+      'value-bytes': { type: 'string' },
+      clients: { type: 'string' },
+      'phase-secs': { type: 'string' },
+      'dashboard-conf': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -75,7 +102,20 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
     process.exit(0);
   }
   if (positionals.length > 1) fail(`one mode at most, got ${positionals.join(' ')}`);
+  const mode = positionals[0] ?? 'throughput';
+  const given = (names: string[]): string[] =>
+    names.filter((n) => {
+      const v = (values as Record<string, unknown>)[n];
+      return v !== undefined && !(Array.isArray(v) && v.length === 0);
+    });
+  const foreign = given(mode === 'migration' ? THROUGHPUT_FLAGS : MIGRATION_FLAGS);
+  if (foreign.length) fail(`--${foreign.join(', --')} not used by mode ${mode}`);
   const quick = values.quick;
+  const count = (name: string, v: string | undefined, dflt: number, max = Infinity): number => {
+    const n = positive(name, v, dflt);
+    if (!Number.isInteger(n) || n > max) fail(`${name} must be an integer of at most ${max}, got ${v}`);
+    return n;
+  };
   let workloads = [...WORKLOADS];
   if (values.only !== undefined) {
     const ids = values.only
@@ -96,7 +136,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
   });
   if (new Set(vs.map((t) => t.name)).size !== vs.length) fail('--vs names must be distinct');
   return {
-    mode: positionals[0] ?? 'throughput',
+    mode,
     opts: {
       quick,
       rounds: Math.round(positive('--rounds', values.rounds, quick ? 1 : 3)),
@@ -107,6 +147,20 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       idleConns: Math.round(positive('--idle-conns', values['idle-conns'], 1000)),
       write: values.write,
       command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+      migration: {
+        keys: count('--keys', values.keys, quick ? 100_000 : 1_000_000),
+        slots: count('--slots', values.slots, quick ? 128 : 512, 1024),
+        valueBytes: count('--value-bytes', values['value-bytes'], 64, 512 * 1024 * 1024),
+        clients: count('--clients', values.clients, 20, 10_000),
+        phaseSecs: positive('--phase-secs', values['phase-secs'], 10),
+        dashboardConf: values['dashboard-conf'].map((kv) => {
+          const m = /^(\w+)=(.+)$/.exec(kv);
+          if (!m) fail(`--dashboard-conf wants KEY=VALUE, got ${JSON.stringify(kv)}`);
+          return `${m[1]} = ${m[2]}`;
+        }),
+        pendingTimeoutMs: 30_000,
+        stuckTimeoutMs: 120_000,
+      },
     },
   };
 }
@@ -152,7 +206,9 @@ async function throughputMode(opts: BenchOptions): Promise<number> {
       failures,
       notes: r.notes,
     });
-    writeFileSync(join(ROOT, 'bench/RESULTS.md'), md);
+    // The Migration section comes from another mode: keep it.
+    const kept = migrationSection(readResults());
+    writeFileSync(RESULTS, kept ? `${md.trimEnd()}\n\n${kept}\n` : md);
     writeFileSync(
       join(ROOT, 'bench/results.svg'),
       svgChart(r.rows, `codis-proxy throughput vs direct redis (${facts.date})`),
@@ -162,13 +218,26 @@ async function throughputMode(opts: BenchOptions): Promise<number> {
   return 0;
 }
 
+/** Exit code: 0 when the migration completed and every key is where its slot says; 1 otherwise. */
+async function migrationMode(opts: BenchOptions): Promise<number> {
+  const started = new Date();
+  const loadAtStart = load1();
+  const run = await runMigration(opts.migration);
+  const facts = await machineFacts(started, loadAtStart);
+  const r = migrationReport(run, opts.migration, facts, opts.command);
+  process.stdout.write('\n' + r.text);
+  if (opts.write) {
+    const doc = readResults() || '# codis-ts benchmark results\n';
+    writeFileSync(RESULTS, withMigrationSection(doc, r.markdown));
+    process.stdout.write('wrote the Migration section of bench/RESULTS.md\n');
+  }
+  return r.ok ? 0 : 1;
+}
+
 /** The extension point: a new mode is one more entry here. */
 const MODES: Record<string, (opts: BenchOptions) => Promise<number>> = {
   throughput: throughputMode,
-  migration: async () => {
-    process.stdout.write('bench migration: not yet implemented\n');
-    return 0;
-  },
+  migration: migrationMode,
 };
 
 async function main(): Promise<void> {

@@ -97,7 +97,15 @@ export function evenSlots(backends: readonly string[]): object[] {
   });
 }
 
-export async function startProxy(backends: readonly string[]): Promise<ProxyProc> {
+/**
+ * A codis-proxy with a static slot table over `backends` (--fillslots), or, with `dashboard`, one
+ * that goes online through that dashboard (`product` must be the dashboard's) and gets its slots
+ * from it; the caller then waits for it to be online.
+ */
+export async function startProxy(
+  backends: readonly string[],
+  opts: { dashboard?: string; product?: string } = {},
+): Promise<ProxyProc> {
   const dir = mkdtempSync(join(tmpdir(), 'codis-bench-proxy-'));
   trackDir(dir);
   const [port, adminPort] = await freePorts(2);
@@ -106,7 +114,7 @@ export async function startProxy(backends: readonly string[]): Promise<ProxyProc
   writeFileSync(
     conf,
     [
-      'product_name = "codis-bench"',
+      `product_name = ${JSON.stringify(opts.product ?? 'codis-bench')}`,
       `proxy_addr = "127.0.0.1:${port}"`,
       `admin_addr = "127.0.0.1:${adminPort}"`,
       // The default (1000) would refuse the idle-connection test and the 500-client runs' headroom.
@@ -114,13 +122,15 @@ export async function startProxy(backends: readonly string[]): Promise<ProxyProc
     ].join('\n') + '\n',
   );
   writeFileSync(slots, JSON.stringify(evenSlots(backends)));
+  const mode = opts.dashboard === undefined ? ['--fillslots', slots] : ['--dashboard', opts.dashboard];
   // node directly (not via a shell) so that child.pid is the proxy itself, for /proc memory reads.
-  const args = [PROXY_BIN, '--config', conf, '--fillslots', slots, '--log-level', 'WARN'];
+  const args = [PROXY_BIN, '--config', conf, ...mode, '--log-level', 'WARN'];
   const child = spawnTracked(process.execPath, args);
   const logs = keepLog(child);
   try {
     await started(child, [port!, adminPort!], 'codis-proxy', logs);
-    if (!(await pingOk('127.0.0.1', port!))) throw new Error(`codis-proxy does not answer PING: ${logs()}`);
+    if (opts.dashboard === undefined && !(await pingOk('127.0.0.1', port!)))
+      throw new Error(`codis-proxy does not answer PING: ${logs()}`);
   } catch (e) {
     child.kill('SIGKILL');
     removeDir(dir);
