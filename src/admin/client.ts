@@ -105,6 +105,21 @@ export interface GroupModelLike {
   [key: string]: unknown;
 }
 
+/** `GET /api/topom/slots/progress` (the parts codis-admin reads). */
+export interface SlotsProgress {
+  disabled?: boolean;
+  progress?: {
+    status?: string;
+    stalled?: string;
+    keys_moved?: number;
+    keys_left?: number;
+    keys_per_sec?: number;
+    eta_seconds?: number | null;
+    slots?: { id: number; [key: string]: unknown }[];
+  };
+  actions?: { id: number; state: string; from: number; to: number }[];
+}
+
 export interface SlotMappingBody {
   id: number;
   group_id: number;
@@ -179,6 +194,11 @@ export class DashboardClient extends ApiClient {
     this.put('slot-action-interval', `/api/topom/slots/action/interval/${this.xauth}/${us}`);
   setSlotActionDisabled = (disabled: boolean) =>
     this.put('slot-action-disabled', `/api/topom/slots/action/disabled/${this.xauth}/${flag(disabled)}`);
+  abortSlotAction = (sid: number) =>
+    this.put<string>('abort-slot-action', `/api/topom/slots/action/abort/${this.xauth}/${sid}`);
+  setSlotActionRate = (body: Record<string, unknown>) =>
+    this.put<Record<string, number>>('slot-action-rate', `/api/topom/slots/action/rate/${this.xauth}`, body);
+  progress = () => this.get<SlotsProgress>('slots-progress', `/api/topom/slots/progress/${this.xauth}`);
   slotsAssign = (slots: SlotMappingBody[]) =>
     this.put('slots-assign', `/api/topom/slots/assign/${this.xauth}`, slots);
   slotsAssignOffline = (slots: SlotMappingBody[]) =>

@@ -11,12 +11,15 @@ export interface Io {
   err(text: string): void;
   /** `-v`: debug lines on stderr. */
   verbose: boolean;
+  /** stdout is a terminal: progress lines are rewritten in place. */
+  tty?: boolean;
 }
 
 export const processIo = (verbose = false): Io => ({
   out: (t) => void process.stdout.write(t),
   err: (t) => void process.stderr.write(t),
   verbose,
+  tty: process.stdout.isTTY === true,
 });
 
 /** One value as indented JSON plus a newline; `undefined` prints `null` as Go prints a nil value. */
@@ -136,4 +139,45 @@ export function rebalanceLines(plan: Record<string, number>): string {
   }
   text += `[${p4(beg)},${p4(end)}] => ${gid}\n`;
   return `${text}done\n`;
+}
+
+/** `12.3k`, `4.5M`. */
+export function shortCount(n: number): string {
+  if (n < 1000) return String(Math.round(n));
+  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)}k`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
+  return `${(n / 1e9).toFixed(1)}G`;
+}
+
+/** `40s`, `3m05s`, `1h02m`; `?` when unknown. */
+export function shortSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined || !Number.isFinite(s)) return '?';
+  s = Math.max(0, Math.round(s));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export interface WaitProgress {
+  done: number;
+  total: number;
+  /** Keys moved since the wait began, and an estimate of the keys left. */
+  moved: number;
+  left: number;
+  keysPerSec: number;
+  eta: number | null;
+  paused?: boolean;
+  problem?: string;
+}
+
+/** `migrated 123/512 slots, 45% keys, 12.3k keys/s, ETA 40s` (+ paused, + the stall reason). */
+export function progressLine(p: WaitProgress): string {
+  const all = p.moved + p.left;
+  const pct = all > 0 ? Math.floor((100 * p.moved) / all) : p.total > 0 && p.done === p.total ? 100 : 0;
+  let line =
+    `migrated ${p.done}/${p.total} slots, ${pct}% keys, ${shortCount(p.keysPerSec)} keys/s, ` +
+    `ETA ${p.done === p.total ? '0s' : shortSeconds(p.eta)}`;
+  if (p.paused) line += ' [paused]';
+  if (p.problem) line += ` — ${p.problem}`;
+  return line;
 }

@@ -1,6 +1,8 @@
 /**
- * codis-admin's usage, word for word as Codis 3.2 (`cmd/admin/main.go`, reference §8.3). The
- * parser (args.ts) reads its patterns from this text, so the text is the definition of the CLI.
+ * codis-admin's usage, word for word as Codis 3.2 (`cmd/admin/main.go`, reference §8.3), plus
+ * migration extras on existing lines: `--wait` (wait for every slot action to finish, with a
+ * progress line) and `--slot-action --abort` (abort a running migration safely). The parser
+ * (args.ts) reads its patterns from this text, so the text is the definition of the CLI.
  */
 export const USAGE = `Usage:
 	codis-admin [-v] --proxy=ADDR [--auth=AUTH] [config|model|stats|slots]
@@ -33,13 +35,13 @@ export const USAGE = `Usage:
 	codis-admin [-v] --dashboard=ADDR            --promote-server --gid=ID --addr=ADDR
 	codis-admin [-v] --dashboard=ADDR            --sync-action    --create --addr=ADDR
 	codis-admin [-v] --dashboard=ADDR            --sync-action    --remove --addr=ADDR
-	codis-admin [-v] --dashboard=ADDR            --slot-action    --create --sid=ID --gid=ID
-	codis-admin [-v] --dashboard=ADDR            --slot-action    --remove --sid=ID
-	codis-admin [-v] --dashboard=ADDR            --slot-action    --create-some  --gid-from=ID --gid-to=ID --num-slots=N
-	codis-admin [-v] --dashboard=ADDR            --slot-action    --create-range --beg=ID --end=ID --gid=ID
+	codis-admin [-v] --dashboard=ADDR            --slot-action    --create --sid=ID --gid=ID [--wait]
+	codis-admin [-v] --dashboard=ADDR            --slot-action   (--remove|--abort) --sid=ID
+	codis-admin [-v] --dashboard=ADDR            --slot-action    --create-some  --gid-from=ID --gid-to=ID --num-slots=N [--wait]
+	codis-admin [-v] --dashboard=ADDR            --slot-action    --create-range --beg=ID --end=ID --gid=ID [--wait]
 	codis-admin [-v] --dashboard=ADDR            --slot-action    --interval=VALUE
 	codis-admin [-v] --dashboard=ADDR            --slot-action    --disabled=VALUE
-	codis-admin [-v] --dashboard=ADDR            --rebalance     [--confirm]
+	codis-admin [-v] --dashboard=ADDR            --rebalance     [--confirm [--wait]]
 	codis-admin [-v] --dashboard=ADDR            --sentinel-add   --addr=ADDR
 	codis-admin [-v] --dashboard=ADDR            --sentinel-del   --addr=ADDR [--force]
 	codis-admin [-v] --dashboard=ADDR            --sentinel-resync

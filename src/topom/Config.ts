@@ -7,19 +7,18 @@
  *   MIGRATE, and the semi-async method is an option (DESIGN.md), not the default;
  * - `coordinator_name` is checked when the file is read (Codis only failed at start-up);
  * - `coordinator_auth` is a secret like `product_auth`: never shown in the overview JSON.
+ *
+ * Migration on stock Redis (migration/Migrator.ts) reuses Codis's keys where the meaning carries
+ * over, so that a Codis dashboard.toml keeps its effect: `migration_async_numkeys` is the number
+ * of keys per `MIGRATE … KEYS` batch (and SCAN COUNT), `migration_async_maxbulks` the number of
+ * elements per chunk of a big key, `migration_async_maxbytes` the (approximate) bytes per MIGRATE
+ * call, a batch of large values being split. New keys: `migration_pause`,
+ * `migration_max_keys_per_sec`, `migration_max_bytes_per_sec`, `migration_bigkey_elements`,
+ * `migration_bigkey_bytes`. Batch size, pause and rate limits can be changed live
+ * (`PUT /api/topom/slots/action/rate`, `codis-admin --slot-action --interval`).
  */
-import { readFileSync } from 'node:fs';
 import { addrProblem } from '../utils/addr.js';
-import {
-  ConfigError,
-  defaults,
-  key,
-  loadToml,
-  renderToml,
-  toJson,
-  validate,
-  type Schema,
-} from '../utils/config.js';
+import { defaults, key, loadConfigFile, renderToml, toJson, validate, type Schema } from '../utils/config.js';
 
 export type CoordinatorConfigName = 'filesystem' | 'fs' | 'etcd' | 'zookeeper' | 'zk';
 export type MigrationMethod = 'sync' | 'semi-async';
@@ -37,6 +36,11 @@ export interface DashboardConfig {
   migration_async_maxbytes: number;
   migration_async_numkeys: number;
   migration_timeout: number;
+  migration_pause: number;
+  migration_max_keys_per_sec: number;
+  migration_max_bytes_per_sec: number;
+  migration_bigkey_elements: number;
+  migration_bigkey_bytes: number;
   sentinel_client_timeout: number;
   sentinel_quorum: number;
   sentinel_parallel_syncs: number;
@@ -85,11 +89,40 @@ export const dashboardConfigSchema: Schema<DashboardConfig> = {
       "Set arguments for data migration (only accept 'sync' & 'semi-async').\n" +
         'It is also the forward method of every slot in the proxies.',
     ),
-    migration_parallel_slots: k.int(100, undefined, count),
-    migration_async_maxbulks: k.int(200, undefined, count),
-    migration_async_maxbytes: k.size('32mb', undefined, { min: 1, max: Number.MAX_SAFE_INTEGER }),
-    migration_async_numkeys: k.int(500, undefined, count),
-    migration_timeout: k.duration('30s', undefined, { validate: positive }),
+    migration_parallel_slots: k.int(
+      100,
+      'Slots migrating at once (from any groups, to any groups; one SCAN pass per source serves them all).',
+      count,
+    ),
+    migration_async_maxbulks: k.int(200, 'Elements per chunk when a big key is copied.', count),
+    migration_async_maxbytes: k.size(
+      '32mb',
+      'Bytes per MIGRATE call at most (a batch of large values is split).',
+      {
+        min: 1,
+        max: Number.MAX_SAFE_INTEGER,
+      },
+    ),
+    migration_async_numkeys: k.int(500, 'Keys per MIGRATE batch (and SCAN COUNT); adjustable live.', count),
+    migration_timeout: k.duration('30s', 'Timeout of one MIGRATE call.', { validate: positive }),
+    migration_pause: k.duration(
+      '0',
+      'Pause between two batches (at most 1s); adjustable live (codis-admin --slot-action --interval).',
+      { min: 0, max: 1000 },
+    ),
+    migration_max_keys_per_sec: k.int(
+      0,
+      'Rate limits of all migrations together, 0 = unlimited; adjustable live.',
+      { min: 0 },
+    ),
+    migration_max_bytes_per_sec: k.size('0', undefined, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+    migration_bigkey_elements: k.int(
+      10000,
+      'A key with more elements (list, hash, set, zset) or a longer string is a big key: it is\n' +
+        'copied in chunks while the proxies hold requests for that key only.',
+      count,
+    ),
+    migration_bigkey_bytes: k.size('16mb', undefined, { min: 1, max: Number.MAX_SAFE_INTEGER }),
     sentinel_client_timeout: k.duration('10s', 'Set configs for redis sentinel.', { validate: positive }),
     sentinel_quorum: k.int(2, undefined, count),
     sentinel_parallel_syncs: k.int(1, undefined, count),
@@ -117,19 +150,7 @@ export function validateDashboardConfig(c: DashboardConfig): void {
  * ignored and passed to `warn` (default: a process warning).
  */
 export function loadDashboardConfig(path?: string, warn?: (msg: string) => void): DashboardConfig {
-  if (path === undefined) return defaultDashboardConfig();
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`cannot read config ${path}: ${(e as Error).message}`);
-  }
-  const { values, warnings } = loadToml(text, dashboardConfigSchema, { source: path });
-  for (const w of warnings) {
-    if (warn) warn(w);
-    else process.emitWarning(w, 'ConfigWarning');
-  }
-  return values;
+  return loadConfigFile(path, dashboardConfigSchema, warn);
 }
 
 /** What `codis-dashboard --default-config` prints; config/dashboard.toml holds the same text. */

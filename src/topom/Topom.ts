@@ -21,6 +21,8 @@ import { proxyXAuth, topomToken, topomXAuth } from '../utils/xauth.js';
 import { replaceUnspecifiedHost } from '../utils/addr.js';
 import type { DashboardConfig } from './Config.js';
 import { Context, hostOf } from './context.js';
+import { Migrator } from './migration/Migrator.js';
+import { ProxyKeyHolder } from './migration/ProxyKeyHolder.js';
 import { SlotActions } from './SlotAction.js';
 import { TopomCache } from './TopomCache.js';
 import { TopomGroup } from './TopomGroup.js';
@@ -37,6 +39,8 @@ export interface TopomOptions {
   log: Logger;
   /** --host-admin: the host (or host:port) others should use to reach the admin API. */
   hostAdmin?: string;
+  /** false: no migration executor (slot actions stay pending; tests drive the steps). */
+  migrate?: boolean;
 }
 
 /** The lock is held by another dashboard (or was left behind by one that died). */
@@ -58,6 +62,8 @@ export class Topom {
   readonly proxies: TopomProxy;
   readonly slots: TopomSlots;
   readonly actions: SlotActions;
+  /** Holds of big keys being moved, pushed to every proxy (and to a proxy that rejoins). */
+  readonly keyHolder: ProxyKeyHolder;
   readonly sentinels: TopomSentinel;
   readonly stats: TopomStats;
 
@@ -87,6 +93,8 @@ export class Topom {
     this.proxies = new TopomProxy(this);
     this.slots = new TopomSlots(this);
     this.actions = new SlotActions(this);
+    this.keyHolder = new ProxyKeyHolder(this);
+    if (opts.migrate !== false) this.actions.setMigrator(new Migrator(this, this.keyHolder));
     this.sentinels = new TopomSentinel(this);
     this.stats = new TopomStats(this);
   }

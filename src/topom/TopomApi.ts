@@ -6,7 +6,11 @@
  *
  * Unlike Codis, the unauthenticated `group/info` and `sentinels/info` calls only answer for
  * servers of a group and configured sentinels, and no secret is ever in a GET answer.
- * Extra: `GET /api/topom/group/status/:xauth` (expected vs actual master link of every server).
+ * Extras: `GET /api/topom/group/status/:xauth` (expected vs actual master link of every server);
+ * slot migration: `GET /api/topom/slots/progress/:xauth` (per-slot progress, rates, ETA),
+ * `PUT /api/topom/slots/action/rate/:xauth` with `{keys_per_sec?, bytes_per_sec?, batch_keys?,
+ * pause_ms?}` (answers the settings now in force), `PUT /api/topom/slots/action/abort/:xauth/:sid`
+ * (answers `cancelled`, `reverted` or `reversed`, see SlotActions.reverse).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { topomToJson } from '../models/Topom.js';
@@ -122,6 +126,16 @@ export function createTopomApi(t: Topom, hooks: ApiHooks): FastifyInstance {
   put('/api/topom/slots/action/remove/:xauth/:sid', (req) => t.slots.removeAction(int(req, 'sid')));
   put('/api/topom/slots/action/interval/:xauth/:value', (req) => t.actions.setInterval(int(req, 'value')));
   put('/api/topom/slots/action/disabled/:xauth/:value', (req) => t.actions.setDisabled(flag(req, 'value')));
+  app.put('/api/topom/slots/action/rate/:xauth', async (req: Req) => {
+    check(req);
+    return t.actions.setRate(req.body);
+  });
+  app.put('/api/topom/slots/action/abort/:xauth/:sid', async (req: Req) => {
+    check(req);
+    t.checkOnline();
+    return t.actions.abort(int(req, 'sid'));
+  });
+  app.get('/api/topom/slots/progress/:xauth', async (req: Req) => (check(req), t.stats.progress()));
   put('/api/topom/slots/assign/:xauth', (req) => t.slots.assign(req.body, false));
   put('/api/topom/slots/assign/:xauth/offline', (req) => t.slots.assign(req.body, true));
   app.put('/api/topom/slots/rebalance/:xauth/:confirm', async (req: Req) => {

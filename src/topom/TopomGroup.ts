@@ -70,6 +70,7 @@ export class TopomGroup {
     });
   }
 
+  /** Only an empty group that no slot uses (its master went last, refused while it held keys). */
   remove(gid: number): Promise<void> {
     return this.t.run(async (ctx) => {
       const g = ctx.getGroup(gid);
@@ -79,6 +80,29 @@ export class TopomGroup {
       ctx.group.delete(gid);
       this.t.log.info(`group-[${gid}] removed`);
     });
+  }
+
+  /**
+   * Refuses (409) when the master still holds keys (INFO keyspace): they would be lost with the
+   * group (a migration that did not finish, data restored from an old RDB, …). An unreachable
+   * master cannot be checked; it is let go with a warning.
+   */
+  private async checkNoKeys(gid: number, addr: string): Promise<void> {
+    let info: Record<string, string>;
+    try {
+      info = await withRedis(addr, { auth: this.t.productAuth, timeoutMs: CHECK_TIMEOUT_MS }, serverInfo);
+    } catch (e) {
+      this.t.log.warn(`group-[${gid}] master ${addr}: keys not checked, ${(e as Error).message}`);
+      return;
+    }
+    const dbs = Object.entries(info)
+      .filter(([k, v]) => /^db\d+$/.test(k) && Number(/keys=(\d+)/.exec(v)?.[1] ?? 0) > 0)
+      .map(([k, v]) => `${k} ${/keys=(\d+)/.exec(v)?.[1]} keys`);
+    if (dbs.length > 0)
+      throw conflict(
+        `group-[${gid}] master ${addr} still holds keys (${dbs.join(', ')}): migrate its slots away ` +
+          `(or flush it if the data is not needed) before removing it`,
+      );
   }
 
   private async resync(ctx: Context, g: Group): Promise<void> {
@@ -129,6 +153,7 @@ export class TopomGroup {
       this.notPromoting(g);
       if (index === 0 && (g.servers.length !== 1 || ctx.isGroupInUse(gid)))
         throw conflict(`group-[${gid}] can't remove master, still in use`);
+      if (index === 0) await this.checkNoKeys(gid, addr);
       await this.sentinelOutOfSync(ctx);
       if (index !== 0 && g.servers[index]!.replica_group) g.out_of_sync = true;
       g.servers.splice(index, 1);
@@ -151,8 +176,19 @@ export class TopomGroup {
         if (index !== (g.promoting.index ?? 0))
           throw conflict(`group-[${gid}] is promoting index = ${g.promoting.index ?? 0}`);
       } else if (index === 0) throw conflict(`group-[${gid}] can't promote master`);
-      if (this.t.actions.executor !== 0)
-        throw conflict(`slots-migration is running = ${this.t.actions.executor}`);
+      const moving = ctx.slots.filter(
+        (m) =>
+          m.action.state &&
+          m.action.state !== ActionPending &&
+          (m.group_id === gid || m.action.target_id === gid),
+      );
+      if (moving.length > 0)
+        throw conflict(
+          `group-[${gid}] takes part in ${moving.length} running slot migration(s) ` +
+            `(slot-[${moving[0]!.id}] ${moving[0]!.action.state}, group-[${moving[0]!.group_id}] → ` +
+            `group-[${moving[0]!.action.target_id}]): promote once they finish, or abort them ` +
+            `(codis-admin --slot-action --abort --sid=ID)`,
+        );
       const slots = () => ctx.getSlotMappingsByGroupId(gid);
       let state = g.promoting.state ?? ActionNothing;
       if (state === ActionNothing) {

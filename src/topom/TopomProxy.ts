@@ -21,6 +21,38 @@ const FILL_TIMEOUT_MS = 30_000;
 /** A proxy (or another remote) failed: 502 with the cause. */
 export const badGateway = (msg: string) => new HttpError(502, msg);
 
+export interface FailedProxy {
+  token: string;
+  admin_addr: string;
+  cause: string;
+}
+
+/** Some proxies did not take a push (fillslots, keyhold, …): 502, naming each of them. */
+export class ProxyPushError extends HttpError {
+  constructor(
+    readonly what: string,
+    readonly failed: FailedProxy[],
+  ) {
+    super(502, failed.map((f) => `proxy-[${f.token}] ${what} failed: ${f.cause}`).join('; '));
+  }
+}
+
+/** Pushes to every proxy in parallel; throws ProxyPushError naming those that failed (after all answered). */
+export async function pushAll(
+  proxies: readonly ProxyModel[],
+  what: string,
+  f: (p: ProxyModel) => Promise<unknown>,
+): Promise<void> {
+  const results = await Promise.allSettled(proxies.map((p) => f(p)));
+  const failed: FailedProxy[] = [];
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    const p = proxies[i]!;
+    failed.push({ token: p.token, admin_addr: p.admin_addr, cause: causeOf(r.reason) });
+  });
+  if (failed.length > 0) throw new ProxyPushError(what, failed);
+}
+
 function causeOf(e: unknown): string {
   return (e as Error).message;
 }
@@ -105,11 +137,14 @@ export class TopomProxy {
     });
   }
 
-  private put(p: ProxyModel, what: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<unknown> {
+  put(p: ProxyModel, what: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<unknown> {
     return rpc.put(p.admin_addr, `/api/proxy/${what}/${this.t.proxyXAuth(p.token)}`, body, { timeoutMs });
   }
 
-  /** All 1024 slots (ordered for this proxy), then start, then the sentinel list. */
+  /**
+   * All 1024 slots (ordered for this proxy), the key holds of big keys being moved now (a proxy
+   * that restarted must not touch them either), then start, then the sentinel list.
+   */
   async reinit(ctx: Context, p: ProxyModel): Promise<void> {
     const step = async (what: string, f: () => Promise<unknown>) => {
       try {
@@ -119,6 +154,8 @@ export class TopomProxy {
       }
     };
     await step('fillslots', () => this.put(p, 'fillslots', ctx.toSlotSlice(ctx.slots, p), FILL_TIMEOUT_MS));
+    for (const hold of this.t.keyHolder.active())
+      await step('keyhold', () => this.put(p, 'keyhold', hold, FILL_TIMEOUT_MS));
     await step('start', () => this.put(p, 'start'));
     await step('set sentinels', () => this.put(p, 'sentinels', this.sentinelBody(ctx)));
   }
@@ -129,16 +166,12 @@ export class TopomProxy {
 
   /** Calls f on every proxy in parallel; any failure fails the whole call (after all answered). */
   private async fanOut(ctx: Context, what: string, f: (p: ProxyModel) => Promise<unknown>): Promise<void> {
-    const proxies = ctx.proxies();
-    const results = await Promise.allSettled(proxies.map((p) => f(p)));
-    const failed = results
-      .map((r, i) =>
-        r.status === 'rejected' ? `proxy-[${proxies[i]!.token}] ${what} failed: ${causeOf(r.reason)}` : '',
-      )
-      .filter((m) => m !== '');
-    if (failed.length > 0) {
-      for (const m of failed) this.t.log.warn(m);
-      throw badGateway(failed.join('; '));
+    try {
+      await pushAll(ctx.proxies(), what, f);
+    } catch (e) {
+      if (e instanceof ProxyPushError)
+        for (const x of e.failed) this.t.log.warn(`proxy-[${x.token}] ${what} failed: ${x.cause}`);
+      throw e;
     }
   }
 

@@ -58,6 +58,13 @@ export class TopomSlots {
     return g;
   }
 
+  /** Promotion and migration of a group exclude each other (TopomGroup.promote checks the other way). */
+  private notPromoting(ctx: Context, ...gids: number[]): void {
+    for (const gid of gids)
+      if (gid !== 0 && ctx.isGroupPromoting(gid))
+        throw conflict(`group-[${gid}] is promoting: no slot migration to or from it until that finishes`);
+  }
+
   /** The slot must have no action (a migration would be overwritten). */
   private idle(m: SlotMapping): void {
     if (m.action.state) throw conflict(`slot-[${m.id}] action already exists (${m.action.state})`);
@@ -122,6 +129,7 @@ export class TopomSlots {
       this.nonEmptyGroup(ctx, gid);
       this.idle(m);
       if (m.group_id === gid) throw conflict(`slot-[${sid}] already in group-[${gid}]`);
+      this.notPromoting(ctx, m.group_id, gid);
       await this.queue(ctx, [sid], gid);
     });
   }
@@ -131,6 +139,7 @@ export class TopomSlots {
     return this.t.run(async (ctx) => {
       this.nonEmptyGroup(ctx, dst);
       if (!Number.isInteger(num) || num < 0) throw badRequest(`invalid num = ${num}`);
+      this.notPromoting(ctx, src, dst);
       const sids = ctx.slots
         .filter((m) => !m.action.state && m.group_id === src && m.group_id !== dst)
         .slice(0, num)
@@ -150,6 +159,7 @@ export class TopomSlots {
         const m = ctx.getSlotMapping(sid);
         this.idle(m);
         if (m.group_id === gid) throw conflict(`slot-[${sid}] already in group-[${gid}]`);
+        this.notPromoting(ctx, m.group_id, gid);
         sids.push(sid);
       }
       await this.queue(ctx, sids, gid);

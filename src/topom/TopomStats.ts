@@ -186,6 +186,22 @@ export class TopomStats {
     };
   }
 
+  /**
+   * `GET /api/topom/slots/progress`: the slot_action section (status, totals, rates, ETA, sources,
+   * running slots) plus every slot with an action (state, from, to). Read from the cache, not
+   * under the mutex: it answers while a step waits for proxies.
+   */
+  progress(): Record<string, unknown> {
+    this.t.checkOnline();
+    return {
+      ...this.t.actions.json(),
+      actions: this.t.cache
+        .slotList()
+        .filter((m) => m?.action.state)
+        .map((m) => ({ id: m.id, state: m.action.state, from: m.group_id, to: m.action.target_id ?? 0 })),
+    };
+  }
+
   stats(): Promise<Record<string, unknown>> {
     return this.t.run(async (ctx) => this.json(ctx));
   }

@@ -4,7 +4,7 @@
  * few slots as possible. Offline slots go to the smallest groups first; a group gives away its
  * highest-numbered slots.
  */
-import { ActionNothing, MaxSlotNum, type SlotMapping } from '../models/SlotMapping.js';
+import { ActionNothing, ActionPending, MaxSlotNum, type SlotMapping } from '../models/SlotMapping.js';
 
 export class RebalanceError extends Error {}
 
@@ -88,4 +88,36 @@ export function planRebalance(
     for (let i = 0; i < incoming && docking.length > 0; i++) plan.set(docking.shift()!, gid);
   }
   return new Map([...plan].sort((a, b) => a[0] - b[0]));
+}
+
+/**
+ * Codis's round (§4.4, §4.6): past-pending slots first by index, then (unless disabled) pending
+ * ones; a slot whose source or target group is already in the round is skipped. (The Migrator
+ * has its own pick, without that restriction.)
+ */
+export function pickRound(slots: readonly SlotMapping[], parallel: number, disabled: boolean): number[] {
+  const marks = new Set<number>();
+  const plans: number[] = [];
+  const picked = new Set<number>();
+  const accept = (m: SlotMapping) =>
+    !picked.has(m.id) && !marks.has(m.group_id) && !marks.has(m.action.target_id ?? 0);
+  const minIndex = (pending: boolean): SlotMapping | undefined => {
+    let best: SlotMapping | undefined;
+    for (const m of slots) {
+      const state = m.action.state ?? ActionNothing;
+      if (state === ActionNothing || (state === ActionPending) !== pending || !accept(m)) continue;
+      if (!best || (m.action.index ?? 0) < (best.action.index ?? 0)) best = m;
+    }
+    return best;
+  };
+  const max = Math.max(1, parallel);
+  while (plans.length < max) {
+    const m = minIndex(false) ?? (disabled ? undefined : minIndex(true));
+    if (!m) break;
+    if (m.group_id !== 0) marks.add(m.group_id);
+    marks.add(m.action.target_id ?? 0);
+    picked.add(m.id);
+    plans.push(m.id);
+  }
+  return plans;
 }

@@ -34,7 +34,12 @@ describe('slot action steps', { timeout: 60_000 }, () => {
     root = await mkdtemp(join(tmpdir(), 'codis-actions-'));
     servers = await Promise.all([startRedis(), startRedis()]);
     const config = { ...defaultDashboardConfig(), product_name: PRODUCT, coordinator_addr: root };
-    t = new Topom({ config, client: new FsClient(root), log: createLogger({ level: 'NONE' }) });
+    t = new Topom({
+      config,
+      client: new FsClient(root),
+      log: createLogger({ level: 'NONE' }),
+      migrate: false,
+    });
     t.setAdminAddr('127.0.0.1:1');
     await t.start();
     for (const [i, s] of servers.entries()) {

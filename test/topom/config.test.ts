@@ -18,7 +18,10 @@ import { DASHBOARD_BIN } from '../helpers/dashboard.js';
 
 const DASHBOARD_TOML = new URL('../../../config/dashboard.toml', import.meta.url);
 
-/** Every key of codis-3.md §7.2 with its default (text form), except migration_method (DESIGN.md). */
+/**
+ * Every key of codis-3.md §7.2 with its default (text form), except migration_method (DESIGN.md),
+ * and the migration keys of codis-ts.
+ */
 const CODIS_DEFAULTS: Record<string, string | number> = {
   coordinator_name: 'filesystem',
   coordinator_addr: '/tmp/codis',
@@ -32,6 +35,11 @@ const CODIS_DEFAULTS: Record<string, string | number> = {
   migration_async_maxbytes: '32mb',
   migration_async_numkeys: 500,
   migration_timeout: '30s',
+  migration_pause: '0',
+  migration_max_keys_per_sec: 0,
+  migration_max_bytes_per_sec: '0',
+  migration_bigkey_elements: 10000,
+  migration_bigkey_bytes: '16mb',
   sentinel_client_timeout: '10s',
   sentinel_quorum: 2,
   sentinel_parallel_syncs: 1,
@@ -89,6 +97,12 @@ test('bad values fail with one line naming the key', () => {
     ['coordinator_addr = ""', 'invalid coordinator_addr'],
     ['admin_addr = "nope"', 'invalid admin_addr'],
     ['migration_async_maxbytes = "1xb"', 'invalid migration_async_maxbytes'],
+    ['migration_pause = "2s"', 'invalid migration_pause'],
+    ['migration_pause = "-1s"', 'invalid migration_pause'],
+    ['migration_max_keys_per_sec = -5', 'invalid migration_max_keys_per_sec'],
+    ['migration_max_bytes_per_sec = "fast"', 'invalid migration_max_bytes_per_sec'],
+    ['migration_bigkey_elements = 0', 'invalid migration_bigkey_elements'],
+    ['migration_bigkey_bytes = "0"', 'invalid migration_bigkey_bytes'],
   ];
   for (const [line, want] of cases) {
     withFile(line + '\n', (path) => {
@@ -99,6 +113,11 @@ test('bad values fail with one line naming the key', () => {
       );
     });
   }
+  withFile('migration_pause = "20ms"\nmigration_max_bytes_per_sec = "10mb"\n', (path) => {
+    const c = loadDashboardConfig(path);
+    assert.equal(c.migration_pause, 20);
+    assert.equal(c.migration_max_bytes_per_sec, 10 * 1024 * 1024);
+  });
   withFile('migration_method = "SEMI-ASYNC"\nproduct_auth = "secret"\n', (path) => {
     const c = loadDashboardConfig(path);
     assert.equal(c.migration_method, 'semi-async');

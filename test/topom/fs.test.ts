@@ -128,11 +128,12 @@ describe('dashboard on the filesystem coordinator', { timeout: 60_000 }, () => {
   it('queues slot actions as pending in the store, and plans a rebalance', async () => {
     const plan = await d.call('PUT', '/api/topom/slots/rebalance/:xauth/0');
     assert.deepEqual(plan, {});
+    // Paused first, so that the migration executor leaves the queued actions pending.
+    await d.call('PUT', '/api/topom/slots/action/disabled/:xauth/1');
     await d.call('PUT', '/api/topom/slots/action/create/:xauth/5/2');
     await d.call('PUT', '/api/topom/slots/action/create-range/:xauth/10/12/2');
     await d.call('PUT', '/api/topom/slots/action/create-some/:xauth/1/2/2');
     await d.call('PUT', '/api/topom/slots/action/interval/:xauth/2000000');
-    await d.call('PUT', '/api/topom/slots/action/disabled/:xauth/1');
     const st = await stats(d);
     const pending = st.slots.filter((m) => m.action.state === 'pending');
     assert.deepEqual(

@@ -4,6 +4,10 @@
  * proxies hold requests for that key only, its elements are copied in small chunks to a
  * temporary key on the target, the TTL is restored, the temporary key is RENAMEd into place
  * (O(1)) and the source copy is UNLINKed (freed in the background).
+ *
+ * `shouldStop` is asked after every chunk: a move that stops (its slot's migration is aborted,
+ * the dashboard closes) drops the temporary key and leaves the source untouched. A key that
+ * expires while it is copied is not resurrected on the target.
  */
 import type { Redis } from 'ioredis';
 
@@ -17,6 +21,8 @@ export interface BigKeyResult {
   moved: boolean;
   elements: number;
   bytes: number;
+  /** Longest single call on the source, ms. */
+  longestMs: number;
 }
 
 const TMP_PREFIX = Buffer.from('__codis_migrating__:');
@@ -28,33 +34,49 @@ export async function moveBigKey(
   key: Buffer,
   chunk: number,
   onChunk?: (elements: number, bytes: number) => Promise<void>,
+  shouldStop?: () => boolean,
 ): Promise<BigKeyResult> {
+  let longestMs = 0;
+  const timed = async <T>(p: Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await p;
+    } finally {
+      longestMs = Math.max(longestMs, Date.now() - t0);
+    }
+  };
   const type = String(await src.type(key));
-  if (type === 'none') return { moved: false, elements: 0, bytes: 0 };
+  if (type === 'none') return { moved: false, elements: 0, bytes: 0, longestMs };
   if (type === 'stream')
     throw new Error('streams are moved whole with MIGRATE (consumer groups must come along)');
   const tmp = Buffer.concat([TMP_PREFIX, key]);
-  await dst.del(tmp);
+  await dst.unlink(tmp);
   let elements = 0;
   let bytes = 0;
+  let stopped = false;
   const write = async (args: (Buffer | string | number)[], n: number, size: number) => {
     await dst.callBuffer(args[0] as string, args.slice(1));
     elements += n;
     bytes += size;
     await onChunk?.(n, size);
+    if (shouldStop?.()) stopped = true;
+  };
+  const dropped = async (): Promise<BigKeyResult> => {
+    await dst.unlink(tmp);
+    return { moved: false, elements, bytes, longestMs };
   };
   if (type === 'string') {
     const len = Number(await src.strlen(key));
     const step = Math.max(chunk, 1) * 1024;
     await dst.set(tmp, '');
-    for (let off = 0; off < len; off += step) {
-      const part = await src.getrangeBuffer(key, off, Math.min(off + step, len) - 1);
+    for (let off = 0; off < len && !stopped; off += step) {
+      const part = await timed(src.getrangeBuffer(key, off, Math.min(off + step, len) - 1));
       await write(['APPEND', tmp, part], 1, part.length);
     }
   } else if (type === 'list') {
     const len = Number(await src.llen(key));
-    for (let i = 0; i < len; i += chunk) {
-      const items = await src.lrangeBuffer(key, i, i + chunk - 1);
+    for (let i = 0; i < len && !stopped; i += chunk) {
+      const items = await timed(src.lrangeBuffer(key, i, i + chunk - 1));
       if (items.length > 0) await write(['RPUSH', tmp, ...items], items.length, sizeOf(items));
     }
   } else {
@@ -62,19 +84,25 @@ export async function moveBigKey(
     const add = type === 'hash' ? 'HSET' : type === 'set' ? 'SADD' : 'ZADD';
     let cursor = '0';
     do {
-      const [next, flat] = (await src.callBuffer(scan, [key, cursor, 'COUNT', chunk])) as [Buffer, Buffer[]];
+      const [next, flat] = (await timed(src.callBuffer(scan, [key, cursor, 'COUNT', chunk]))) as [
+        Buffer,
+        Buffer[],
+      ];
       cursor = next.toString();
       if (flat.length === 0) continue;
       // ZSCAN gives member, score; ZADD wants score, member.
       const args = type === 'zset' ? swapPairs(flat) : flat;
       await write([add, tmp, ...args], type === 'set' ? flat.length : flat.length / 2, sizeOf(flat));
-    } while (cursor !== '0');
+    } while (cursor !== '0' && !stopped);
   }
+  if (stopped) return dropped();
   const ttl = Number(await src.pttl(key));
+  // -2: the key expired meanwhile (nothing else touches it while it is held).
+  if (ttl === -2) return dropped();
   if (ttl > 0) await dst.pexpire(tmp, ttl);
   await dst.rename(tmp, key);
-  await src.unlink(key);
-  return { moved: true, elements, bytes };
+  await timed(src.unlink(key));
+  return { moved: true, elements, bytes, longestMs };
 }
 
 function swapPairs(flat: Buffer[]): Buffer[] {

@@ -1,7 +1,9 @@
 /**
  * Paces migration to keys/s and bytes/s budgets: after each batch the mover asks how long to
- * wait so that the average since the start stays under both limits. 0 means unlimited.
- * Limits can change at any time (dashboard.toml values adjusted live).
+ * wait. A virtual clock advances by what each batch costs under the limits; the wait is how far
+ * that clock runs ahead of now. Idle time (a pause, a slow pass) is not saved up for a burst
+ * later, and one limiter can be shared by every source. 0 means unlimited. Limits can change at
+ * any time (dashboard.toml values adjusted live).
  */
 export interface RateLimits {
   keysPerSec: number;
@@ -9,27 +11,24 @@ export interface RateLimits {
 }
 
 export class RateLimiter {
-  private keys = 0;
-  private bytes = 0;
-  private readonly started = Date.now();
+  private clock = 0;
 
   constructor(private readonly limits: () => RateLimits) {}
 
   /** Records a batch and returns the milliseconds to wait before the next one. */
   account(keys: number, bytes: number): number {
-    this.keys += keys;
-    this.bytes += bytes;
     const { keysPerSec, bytesPerSec } = this.limits();
-    const elapsed = Date.now() - this.started;
-    let due = 0;
-    if (keysPerSec > 0) due = Math.max(due, (this.keys / keysPerSec) * 1000);
-    if (bytesPerSec > 0) due = Math.max(due, (this.bytes / bytesPerSec) * 1000);
-    return Math.max(0, Math.ceil(due - elapsed));
+    let cost = 0;
+    if (keysPerSec > 0) cost = Math.max(cost, (keys / keysPerSec) * 1000);
+    if (bytesPerSec > 0) cost = Math.max(cost, (bytes / bytesPerSec) * 1000);
+    const now = Date.now();
+    this.clock = Math.max(this.clock, now) + cost;
+    return Math.max(0, Math.ceil(this.clock - now));
   }
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done(): void {

@@ -1,9 +1,15 @@
 /**
  * The dashboard's migration worker for one source group: walks every database of the source
  * master with SCAN, computes each key's slot itself (stock Redis keeps no per-slot index),
- * and moves the keys of every migrating slot in batches with `MIGRATE … KEYS …`. Many slots,
- * going to several targets, are served by one pass. A slot is done when a full pass over
+ * and moves the keys of every migrating slot in batches with `MIGRATE … REPLACE KEYS …`. Many
+ * slots, going to several targets, are served by one pass. A slot is done when a full pass over
  * every database finds none of its keys. Big keys go through BigKeyMover under a key hold.
+ *
+ * `targets` may change while a pass runs: a slot taken out is no longer moved from the next
+ * batch on (its big key, if one is being copied, is dropped), and `quiesce()` resolves once no
+ * batch that could still touch it is running. REPLACE is safe: while a key exists on the
+ * source, the source copy is the live one (proxies move a key before writing it on the target),
+ * so a copy left on the target by a MIGRATE that failed half-way is overwritten.
  */
 import { Redis } from 'ioredis';
 import { slotOfRange } from '../../proxy/hash.js';
@@ -13,11 +19,17 @@ import { RateLimiter, sleep, type RateLimits } from './RateLimiter.js';
 
 export interface MoverOptions {
   auth: string;
-  /** Keys per MIGRATE call. */
+  /** Keys per SCAN batch (and at most per MIGRATE call). */
   batchKeys: number;
+  /** Approximate bytes per MIGRATE call at most (a batch is split); no limit when absent. */
+  batchBytes?: number;
   /** Pause between batches, ms (live). */
   pauseMs: () => number;
   limits: () => RateLimits;
+  /** Shared by several movers (one global rate); a limiter per pass when absent. */
+  limiter?: RateLimiter;
+  /** Awaited before each SCAN batch: pausing migration waits here. */
+  gate?: (signal?: AbortSignal) => Promise<void>;
   /** A key with more elements than this, or more bytes, is moved in chunks. */
   bigKeyElements: number;
   bigKeyBytes: number;
@@ -38,8 +50,22 @@ export interface PassResult {
   slots: Map<number, SlotProgress>;
   /** Longest single MIGRATE or chunk call on the source, ms. */
   longestStallMs: number;
+  /** Keys scanned so far in this pass, and the database being scanned (live). */
+  scanned: number;
+  db: number;
 }
 
+export function newPassResult(): PassResult {
+  return { slots: new Map(), longestStallMs: 0, scanned: 0, db: 0 };
+}
+
+function stat(result: PassResult, slot: number): SlotProgress {
+  let p = result.slots.get(slot);
+  if (p === undefined) result.slots.set(slot, (p = { found: 0, moved: 0, bytes: 0 }));
+  return p;
+}
+
+/** Per key: type, elements (bytes for a string) and approximate bytes. */
 const SIZE_PROBE = `
 local out = {}
 for i, k in ipairs(KEYS) do
@@ -51,56 +77,93 @@ for i, k in ipairs(KEYS) do
   elseif t == 'set' then n = redis.call('SCARD', k)
   elseif t == 'zset' then n = redis.call('ZCARD', k)
   elseif t == 'stream' then n = redis.call('XLEN', k) end
-  out[i] = {t, n}
+  local b = n
+  if t ~= 'string' and t ~= 'none' then b = redis.call('MEMORY', 'USAGE', k, 'SAMPLES', 5) or 0 end
+  out[i] = {t, n, b}
 end
 return out`;
 
 export class SlotMover {
   private readonly conns = new Map<string, Redis>();
+  private busy: Promise<number> | undefined;
 
   constructor(
-    private readonly source: string,
+    readonly source: string,
     private readonly opts: MoverOptions,
     private readonly holder: KeyHolder,
   ) {}
 
   /**
    * One full pass: every database of the source, every key of `targets` (slot → target
-   * address) moved. Stops early (between batches) when `signal` aborts.
+   * address) moved. Stops early (between batches) when `signal` aborts. `result` (filled as the
+   * pass goes) lets a caller watch it.
    */
-  async pass(targets: ReadonlyMap<number, string>, signal?: AbortSignal): Promise<PassResult> {
-    const result: PassResult = { slots: new Map(), longestStallMs: 0 };
-    for (const s of targets.keys()) result.slots.set(s, { found: 0, moved: 0, bytes: 0 });
-    const limiter = new RateLimiter(this.opts.limits);
+  async pass(
+    targets: ReadonlyMap<number, string>,
+    signal?: AbortSignal,
+    result: PassResult = newPassResult(),
+  ): Promise<PassResult> {
+    for (const s of targets.keys()) stat(result, s);
+    const limiter = this.opts.limiter ?? new RateLimiter(this.opts.limits);
     for (const db of await this.databases()) {
+      result.db = db;
       const src = this.conn(this.source, db);
       let cursor = '0';
       do {
+        await this.opts.gate?.(signal);
         if (signal?.aborted) return result;
         const [next, keys] = (await src.scanBuffer(cursor, 'COUNT', this.opts.batchKeys)) as [
           Buffer,
           Buffer[],
         ];
         cursor = next.toString();
-        const byTarget = new Map<string, { keys: Buffer[]; slots: number[] }>();
-        for (const k of keys) {
-          const slot = slotOfRange(k, 0, k.length);
-          const target = targets.get(slot);
-          if (target === undefined) continue;
-          result.slots.get(slot)!.found++;
-          let b = byTarget.get(target);
-          if (b === undefined) byTarget.set(target, (b = { keys: [], slots: [] }));
-          b.keys.push(k);
-          b.slots.push(slot);
+        result.scanned += keys.length;
+        const work = this.moveChunk(db, keys, targets, result, limiter, signal);
+        this.busy = work;
+        let wait: number;
+        try {
+          wait = await work;
+        } finally {
+          this.busy = undefined;
         }
-        for (const [target, b] of byTarget) {
-          const moved = await this.moveBatch(db, target, b.keys, b.slots, result);
-          await sleep(limiter.account(moved.keys, moved.bytes), signal);
-        }
-        if (byTarget.size > 0) await sleep(this.opts.pauseMs(), signal);
+        await sleep(wait, signal);
       } while (cursor !== '0');
     }
     return result;
+  }
+
+  /** Resolves when no batch is running (one started after a slot left `targets` skips it). */
+  async quiesce(): Promise<void> {
+    while (this.busy) await this.busy.catch(() => undefined);
+  }
+
+  /** Moves the keys of one SCAN batch; returns how long to wait before the next batch. */
+  private async moveChunk(
+    db: number,
+    keys: Buffer[],
+    targets: ReadonlyMap<number, string>,
+    result: PassResult,
+    limiter: RateLimiter,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const byTarget = new Map<string, { keys: Buffer[]; slots: number[] }>();
+    for (const k of keys) {
+      const slot = slotOfRange(k, 0, k.length);
+      const target = targets.get(slot);
+      if (target === undefined) continue;
+      stat(result, slot).found++;
+      let b = byTarget.get(target);
+      if (b === undefined) byTarget.set(target, (b = { keys: [], slots: [] }));
+      b.keys.push(k);
+      b.slots.push(slot);
+    }
+    let wait = 0;
+    for (const [target, b] of byTarget) {
+      if (signal?.aborted) break;
+      const moved = await this.moveBatch(db, target, b.keys, b.slots, targets, result, signal);
+      wait += limiter.account(moved.keys, moved.bytes);
+    }
+    return byTarget.size > 0 ? wait + this.opts.pauseMs() : wait;
   }
 
   private async moveBatch(
@@ -108,51 +171,76 @@ export class SlotMover {
     target: string,
     keys: Buffer[],
     slots: number[],
+    targets: ReadonlyMap<number, string>,
     result: PassResult,
+    signal?: AbortSignal,
   ): Promise<{ keys: number; bytes: number }> {
     const src = this.conn(this.source, db);
-    const sizes = (await src.call('EVAL', SIZE_PROBE, keys.length, ...keys)) as [string, number][];
+    const wanted = (slot: number) => targets.get(slot) === target && !signal?.aborted;
+    const sizes = (await src.call('EVAL', SIZE_PROBE, keys.length, ...keys)) as [string, number, number][];
     const small: Buffer[] = [];
     const smallSlots: number[] = [];
+    const smallBytes: number[] = [];
     let bytes = 0;
     let movedKeys = 0;
     for (let i = 0; i < keys.length; i++) {
-      const [type, n] = sizes[i]!;
+      const [type, n, size] = sizes[i]!;
       if (type === 'none') continue;
       const big =
         type !== 'stream' && (type === 'string' ? n > this.opts.bigKeyBytes : n > this.opts.bigKeyElements);
+      if (!wanted(slots[i]!)) continue;
       if (!big) {
         small.push(keys[i]!);
         smallSlots.push(slots[i]!);
+        smallBytes.push(keys[i]!.length + size);
         continue;
       }
-      const r = await this.moveBig(db, target, slots[i]!, keys[i]!);
-      const p = result.slots.get(slots[i]!)!;
+      const r = await this.moveBig(db, target, slots[i]!, keys[i]!, () => !wanted(slots[i]!));
+      result.longestStallMs = Math.max(result.longestStallMs, r.longestMs);
+      const p = stat(result, slots[i]!);
       if (r.moved) p.moved++;
       p.bytes += r.bytes;
       bytes += r.bytes;
       movedKeys++;
     }
-    if (small.length > 0) {
-      const { host, port } = parseAddr(target);
-      const args: (string | number | Buffer)[] = [host, port, '', db, this.opts.timeoutMs];
-      if (this.opts.auth !== '') args.push('AUTH', this.opts.auth);
-      args.push('KEYS', ...small);
-      const t0 = Date.now();
-      await src.call('MIGRATE', ...args);
-      result.longestStallMs = Math.max(result.longestStallMs, Date.now() - t0);
-      for (let i = 0; i < small.length; i++) {
-        const p = result.slots.get(smallSlots[i]!)!;
+    // A slot taken out while big keys moved is left alone.
+    for (let i = small.length - 1; i >= 0; i--) {
+      if (wanted(smallSlots[i]!)) continue;
+      small.splice(i, 1);
+      smallSlots.splice(i, 1);
+      smallBytes.splice(i, 1);
+    }
+    // One MIGRATE per run of keys up to batchBytes (at least one key), so that a batch of large
+    // values does not freeze the source.
+    for (let from = 0; from < small.length;) {
+      let to = from + 1;
+      let size = smallBytes[from]!;
+      while (to < small.length && size + smallBytes[to]! <= (this.opts.batchBytes ?? Infinity))
+        size += smallBytes[to++]!;
+      await this.migrate(db, target, small.slice(from, to), result);
+      for (let i = from; i < to; i++) {
+        const p = stat(result, smallSlots[i]!);
         p.moved++;
-        p.bytes += small[i]!.length;
-        bytes += small[i]!.length;
+        p.bytes += smallBytes[i]!;
       }
-      movedKeys += small.length;
+      movedKeys += to - from;
+      bytes += size;
+      from = to;
     }
     return { keys: movedKeys, bytes };
   }
 
-  private async moveBig(db: number, target: string, slot: number, key: Buffer) {
+  private async migrate(db: number, target: string, keys: Buffer[], result: PassResult): Promise<void> {
+    const { host, port } = parseAddr(target);
+    const args: (string | number | Buffer)[] = [host, port, '', db, this.opts.timeoutMs, 'REPLACE'];
+    if (this.opts.auth !== '') args.push('AUTH', this.opts.auth);
+    args.push('KEYS', ...keys);
+    const t0 = Date.now();
+    await this.conn(this.source, db).call('MIGRATE', ...args);
+    result.longestStallMs = Math.max(result.longestStallMs, Date.now() - t0);
+  }
+
+  private async moveBig(db: number, target: string, slot: number, key: Buffer, stop: () => boolean) {
     await this.holder.hold(slot, db, key);
     try {
       return await moveBigKey(
@@ -164,6 +252,7 @@ export class SlotMover {
           // Each chunk is short; the pause lets other clients' requests in between.
           await sleep(Math.min(this.opts.pauseMs(), 5));
         },
+        stop,
       );
     } finally {
       await this.holder.release(slot, db, key);

@@ -128,3 +128,49 @@ test('big lists, sets, sorted sets and strings keep their contents and order', a
   assert.ok(((await dst.call('GET', str!)) as Buffer).equals(big));
   for (const k of [l, s, z, str]) assert.equal(await src.call('EXISTS', k!), 0);
 });
+
+test('a batch of large values is split into several MIGRATE calls (batchBytes)', async () => {
+  const keys = keysInSlot(900, 10, 'split');
+  const c = await src.connect();
+  for (const k of keys) await c.call('SET', k, Buffer.alloc(10_000, 'x'));
+  const calls = async () => {
+    const info = String(await c.call('INFO', 'commandstats'));
+    return Number(/cmdstat_migrate:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  };
+  const before = await calls();
+  const holder: KeyHolder = { hold: async () => {}, release: async () => {} };
+  const mover = new SlotMover(src.addr, { ...OPTS, batchBytes: 25_000 }, holder);
+  const r = await mover.pass(new Map([[900, dst.addr]]));
+  assert.equal(r.slots.get(900)!.moved, 10);
+  assert.equal((await calls()) - before, 5, '2 keys of 10 kB per call');
+  for (const k of keys) assert.equal(await dst.call('STRLEN', k), 10_000);
+
+  mover.close();
+  c.close();
+});
+
+test('a big key whose slot is taken out while it is copied is dropped: the source keeps it', async () => {
+  const [key] = keysInSlot(901, 1, 'bigdrop');
+  const c = await src.connect();
+  for (let i = 0; i < 5; i++)
+    await c.call('HSET', key!, ...Array.from({ length: 1000 }, (_, j) => [`f${i}-${j}`, 'v']).flat());
+  c.close();
+  const targets = new Map([[901, dst.addr]]);
+  const events: string[] = [];
+  const holder: KeyHolder = {
+    hold: async () => {
+      events.push('hold');
+      targets.delete(901); // an abort comes in while the key is held
+    },
+    release: async () => void events.push('release'),
+  };
+  const mover = new SlotMover(src.addr, OPTS, holder);
+  const r = await mover.pass(targets);
+  await mover.quiesce();
+  mover.close();
+  assert.deepEqual(events, ['hold', 'release']);
+  assert.equal(r.slots.get(901)!.moved, 0);
+  assert.equal(await src.call('HLEN', key!), 5000);
+  assert.equal(await dst.call('EXISTS', key!), 0);
+  assert.deepEqual(await dst.call('KEYS', '__codis_migrating__*'), []);
+});
