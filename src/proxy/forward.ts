@@ -56,7 +56,9 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
   const { host, port } = parseAddr(target.addr);
   const args: (Buffer | string | number)[] = ['MIGRATE', host, port, '', req.db, MIGRATE_TIMEOUT_MS];
   if (router.auth !== '') args.push('AUTH', router.auth);
-  args.push('KEYS', ...keys);
+  // REPLACE: a key on both sides can only be the copy a half-failed MIGRATE left on the target,
+  // never newer data (every request for the key migrates it first), so the source copy wins.
+  args.push('REPLACE', 'KEYS', ...keys);
   const source = slot.migrate!.get(req.db, req.seed, true)!;
   source.call(
     args,

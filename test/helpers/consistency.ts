@@ -71,11 +71,8 @@ export class ConsistencyChecker {
     for (let c = 0; c < this.opts.clients; c++) {
       const port = this.opts.ports[c % this.opts.ports.length]!;
       const db = this.opts.dbs[c % this.opts.dbs.length]!;
-      const client = await RespClient.connect(port, '127.0.0.1', {
-        timeoutMs: this.opts.timeoutMs ?? 10_000,
-      });
-      await client.call('SELECT', db);
-      this.loops.push(this.loop(c, db, client));
+      const client = await this.connect(port, db);
+      this.loops.push(this.loop(c, db, port, client));
     }
   }
 
@@ -84,11 +81,27 @@ export class ConsistencyChecker {
     await Promise.all(this.loops);
   }
 
-  private async loop(c: number, db: number, client: RespClient): Promise<void> {
+  private async connect(port: number, db: number): Promise<RespClient> {
+    const client = await RespClient.connect(port, '127.0.0.1', { timeoutMs: this.opts.timeoutMs ?? 10_000 });
+    await client.call('SELECT', db);
+    return client;
+  }
+
+  private async loop(c: number, db: number, port: number, client: RespClient): Promise<void> {
     const n = this.opts.keysPerClient;
     let seq = 0;
     try {
       while (this.running) {
+        if (client.closed) {
+          // The proxy went away (killed, restarting): what was in flight is an unknown outcome;
+          // come back when it listens again.
+          try {
+            client = await this.connect(port, db);
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          continue;
+        }
         const i = seq % n;
         const v = `c${c}-v${seq++}`;
         switch (seq % 6) {
