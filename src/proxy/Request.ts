@@ -58,6 +58,13 @@ export class Request implements BackendTask {
     readonly start: number,
   ) {}
 
+  /** Stops counting the request as in flight (it waits outside any backend for a while). */
+  untrack(): void {
+    if (this.counter === null) return;
+    this.counter.release(this.epoch);
+    this.counter = null;
+  }
+
   /** Registers sub-requests; the parent completes when all of them have. */
   split(subs: Request[], merge: MergeFn): void {
     this.subs = subs;

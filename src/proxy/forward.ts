@@ -53,6 +53,21 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
     target.get(req.db, req.seed, true)!.push(req);
     return;
   }
+  const source = slot.migrate!.get(req.db, req.seed, true)!;
+  // A big key is never MIGRATEd whole by a request (it would freeze the source): the request
+  // waits until the dashboard's worker has moved that key in chunks, and only it waits.
+  source.call(
+    ['EVAL', BIG_KEY_PROBE, keys.length, ...keys, BIG_KEY_ELEMENTS, BIG_KEY_BYTES],
+    (r) => {
+      if (r[0] === 0x3a && r[1] === 0x31) return park(router, slot, req);
+      migrateKeys(router, slot, req, keys);
+    },
+    (cause) => req.fail('ERR handle request, ' + cause),
+  );
+}
+
+function migrateKeys(router: Router, slot: Slot, req: Request, keys: Buffer[]): void {
+  const target = slot.backend!;
   const { host, port } = parseAddr(target.addr);
   const args: (Buffer | string | number)[] = ['MIGRATE', host, port, '', req.db, MIGRATE_TIMEOUT_MS];
   if (router.auth !== '') args.push('AUTH', router.auth);
@@ -73,3 +88,35 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
     (cause) => req.fail('ERR handle request, ' + cause),
   );
 }
+
+/**
+ * Parks a request on a big key: it leaves the slot's in-flight count (so the slot can still
+ * switch) and is routed again shortly, until the key is gone from the source.
+ */
+function park(router: Router, slot: Slot, req: Request): void {
+  req.untrack();
+  setTimeout(() => router.dispatch(req, slot.id), BIG_KEY_RETRY_MS);
+}
+
+/** Keys above these sizes are left to the dashboard's chunked mover (its defaults). */
+export const BIG_KEY_ELEMENTS = 10000;
+export const BIG_KEY_BYTES = 16 * 1024 * 1024;
+const BIG_KEY_RETRY_MS = 100;
+
+/** 1 when any key is big (O(1) per key: TYPE and a length), else 0. */
+const BIG_KEY_PROBE = `
+local elements, bytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+for _, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k).ok
+  if t == 'string' then
+    if redis.call('STRLEN', k) > bytes then return 1 end
+  elseif t ~= 'none' and t ~= 'stream' then
+    local n = 0
+    if t == 'list' then n = redis.call('LLEN', k)
+    elseif t == 'hash' then n = redis.call('HLEN', k)
+    elseif t == 'set' then n = redis.call('SCARD', k)
+    elseif t == 'zset' then n = redis.call('ZCARD', k) end
+    if n > elements then return 1 end
+  end
+end
+return 0`;

@@ -140,3 +140,31 @@ test('a held key waits while other keys of the slot are served, and goes on afte
   });
   assert.equal(bad.status, 400);
 });
+
+test('a request for a big key waits for the key to be moved, and is never the one to MIGRATE it whole', async () => {
+  const [big, small] = keysIn(400, 2, 'bigkey:');
+  await a.call('SELECT', 0); // an earlier test left the helper's connection in db 3
+  const fields: string[] = [];
+  for (let i = 0; i < 12_000; i++) fields.push(`f${i}`, 'v');
+  await a.call('HSET', big!, ...fields);
+  await a.call('SET', small!, 's');
+  await fill(table([400]));
+  let answered = false;
+  const waiting = client.call('HLEN', big!).then((r) => {
+    answered = true;
+    return r;
+  });
+  // Other keys of the slot are served meanwhile.
+  const other = await proxy.connect();
+  assert.equal(String(await other.call('GET', small!)), 's');
+  other.close();
+  // The proxy did not move the big hash: it is still whole on the source, and the request waits.
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await a.call('HLEN', big!), 12_000);
+    assert.equal(answered, false);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // The dashboard's worker moves it (here: by hand); the parked request then runs on the target.
+  assert.equal(await a.call('MIGRATE', '127.0.0.1', b.port, big!, 0, 5000), 'OK');
+  assert.equal(await waiting, 12_000);
+});
