@@ -96,3 +96,47 @@ export async function proxyHitRate(
     conn.close();
   }
 }
+
+/** The big hash of `--bigkey-fields`: field `f:NNNNNNNNN` (11 bytes) → a 16-byte value. */
+export const BIG_FIELD_BYTES = 11;
+export const BIG_VALUE_BYTES = 16;
+export const bigField = (j: number): string => `f:${String(j).padStart(9, '0')}`;
+
+/** The first `bench:bighash:I` whose slot is below `slots` (inside the migrated range). */
+export function bigKeyName(slots: number): { key: string; slot: number } {
+  for (let i = 0; ; i++) {
+    const key = `bench:bighash:${i}`;
+    const slot = slotOf(key);
+    if (slot < slots) return { key, slot };
+  }
+}
+
+/** Writes one hash of `fields` fields straight into a redis-server: HSET of 1000 fields, 20 per round trip. */
+export async function preloadHash(port: number, key: string, fields: number): Promise<void> {
+  const value = Buffer.alloc(BIG_VALUE_BYTES, 'h');
+  const conn = await RespConn.open('127.0.0.1', port);
+  try {
+    for (let j = 0; j < fields;) {
+      const cmds: (string | Buffer)[][] = [];
+      const want: number[] = [];
+      for (let c = 0; c < 20 && j < fields; c++) {
+        const hset: (string | Buffer)[] = ['HSET', key];
+        const from = j;
+        for (; j < fields && j - from < 1000; j++) hset.push(bigField(j), value);
+        cmds.push(hset);
+        want.push(j - from);
+      }
+      const replies = await conn.pipeline(cmds, 60_000);
+      replies.forEach((r, i) => {
+        if (r !== want[i])
+          throw new Error(
+            `HSET of ${want[i]} new fields replied ${r instanceof Error ? r.message : String(r)}`,
+          );
+      });
+    }
+    const n = await conn.call(['HLEN', key]);
+    if (n !== fields) throw new Error(`${key} holds ${String(n)} fields after writing ${fields}`);
+  } finally {
+    conn.close();
+  }
+}

@@ -13,7 +13,16 @@ import {
   type Dashboard,
   type DashboardStats,
 } from './dashboard.js';
-import { dbsize, keysInSlots, preloadDirect, proxyHitRate, scanPlacement, type Placement } from './keys.js';
+import {
+  bigKeyName,
+  dbsize,
+  keysInSlots,
+  preloadDirect,
+  preloadHash,
+  proxyHitRate,
+  scanPlacement,
+  type Placement,
+} from './keys.js';
 import type { LoadReport } from './loadWorker.js';
 import { PhaseClock, STOP, wallMs } from './phase.js';
 import { sleep } from './proc.js';
@@ -30,6 +39,8 @@ export interface MigrationOptions {
   phaseSecs: number;
   /** Extra dashboard.toml lines (`key = value`). */
   dashboardConf: string[];
+  /** Fields of one big hash written into the migrated range before the phases (0: none). */
+  bigkeyFields: number;
   /** Give up when no slot has left `pending` this long after queueing (no executor). */
   pendingTimeoutMs: number;
   /** Give up when nothing moved (slot states, target keys) for this long. */
@@ -70,6 +81,76 @@ export interface MigrationRun {
   slowlog: { source: SlowPhase[]; target: SlowPhase[] };
   /** The dashboard's migration settings (from GET /topom `config`), as `key = value`. */
   settings: string[];
+  bigKey?: BigKeyRun;
+}
+
+/** The `--bigkey-fields` hash: where it was and when it moved (polled directly on both servers). */
+export interface BigKeyRun {
+  key: string;
+  slot: number;
+  fields: number;
+  /** Time to write it into group 1. */
+  loadMs: number;
+  pollMs: number;
+  /** First poll that saw fields of it on the target (the mover's temporary key, or the key itself). */
+  startedAt?: number;
+  /** The poll before that one: the move started between the two. */
+  startedAfter?: number;
+  /** First poll where the source no longer had it. */
+  goneAt?: number;
+  /** Fields seen on the target at the last poll (temporary key or key). */
+  copied: number;
+  /** At the end: fields on the target, whether the source still has it, leftover temporary key. */
+  targetFields?: number;
+  sourceExists?: number;
+  tmpExists?: number;
+}
+
+/** The temporary key BigKeyMover copies into on the target (src/topom/migration/BigKeyMover.ts). */
+const bigTmp = (key: string): string => `__codis_migrating__:${key}`;
+
+/** Polls HLEN of the big hash (and of its temporary copy) on both servers until it left the source. */
+function watchBigKey(b: BigKeyRun, source: number, target: number): { stop: () => Promise<void> } {
+  let stopped = false;
+  const done = (async () => {
+    const [src, dst] = await Promise.all([
+      RespConn.open('127.0.0.1', source),
+      RespConn.open('127.0.0.1', target),
+    ]);
+    let prev = wallMs();
+    try {
+      while (!stopped && b.goneAt === undefined) {
+        const t = wallMs();
+        try {
+          const [[tmpLen, keyLen], [srcLen]] = await Promise.all([
+            dst.pipeline([
+              ['HLEN', bigTmp(b.key)],
+              ['HLEN', b.key],
+            ]),
+            src.pipeline([['HLEN', b.key]]),
+          ]);
+          const copied = Math.max(Number(tmpLen) || 0, Number(keyLen) || 0);
+          b.copied = copied;
+          if (copied > 0 && b.startedAt === undefined) [b.startedAt, b.startedAfter] = [t, prev];
+          if (srcLen === 0) b.goneAt = t;
+        } catch (e) {
+          log(`  big key poll failed: ${(e as Error).message}`);
+        }
+        prev = t;
+        await sleep(b.pollMs);
+      }
+    } finally {
+      src.close();
+      dst.close();
+    }
+  })();
+  done.catch((e: unknown) => log(`bench: big key watcher: ${(e as Error).message}`));
+  return {
+    stop: async () => {
+      stopped = true;
+      await done.catch(() => undefined);
+    },
+  };
 }
 
 export interface Verification {
@@ -78,6 +159,11 @@ export interface Verification {
   /** Slots of the range not mapped to group 2, and slots past it not on group 1. */
   misrouted: number[];
   hitRate: number;
+}
+
+/** The big hash is complete on the target, gone from the source, no temporary key left. */
+export function bigKeyVerified(b: BigKeyRun | undefined): boolean {
+  return !b || (b.targetFields === b.fields && b.sourceExists === 0 && b.tmpExists === 0);
 }
 
 const SOURCE = 1;
@@ -181,14 +267,18 @@ async function watchMigration(
       run.lastKeyMoved = now;
     }
     prevKeys = targetKeys;
-    const key = `${done}/${pending}/${active}/${targetKeys}/${range.map((s) => s.action.state ?? '').join()}`;
+    const key =
+      `${done}/${pending}/${active}/${targetKeys}/${run.bigKey?.copied ?? ''}/` +
+      `${range.map((s) => s.action.state ?? '').join()}`;
     if (key !== lastKey) [lastKey, lastChange] = [key, now];
     if (now - lastLog >= 2000 || done === o.slots) {
       lastLog = now;
       log(
         `  migration +${((now - queued) / 1000).toFixed(1)} s: ${done}/${o.slots} slots done, ` +
           `${active} active, ${pending} pending; target keys ${targetKeys.toLocaleString('en-US')}/` +
-          `${run.expectedMoved.toLocaleString('en-US')}${status ? `; dashboard: ${status}` : ''}`,
+          `${run.expectedMoved.toLocaleString('en-US')}` +
+          `${run.bigKey ? `; big hash ${run.bigKey.goneAt ? 'moved' : `${run.bigKey.copied.toLocaleString('en-US')} fields on the target`}` : ''}` +
+          `${status ? `; dashboard: ${status}` : ''}`,
       );
     }
     if (done === o.slots) return;
@@ -230,12 +320,18 @@ async function verify(
 }
 
 /** True when every key is where its slot says, and none is missing. */
-export function verified(v: Verification, o: MigrationOptions, expectedMoved: number): boolean {
+export function verified(
+  v: Verification,
+  o: MigrationOptions,
+  expectedMoved: number,
+  bigKey?: BigKeyRun,
+): boolean {
   return (
+    bigKeyVerified(bigKey) &&
     v.misrouted.length === 0 &&
     v.source.inRange === 0 &&
     v.target.inRange === v.target.keys &&
-    v.target.keys === expectedMoved &&
+    v.target.keys === expectedMoved + (bigKey ? 1 : 0) &&
     v.source.keys === o.keys - expectedMoved &&
     v.hitRate === 1
   );
@@ -310,6 +406,23 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationRun> {
       `loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; slots 0..${o.slots - 1} hold ` +
         `${run.expectedMoved.toLocaleString('en-US')} keys`,
     );
+    if (o.bigkeyFields > 0) {
+      const { key, slot } = bigKeyName(o.slots);
+      const t1 = performance.now();
+      log(
+        `writing hash ${key} (slot ${slot}) with ${o.bigkeyFields.toLocaleString('en-US')} fields into group ${SOURCE}`,
+      );
+      await preloadHash(source.port, key, o.bigkeyFields);
+      run.bigKey = {
+        key,
+        slot,
+        fields: o.bigkeyFields,
+        loadMs: performance.now() - t1,
+        pollMs: 50,
+        copied: 0,
+      };
+      log(`  written in ${(run.bigKey.loadMs / 1000).toFixed(1)} s`);
+    }
 
     stall = startWorker<StallReport>('./stallWorker.js', {
       targets: [
@@ -336,8 +449,13 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationRun> {
 
     await boundary(2);
     log(`queueing create-range 0..${o.slots - 1} -> group ${TARGET}`);
+    const bigWatch = run.bigKey && watchBigKey(run.bigKey, source.port, target.port);
     await dashboard.call('PUT', `/api/topom/slots/action/create-range/:xauth/0/${o.slots - 1}/${TARGET}`);
-    await watchMigration(dashboard, dstConn, o, run, run.bounds[1]!);
+    try {
+      await watchMigration(dashboard, dstConn, o, run, run.bounds[1]!);
+    } finally {
+      await bigWatch?.stop();
+    }
     await boundary(3);
     if (run.failure) {
       log(`bench: ${run.failure}`);
@@ -352,6 +470,21 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationRun> {
     if (!run.failure) {
       log('verifying: slot mappings, a full SCAN of both groups, GETs through the proxy');
       run.verify = await verify(dashboard, source, target, proxy, o);
+    }
+    if (run.bigKey) {
+      const b = run.bigKey;
+      const [[n, tmp], [ex]] = await Promise.all([
+        dstConn.pipeline([
+          ['HLEN', b.key],
+          ['EXISTS', bigTmp(b.key)],
+        ]),
+        srcConn.pipeline([['EXISTS', b.key]]),
+      ]);
+      [b.targetFields, b.tmpExists, b.sourceExists] = [Number(n), Number(tmp), Number(ex)];
+      log(
+        `big hash: ${b.targetFields.toLocaleString('en-US')} fields on the target (expected ` +
+          `${b.fields.toLocaleString('en-US')}), on the source: ${b.sourceExists ? 'STILL THERE' : 'gone'}`,
+      );
     }
     return run;
   } finally {

@@ -1,7 +1,8 @@
 /** Figures and tables of the migration bench, for stdout and the Migration section of RESULTS.md. */
 import { Histogram } from './histogram.js';
+import { BIG_FIELD_BYTES, BIG_VALUE_BYTES } from './keys.js';
 import type { MigrationOptions, MigrationRun } from './migration.js';
-import { verified } from './migration.js';
+import { bigKeyVerified, verified } from './migration.js';
 import { PHASES } from './phase.js';
 import type { MachineFacts } from './results.js';
 import { SLOWLOG_THRESHOLD_US } from './slowlog.js';
@@ -140,12 +141,20 @@ export function figures(run: MigrationRun, o: MigrationOptions): MigrationFigure
   const d = run.dashboard;
   let bytes = run.expectedMoved * (KEY_BYTES + o.valueBytes);
   let bytesFrom = `estimate: keys × (${KEY_BYTES}-byte key + ${o.valueBytes}-byte value)`;
-  if (d.bytesMoved && d.keysMoved) {
+  // The big hash's fields and values (what the dashboard counts for it), apart from the small keys.
+  const big = run.bigKey ? run.bigKey.fields * (BIG_FIELD_BYTES + BIG_VALUE_BYTES) : 0;
+  const smallKeysMoved = (d.keysMoved ?? 0) - (run.bigKey ? 1 : 0);
+  if (d.bytesMoved && smallKeysMoved > 0 && d.bytesMoved > big) {
     // The dashboard counts what its MIGRATEs carried; keys the proxies moved on access are not in it.
-    bytes = (d.bytesMoved / d.keysMoved) * run.expectedMoved;
+    const per = (d.bytesMoved - big) / smallKeysMoved;
+    bytes = per * run.expectedMoved;
     bytesFrom =
-      `dashboard: ${fix(d.bytesMoved / 1e6, 1)} MB in ${int(d.keysMoved)} keys it moved itself ` +
-      `(${int(d.bytesMoved / d.keysMoved)} B/key), scaled to all ${int(run.expectedMoved)} keys`;
+      `dashboard: ${fix((d.bytesMoved - big) / 1e6, 1)} MB in ${int(smallKeysMoved)} keys it moved itself ` +
+      `(${int(per)} B/key), scaled to all ${int(run.expectedMoved)} keys`;
+  }
+  if (big) {
+    bytes += big;
+    bytesFrom += `; plus the big hash: ${fix(big / 1e6, 1)} MB of fields and values`;
   }
   let peak = 0;
   const pts = run.progress;
@@ -225,14 +234,105 @@ function migrationTable(run: MigrationRun, o: MigrationOptions, f: MigrationFigu
 function verifyLines(run: MigrationRun, o: MigrationOptions): string[] {
   const v = run.verify;
   if (!v) return [run.failure ? 'not verified: the migration did not complete' : 'not verified'];
-  const ok = verified(v, o, run.expectedMoved);
+  const ok = verified(v, o, run.expectedMoved, run.bigKey);
+  const b = run.bigKey;
   return [
     `${ok ? 'OK' : 'FAILED'}: group 1 holds ${int(v.source.keys)} keys (expected ${int(o.keys - run.expectedMoved)}, ` +
       `${int(v.source.inRange)} of them in slots 0..${o.slots - 1}); group 2 holds ${int(v.target.keys)} ` +
-      `(expected ${int(run.expectedMoved)}, ${int(v.target.keys - v.target.inRange)} outside the range)`,
+      `(expected ${int(run.expectedMoved + (b ? 1 : 0))}${b ? ' with the big hash' : ''}, ` +
+      `${int(v.target.keys - v.target.inRange)} outside the range)`,
     `slot mappings not as expected: ${v.misrouted.length ? v.misrouted.slice(0, 20).join(', ') : 'none'}`,
     `GETs through the proxy after the run: ${fix(v.hitRate * 100, 1)}% hit`,
   ];
+}
+
+/** Requests slower than `ms` in a histogram (to its 0.5% bucket precision). */
+function countOver(h: Histogram, ms: number): number {
+  let n = 0;
+  for (let i = 1; i < h.counts.length; i++) if (1.005 ** (i - 1) >= ms * 1000) n += h.counts[i]!;
+  return n;
+}
+
+/** Issue 4's bound: no request to other keys waits longer than this while a big key moves. */
+export const BIGKEY_BOUND_MS = 50;
+
+function bigKeyTable(run: MigrationRun): Table | undefined {
+  const b = run.bigKey;
+  if (!b) return undefined;
+  const rel = (t: number | undefined): string => (t === undefined ? '-' : signed(t - run.bounds[1]!));
+  const moveMs = b.startedAt !== undefined && b.goneAt !== undefined ? b.goneAt - b.startedAt : NaN;
+  const during = run.load?.phases[2];
+  const h = during ? Histogram.from(during.latency) : undefined;
+  const s = h?.summary();
+  // Whole seconds of the load that overlap the move (a second is counted by when its requests ended).
+  const window =
+    b.startedAfter !== undefined && b.goneAt !== undefined
+      ? (run.load?.seconds ?? []).filter((x) => x.t + 1000 > b.startedAfter! && x.t <= b.goneAt!)
+      : [];
+  const windowMax = window.length ? Math.max(...window.map((x) => x.maxMs)) : NaN;
+  const windowOps = window.reduce((a, x) => a + x.ops, 0);
+  const src = run.slowlog.source[1];
+  const dst = run.slowlog.target[1];
+  const before = run.load?.phases[1] && Histogram.from(run.load.phases[1].latency);
+  const over = h ? countOver(h, BIGKEY_BOUND_MS) : NaN;
+  const rows: string[][] = [
+    [
+      'hash',
+      `\`${b.key}\` (slot ${b.slot}): ${int(b.fields)} fields (${BIG_FIELD_BYTES}-byte fields, ` +
+        `${BIG_VALUE_BYTES}-byte values), written straight into group 1 in ${secs(b.loadMs)} (HSET of 1,000 fields, 20 per round trip)`,
+    ],
+    [
+      'time to move it',
+      Number.isFinite(moveMs)
+        ? `${secs(moveMs)}: first fields on the target at ${rel(b.startedAt)} (the move began after ${rel(b.startedAfter)}), ` +
+          `gone from the source at ${rel(b.goneAt)}; HLEN polled every ${b.pollMs} ms`
+        : `not seen to complete (first fields on the target ${rel(b.startedAt)}, gone from the source ${rel(b.goneAt)})`,
+    ],
+    ['copy rate', Number.isFinite(moveMs) ? `${int(b.fields / (moveMs / 1000))} fields/s` : '-'],
+    [
+      'other clients, whole migration',
+      s
+        ? `p99.9 ${fix(s.p999, 3)} ms, max ${fix(s.max, 1)} ms over ${int(s.count)} requests; ` +
+          `${int(over)} over ${BIGKEY_BOUND_MS} ms` +
+          (before
+            ? ` (before the migration: p99.9 ${fix(before.summary().p999, 3)} ms, max ${fix(before.summary().max, 1)} ms, ` +
+              `${int(countOver(before, BIGKEY_BOUND_MS))} over ${BIGKEY_BOUND_MS} ms)`
+            : '')
+        : '-',
+    ],
+    [
+      'other clients, while the hash moved',
+      window.length
+        ? `max ${fix(windowMax, 1)} ms over ${int(windowOps)} requests in the ${window.length} whole seconds overlapping the move ` +
+          `(${int(windowOps / window.length)} ops/s)`
+        : '-',
+    ],
+    [
+      'longest source stall',
+      src ? `${fix(src.longestMs, 1)} ms: ${src.longestCommand} (source SLOWLOG while migrating)` : '-',
+    ],
+    [
+      'longest target stall',
+      dst ? `${fix(dst.longestMs, 1)} ms: ${dst.longestCommand} (target SLOWLOG while migrating)` : '-',
+    ],
+    [
+      `issue 4 bound (${BIGKEY_BOUND_MS} ms)`,
+      !s
+        ? '-'
+        : s.max <= BIGKEY_BOUND_MS
+          ? `met: no request to other keys waited more than ${BIGKEY_BOUND_MS} ms (max ${fix(s.max, 1)} ms)`
+          : `NOT MET: ${int(over)} request(s) to other keys waited more than ${BIGKEY_BOUND_MS} ms, the longest ` +
+            `${fix(s.max, 1)} ms (see the SLOWLOG table for what ran on the servers)`,
+    ],
+    [
+      'verification',
+      b.targetFields === undefined
+        ? 'not checked'
+        : `${bigKeyVerified(b) ? 'OK' : 'FAILED'}: target HLEN ${int(b.targetFields)} (expected ${int(b.fields)}), ` +
+          `source ${b.sourceExists ? 'still has it' : 'has none'}, temporary key on the target: ${b.tmpExists ? 'left over' : 'none'}`,
+    ],
+  ];
+  return { head: ['big key', ''], rows, firstFigure: 2 };
 }
 
 export interface MigrationText {
@@ -248,7 +348,8 @@ export function migrationReport(
   command: string,
 ): MigrationText {
   const f = figures(run, o);
-  const ok = !run.failure && run.verify !== undefined && verified(run.verify, o, run.expectedMoved);
+  const ok =
+    !run.failure && run.verify !== undefined && verified(run.verify, o, run.expectedMoved, run.bigKey);
   const errs = run.load?.errorSamples ?? [];
   const notes = [
     `${o.clients} closed-loop clients (one request in flight each, no pacing) in a worker thread, GET/SET 50/50 ` +
@@ -258,16 +359,31 @@ export function migrationReport(
       'waits behind any command blocking the server (MIGRATE, a big DEL). Its timer lag row bounds the noise ' +
       'of a shared machine: a max PING wait near the timer lag is noise, not a stall.',
     `Keys were written straight into group 1 (MSET, ${o.valueBytes}-byte values) while it owned every slot.`,
+    ...(run.bigKey
+      ? [
+          `The big hash was written straight into group 1 too; the load never touches it (its clients use key:N only), ` +
+            'so every latency above is of requests to other keys. While it moves, the dashboard copies it in chunks of ' +
+            '`migration_async_maxbulks` fields to a temporary key on the target (polled with HLEN), RENAMEs it and UNLINKs the source copy.',
+        ]
+      : []),
     'Every process (2 redis-servers, dashboard, proxy workers, the bench) shares the same cores; figures are ' +
       'from one run on a shared machine.',
     `Dashboard settings: ${run.settings.join(', ') || 'unknown'}.`,
     ...(run.load?.reconnects ? [`load clients reconnected ${run.load.reconnects} time(s)`] : []),
     ...(errs.length ? [`client errors: ${errs.join('; ')}`] : []),
   ];
-  const tables = [loadTable(run), migrationTable(run, o, f), slowTable(run), stallTable(run)];
+  const big = bigKeyTable(run);
+  const tables = [
+    loadTable(run),
+    migrationTable(run, o, f),
+    ...(big ? [big] : []),
+    slowTable(run),
+    stallTable(run),
+  ];
   const titles = [
     'Client load through the proxy',
     'Migration',
+    ...(big ? ['Big key'] : []),
     `Slow commands on the servers (SLOWLOG, over ${SLOWLOG_THRESHOLD_US / 1000} ms)`,
     'Source and target responsiveness (direct PING every 10 ms)',
   ];

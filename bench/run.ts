@@ -41,9 +41,20 @@ migration options:
   --clients N            concurrent load clients (default 20)
   --phase-secs N         length of the before and after phases (default 10)
   --dashboard-conf K=V   a dashboard.toml setting, V in TOML (repeatable), e.g.
-                         migration_parallel_slots=512 or migration_pause='"5ms"'`;
+                         migration_parallel_slots=512 or migration_pause='"5ms"'
+  --bigkey-fields N      before the phases, write one hash of N fields (HSET 1000 fields per command)
+                         straight into group 1, in a slot of the migrated range; report how long it took
+                         to move and what other clients waited meanwhile (default 0: none)`;
 
-const MIGRATION_FLAGS = ['keys', 'slots', 'value-bytes', 'clients', 'phase-secs', 'dashboard-conf'];
+const MIGRATION_FLAGS = [
+  'keys',
+  'slots',
+  'value-bytes',
+  'clients',
+  'phase-secs',
+  'dashboard-conf',
+  'bigkey-fields',
+];
 const THROUGHPUT_FLAGS = ['rounds', 'requests-scale', 'only', 'vs', 'run-timeout', 'idle-conns'];
 
 export interface BenchOptions {
@@ -94,6 +105,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       clients: { type: 'string' },
       'phase-secs': { type: 'string' },
       'dashboard-conf': { type: 'string', multiple: true, default: [] },
+      'bigkey-fields': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -158,6 +170,10 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
           if (!m) fail(`--dashboard-conf wants KEY=VALUE, got ${JSON.stringify(kv)}`);
           return `${m[1]} = ${m[2]}`;
         }),
+        bigkeyFields:
+          values['bigkey-fields'] === '0'
+            ? 0
+            : count('--bigkey-fields', values['bigkey-fields'], 0, 100_000_000),
         pendingTimeoutMs: 30_000,
         stuckTimeoutMs: 120_000,
       },
