@@ -86,6 +86,12 @@ return out`;
 export class SlotMover {
   private readonly conns = new Map<string, Redis>();
   private busy: Promise<number> | undefined;
+  /**
+   * The big key being copied beside the pass (at most one): small keys keep moving while it
+   * does, instead of waiting the tens of seconds a big key takes.
+   */
+  private big: Promise<void> | undefined;
+  private bigError: unknown;
 
   constructor(
     readonly source: string,
@@ -111,7 +117,10 @@ export class SlotMover {
       let cursor = '0';
       do {
         await this.opts.gate?.(signal);
-        if (signal?.aborted) return result;
+        if (signal?.aborted) {
+          while (this.big) await this.big; // a big key copy stops by itself when its slot is dropped
+          return result;
+        }
         const [next, keys] = (await src.scanBuffer(cursor, 'COUNT', this.opts.batchKeys)) as [
           Buffer,
           Buffer[],
@@ -129,12 +138,22 @@ export class SlotMover {
         await sleep(wait, signal);
       } while (cursor !== '0');
     }
+    await this.bigDone();
     return result;
   }
 
-  /** Resolves when no batch is running (one started after a slot left `targets` skips it). */
+  /** Resolves when no batch and no big-key copy is running (one started after a slot left `targets` skips it). */
   async quiesce(): Promise<void> {
     while (this.busy) await this.busy.catch(() => undefined);
+    while (this.big) await this.big;
+  }
+
+  /** Waits for the big-key copy in progress; its failure fails the pass. */
+  private async bigDone(): Promise<void> {
+    while (this.big) await this.big;
+    const e = this.bigError;
+    this.bigError = undefined;
+    if (e !== undefined) throw e;
   }
 
   /** Moves the keys of one SCAN batch; returns how long to wait before the next batch. */
@@ -195,13 +214,22 @@ export class SlotMover {
         smallBytes.push(keys[i]!.length + size);
         continue;
       }
-      const r = await this.moveBig(db, target, slots[i]!, keys[i]!, () => !wanted(slots[i]!));
-      result.longestStallMs = Math.max(result.longestStallMs, r.longestMs);
-      const p = stat(result, slots[i]!);
-      if (r.moved) p.moved++;
-      p.bytes += r.bytes;
-      bytes += r.bytes;
-      movedKeys++;
+      await this.bigDone(); // one big key at a time
+      const slot = slots[i]!;
+      const key = keys[i]!;
+      this.big = this.moveBig(db, target, slot, key, () => !wanted(slot))
+        .then((r) => {
+          result.longestStallMs = Math.max(result.longestStallMs, r.longestMs);
+          const p = stat(result, slot);
+          if (r.moved) p.moved++;
+          p.bytes += r.bytes;
+        })
+        .catch((e: unknown) => {
+          this.bigError ??= e;
+        })
+        .finally(() => {
+          this.big = undefined;
+        });
     }
     // A slot taken out while big keys moved is left alone.
     for (let i = small.length - 1; i >= 0; i--) {

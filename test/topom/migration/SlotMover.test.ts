@@ -174,3 +174,34 @@ test('a big key whose slot is taken out while it is copied is dropped: the sourc
   assert.equal(await dst.call('EXISTS', key!), 0);
   assert.deepEqual(await dst.call('KEYS', '__codis_migrating__*'), []);
 });
+
+test('small keys keep moving while a big key is copied', async () => {
+  await src.call('FLUSHALL');
+  await dst.call('FLUSHALL');
+  const [big] = keysInSlot(900, 1, 'copying');
+  const small = keysInSlot(900, 300, 'beside');
+  const fields: string[] = [];
+  for (let i = 0; i < 3000; i++) fields.push(`f${i}`, 'v');
+  await src.call('HSET', big!, ...fields);
+  for (const k of small) await src.call('SET', k, 'x');
+  // The hold of the big key only returns once every small key is on the target: a mover that
+  // copied big keys inline, before going on with its pass, would never get there.
+  const holder: KeyHolder = {
+    hold: async () => {
+      const until = Date.now() + 10_000;
+      while ((await dst.call('DBSIZE')) !== small.length) {
+        if (Date.now() > until) throw new Error('small keys did not move while the big key waited');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    release: async () => {},
+  };
+  const mover = new SlotMover(src.addr, { ...OPTS, batchKeys: 10 }, holder);
+  try {
+    await mover.pass(new Map([[900, dst.addr]]));
+  } finally {
+    mover.close();
+  }
+  assert.equal(await dst.call('HLEN', big!), 3000);
+  assert.equal(await src.call('DBSIZE'), 0);
+});
