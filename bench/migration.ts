@@ -361,7 +361,7 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationRun> {
     expectedMoved: 0,
     progress: [],
     dashboard: {},
-    proxyProcs: 'proxy_max_procs = 0: one worker process per CPU',
+    proxyProcs: 'proxy_max_procs = 0: one process on a 2-core machine, cores − 1 workers elsewhere',
     settings: [],
     slowlog: { source: [], target: [] },
   };
