@@ -10,8 +10,8 @@ import { parseAddr } from '../utils/addr.js';
 export class SharedBackendConn {
   refcnt = 0;
   private readonly conns: (BackendConn[] | undefined)[];
-  private readonly host: string;
-  private readonly port: number;
+  readonly host: string;
+  readonly port: number;
 
   constructor(
     readonly addr: string,
@@ -42,11 +42,6 @@ export class SharedBackendConn {
       if (bc.isConnected()) return bc;
     }
     return must ? list[seed % list.length]! : null;
-  }
-
-  /** Whether the connection for `db` would take a request now (replica choice). */
-  isConnected(db: number): boolean {
-    return this.dbConns(db).some((bc) => bc.isConnected());
   }
 
   keepAlive(): void {

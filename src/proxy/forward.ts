@@ -9,7 +9,6 @@ import type { Slot } from './Slot.js';
 import type { Request } from './Request.js';
 import { KeyKind } from './commands/CommandInfo.js';
 import { collectKeys } from './commands/Mapper.js';
-import { parseAddr } from '../utils/addr.js';
 
 /** Timeout handed to MIGRATE for the keys of one request. */
 export const MIGRATE_TIMEOUT_MS = 5000;
@@ -68,7 +67,8 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
 
 function migrateKeys(router: Router, slot: Slot, req: Request, keys: Buffer[]): void {
   const target = slot.backend!;
-  const { host, port } = parseAddr(target.addr);
+  // Parsed once, when the slot's backend was set up.
+  const { host, port } = target;
   const args: (Buffer | string | number)[] = ['MIGRATE', host, port, '', req.db, MIGRATE_TIMEOUT_MS];
   if (router.auth !== '') args.push('AUTH', router.auth);
   // REPLACE: a key on both sides can only be the copy a half-failed MIGRATE left on the target,

@@ -46,12 +46,3 @@ export function command(args: readonly (Buffer | string | number)[]): Buffer {
   }
   return Buffer.concat(parts);
 }
-
-/** A JS value as a RESP reply: strings become bulk, arrays nest, null is nil. */
-export function value(v: unknown): Buffer {
-  if (v === null || v === undefined) return NIL;
-  if (typeof v === 'number' || typeof v === 'bigint') return integer(v);
-  if (typeof v === 'string' || Buffer.isBuffer(v)) return bulk(v);
-  if (Array.isArray(v)) return array(v.map(value));
-  throw new TypeError('cannot encode ' + typeof v);
-}

@@ -27,17 +27,6 @@ export class Fifo<T> {
     return item;
   }
 
-  peek(): T | undefined {
-    return this.count === 0 ? undefined : this.items[this.head];
-  }
-
-  /** Removes and returns everything, oldest first. */
-  drain(): T[] {
-    const out: T[] = [];
-    for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item);
-    return out;
-  }
-
   private grow(): void {
     const old = this.items;
     const next = new Array<T | undefined>(old.length * 2);
