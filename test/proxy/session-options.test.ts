@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { RedisError } from '../helpers/resp-client.js';
@@ -40,6 +41,25 @@ test('session_recv_timeout drops an idle client; an active one stays', async () 
   await idle.waitClosed();
   const waited = Date.now() - t0;
   assert.ok(waited >= 900 && waited < 5000, `idle client dropped after ${waited} ms`);
+});
+
+test('session_send_timeout drops a client that stops reading its replies', async () => {
+  const p = await proxyWith({ session_send_timeout: '1s' });
+  await redis.call('SET', 'big', Buffer.alloc(4 * 1024 * 1024, 'x'));
+  const sock = net.connect(p.port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  sock.on('error', () => {});
+  sock.pause(); // never reads: the proxy's writes back up
+  sock.write('*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n'.repeat(8));
+  // A paused socket does not see the FIN behind its unread data: ask the proxy instead.
+  const alive = async () =>
+    ((await (await fetch(`http://${p.admin}/proxy/stats`)).json()) as { sessions: { alive: number } })
+      .sessions.alive;
+  const t0 = Date.now();
+  assert.equal(await alive(), 1);
+  while ((await alive()) > 0 && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await alive(), 0, 'the proxy dropped the client that does not read');
+  sock.destroy();
 });
 
 test('backend_primary_parallel opens that many connections per backend and spreads sessions over them', async () => {
