@@ -1,6 +1,8 @@
 /**
- * Worker thread of the migration bench: `clients` closed-loop connections to the proxy, each
- * sending one GET or SET (50/50) of a random preloaded key as soon as the previous reply came.
+ * Worker thread of the migration bench: `clients` connections to the proxy, each sending one
+ * GET or SET (50/50) of a random preloaded key at a time. Closed loop (the next request as soon
+ * as the reply came) when `rate` is 0; else paced so that all clients together offer `rate`
+ * requests per second, a steady load that leaves the machine room to show real stalls.
  * Its own event loop, so the dashboard polling in the main thread does not add to latencies.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -8,6 +10,7 @@ import { Histogram, type HistogramData } from './histogram.js';
 import { PHASES, PhaseClock, wallMs } from './phase.js';
 import { RespConn } from './resp.js';
 import { benchKey } from './servers.js';
+import { slotOf } from '../src/proxy/hash.js';
 
 export interface LoadConfig {
   host: string;
@@ -15,6 +18,8 @@ export interface LoadConfig {
   clients: number;
   keys: number;
   valueBytes: number;
+  /** Requests per second offered by all clients together; 0: closed loop. */
+  rate: number;
   timeoutMs: number;
   phase: SharedArrayBuffer;
 }
@@ -38,8 +43,17 @@ export interface PhaseLoad {
   last: number;
 }
 
+/** A request that waited past SLOW_MS: when, how long, and the slot of its key. */
+export interface SlowRequest {
+  t: number;
+  ms: number;
+  slot: number;
+}
+
 export interface LoadReport {
   phases: PhaseLoad[];
+  /** The first requests that took over SLOW_MS. */
+  slow: SlowRequest[];
   seconds: LoadSecond[];
   errorSamples: string[];
   reconnects: number;
@@ -60,6 +74,8 @@ const phases = PHASES.map((): Omit<PhaseLoad, 'latency'> => ({
 const seconds: LoadSecond[] = [];
 const errorSamples = new Map<string, number>();
 let reconnects = 0;
+const SLOW_MS = 50;
+const slow: SlowRequest[] = [];
 
 function second(t: number): LoadSecond {
   const i = Math.floor((t - started) / 1000);
@@ -74,9 +90,24 @@ function noteError(msg: string): void {
   if (errorSamples.has(key) || errorSamples.size < 8) errorSamples.set(key, (errorSamples.get(key) ?? 0) + 1);
 }
 
+/** ms between two requests of one client when paced (0: closed loop). */
+const interval = cfg.rate > 0 ? (cfg.clients * 1000) / cfg.rate : 0;
+
+/** Waits for the client's next turn; a client that fell behind restarts from now instead of bursting. */
+async function pace(next: number): Promise<number> {
+  const now = wallMs();
+  if (next > now) await new Promise((r) => setTimeout(r, next - now));
+  return Math.max(next, now - interval) + interval;
+}
+
 async function client(): Promise<void> {
   let conn: RespConn | undefined;
+  let next = wallMs() + Math.random() * interval;
   while (!clock.stopped()) {
+    if (interval > 0) {
+      next = await pace(next);
+      if (clock.stopped()) break;
+    }
     if (!conn) {
       try {
         conn = await RespConn.open(cfg.host, cfg.port, cfg.timeoutMs);
@@ -118,6 +149,7 @@ async function client(): Promise<void> {
     if (miss) p.misses++;
     if (!(p.first <= t0)) p.first = t0;
     p.last = t0;
+    if (ms > SLOW_MS && slow.length < 200) slow.push({ t: t0, ms, slot: slotOf(key) });
     const s = second(t1);
     s.ops++;
     if (failed) s.errors++;
@@ -130,6 +162,7 @@ await Promise.all(Array.from({ length: cfg.clients }, () => client()));
 const report: LoadReport = {
   phases: phases.map((p, i) => ({ ...p, latency: hists[i]!.toJSON() })),
   seconds,
+  slow,
   errorSamples: [...errorSamples].map(([m, n]) => `${n} × ${m}`),
   reconnects,
 };

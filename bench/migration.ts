@@ -36,6 +36,8 @@ export interface MigrationOptions {
   slots: number;
   valueBytes: number;
   clients: number;
+  /** Requests per second the load offers (0: closed loop, as fast as replies come). */
+  loadRate: number;
   phaseSecs: number;
   /** Extra dashboard.toml lines (`key = value`). */
   dashboardConf: string[];
@@ -439,10 +441,14 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationRun> {
       clients: o.clients,
       keys: o.keys,
       valueBytes: o.valueBytes,
+      rate: o.loadRate,
       timeoutMs: 30_000,
       phase: clock.buffer,
     });
-    log(`${o.clients} clients GET/SET 50/50 through the proxy: 2 s warm-up, then ${o.phaseSecs} s before`);
+    const pacing = o.loadRate > 0 ? `paced to ${o.loadRate} requests/s in all` : 'closed loop';
+    log(
+      `${o.clients} clients GET/SET 50/50 through the proxy (${pacing}): 2 s warm-up, then ${o.phaseSecs} s before`,
+    );
     await sleep(2000);
     await boundary(1);
     await sleep(o.phaseSecs * 1000);
@@ -467,6 +473,15 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationRun> {
     await boundary(STOP);
     run.settings = await migrationSettings(dashboard);
     [run.load, run.stall] = await Promise.all([collect(load, 'load worker'), collect(stall, 'stall prober')]);
+    const slow = run.load?.slow ?? [];
+    if (slow.length > 0) {
+      const at = (t: number) =>
+        `${t >= run.bounds[1]! ? '+' : '−'}${(Math.abs(t - run.bounds[1]!) / 1000).toFixed(2)} s`;
+      log(
+        `requests over 50 ms (first ${slow.length}; time from the start of the migration, slot of the key):`,
+      );
+      for (const r of slow.slice(0, 40)) log(`  ${at(r.t)}  ${r.ms.toFixed(1)} ms  slot ${r.slot}`);
+    }
     if (!run.failure) {
       log('verifying: slot mappings, a full SCAN of both groups, GETs through the proxy');
       run.verify = await verify(dashboard, source, target, proxy, o);

@@ -352,7 +352,11 @@ export function migrationReport(
     !run.failure && run.verify !== undefined && verified(run.verify, o, run.expectedMoved, run.bigKey);
   const errs = run.load?.errorSamples ?? [];
   const notes = [
-    `${o.clients} closed-loop clients (one request in flight each, no pacing) in a worker thread, GET/SET 50/50 ` +
+    (o.loadRate > 0
+      ? `${o.clients} clients paced to offer ${int(o.loadRate)} requests/s together (one request in flight each; ` +
+        'latency from sending to the reply)'
+      : `${o.clients} closed-loop clients (one request in flight each, no pacing)`) +
+      ` in a worker thread, GET/SET 50/50 ` +
       `over all ${int(o.keys)} keys through one codis-proxy (${run.proxyProcs}); requests count in the phase ` +
       'they started in; "worst 1 s" is the lowest throughput of a whole second inside the phase.',
     'Stall prober: its own connection per redis-server, PING every 10 ms from another worker thread; a PING ' +

@@ -39,6 +39,8 @@ migration options:
   --slots N              slots 0..N-1 to migrate (default 512)
   --value-bytes N        value size (default 64)
   --clients N            concurrent load clients (default 20)
+  --load-rate N          requests/s the clients offer together, paced (default 10000); 0: closed
+                         loop, each client sends its next request as soon as its reply came
   --phase-secs N         length of the before and after phases (default 10)
   --dashboard-conf K=V   a dashboard.toml setting, V in TOML (repeatable), e.g.
                          migration_parallel_slots=512 or migration_pause='"5ms"'
@@ -51,6 +53,7 @@ const MIGRATION_FLAGS = [
   'slots',
   'value-bytes',
   'clients',
+  'load-rate',
   'phase-secs',
   'dashboard-conf',
   'bigkey-fields',
@@ -103,6 +106,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       slots: { type: 'string' },
       'value-bytes': { type: 'string' },
       clients: { type: 'string' },
+      'load-rate': { type: 'string' },
       'phase-secs': { type: 'string' },
       'dashboard-conf': { type: 'string', multiple: true, default: [] },
       'bigkey-fields': { type: 'string' },
@@ -164,6 +168,8 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
         slots: count('--slots', values.slots, quick ? 128 : 512, 1024),
         valueBytes: count('--value-bytes', values['value-bytes'], 64, 512 * 1024 * 1024),
         clients: count('--clients', values.clients, 20, 10_000),
+        loadRate:
+          values['load-rate'] === '0' ? 0 : count('--load-rate', values['load-rate'], 10_000, 10_000_000),
         phaseSecs: positive('--phase-secs', values['phase-secs'], 10),
         dashboardConf: values['dashboard-conf'].map((kv) => {
           const m = /^(\w+)=(.+)$/.exec(kv);

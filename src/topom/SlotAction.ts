@@ -200,14 +200,21 @@ export class SlotActions {
         await this.push(ctx, preparing).catch(() => undefined);
         throw e;
       }
-      await this.t.cache.updateSlots(preparing);
     }
+    // Every proxy holds the lock now. `prepared` is stored while `migrating` goes out, so the
+    // slots stay locked only for the two pushes: a dashboard restarted from `preparing` locks
+    // again, one restarted from `prepared` pushes `migrating` again.
+    const storing = this.t.cache.updateSlots(preparing.map((m) => structuredClone(m)));
     const prepared = inState(ActionPrepared);
     // A migrating slot this process never pushed (dashboard restarted) is pushed again: a
     // dashboard that died half-way through a step may have left proxies locked.
     const resumed = inState(ActionMigrating).filter((m) => !this.confirmed.has(m.id));
     set(prepared, ActionMigrating);
-    await this.push(ctx, [...prepared, ...resumed]);
+    try {
+      await this.push(ctx, [...prepared, ...resumed]);
+    } finally {
+      await storing;
+    }
     await this.t.cache.updateSlots(prepared);
     for (const m of ms) if (m.action.state === ActionMigrating) this.confirmed.add(m.id);
     return ms.map((m) => ({

@@ -87,11 +87,17 @@ export class SlotMover {
   private readonly conns = new Map<string, Redis>();
   private busy: Promise<number> | undefined;
   /**
-   * The big key being copied beside the pass (at most one): small keys keep moving while it
-   * does, instead of waiting the tens of seconds a big key takes.
+   * The big key being copied beside the passes (at most one): small keys keep moving while it
+   * does, instead of waiting the tens of seconds a big key takes, and with `waitBig` off the
+   * pass can end (and its other slots complete) before the copy does.
    */
-  private big: Promise<void> | undefined;
+  private big: { db: number; key: Buffer; slot: number; done: Promise<void> } | undefined;
   private bigError: unknown;
+  /** The pass running now: a big copy that ends is credited to it (or to the next one). */
+  private current: PassResult | undefined;
+  private carried: { slot: number; moved: number; bytes: number; longestMs: number }[] = [];
+  /** The targets of the latest pass: a big copy outliving its pass stops once its slot leaves them. */
+  private liveTargets: ReadonlyMap<number, string> = new Map();
 
   constructor(
     readonly source: string,
@@ -99,17 +105,38 @@ export class SlotMover {
     private readonly holder: KeyHolder,
   ) {}
 
+  /** Slot of the big key being copied, if any. */
+  get copyingSlot(): number | undefined {
+    return this.big?.slot;
+  }
+
   /**
    * One full pass: every database of the source, every key of `targets` (slot → target
    * address) moved. Stops early (between batches) when `signal` aborts. `result` (filled as the
-   * pass goes) lets a caller watch it.
+   * pass goes) lets a caller watch it. With `waitBig` off, a big key still being copied at the
+   * end keeps copying; its slot was found (not done) by this pass, and the next pass skips it.
    */
   async pass(
     targets: ReadonlyMap<number, string>,
     signal?: AbortSignal,
     result: PassResult = newPassResult(),
+    waitBig = true,
   ): Promise<PassResult> {
     for (const s of targets.keys()) stat(result, s);
+    this.current = result;
+    this.liveTargets = targets;
+    for (const c of this.carried.splice(0)) this.credit(c.slot, c.moved, c.bytes, c.longestMs);
+    try {
+      await this.walk(targets, result, signal);
+      if (waitBig || signal?.aborted) await this.bigSettled();
+      this.throwBigError();
+    } finally {
+      this.current = undefined;
+    }
+    return result;
+  }
+
+  private async walk(targets: ReadonlyMap<number, string>, result: PassResult, signal?: AbortSignal) {
     const limiter = this.opts.limiter ?? new RateLimiter(this.opts.limits);
     for (const db of await this.databases()) {
       result.db = db;
@@ -117,10 +144,7 @@ export class SlotMover {
       let cursor = '0';
       do {
         await this.opts.gate?.(signal);
-        if (signal?.aborted) {
-          while (this.big) await this.big; // a big key copy stops by itself when its slot is dropped
-          return result;
-        }
+        if (signal?.aborted) return;
         const [next, keys] = (await src.scanBuffer(cursor, 'COUNT', this.opts.batchKeys)) as [
           Buffer,
           Buffer[],
@@ -138,22 +162,36 @@ export class SlotMover {
         await sleep(wait, signal);
       } while (cursor !== '0');
     }
-    await this.bigDone();
-    return result;
   }
 
   /** Resolves when no batch and no big-key copy is running (one started after a slot left `targets` skips it). */
   async quiesce(): Promise<void> {
     while (this.busy) await this.busy.catch(() => undefined);
-    while (this.big) await this.big;
+    await this.bigSettled();
   }
 
-  /** Waits for the big-key copy in progress; its failure fails the pass. */
-  private async bigDone(): Promise<void> {
-    while (this.big) await this.big;
+  /** Resolves when no big-key copy is running (a copy stops by itself when its slot is dropped). */
+  async bigSettled(): Promise<void> {
+    while (this.big) await this.big.done;
+  }
+
+  /** A failed big-key copy fails the pass that sees it. */
+  private throwBigError(): void {
     const e = this.bigError;
     this.bigError = undefined;
     if (e !== undefined) throw e;
+  }
+
+  private credit(slot: number, moved: number, bytes: number, longestMs: number): void {
+    const r = this.current;
+    if (r === undefined) {
+      this.carried.push({ slot, moved, bytes, longestMs });
+      return;
+    }
+    r.longestStallMs = Math.max(r.longestStallMs, longestMs);
+    const p = stat(r, slot);
+    p.moved += moved;
+    p.bytes += bytes;
   }
 
   /** Moves the keys of one SCAN batch; returns how long to wait before the next batch. */
@@ -214,22 +252,22 @@ export class SlotMover {
         smallBytes.push(keys[i]!.length + size);
         continue;
       }
-      await this.bigDone(); // one big key at a time
       const slot = slots[i]!;
       const key = keys[i]!;
-      this.big = this.moveBig(db, target, slot, key, () => !wanted(slot))
-        .then((r) => {
-          result.longestStallMs = Math.max(result.longestStallMs, r.longestMs);
-          const p = stat(result, slot);
-          if (r.moved) p.moved++;
-          p.bytes += r.bytes;
-        })
+      const copying = this.big;
+      if (copying !== undefined && copying.db === db && copying.key.equals(key)) continue;
+      await this.bigSettled(); // one big key at a time
+      this.throwBigError();
+      const dropped = () => this.liveTargets.get(slot) !== target || signal?.aborted === true;
+      const done = this.moveBig(db, target, slot, key, dropped)
+        .then((r) => this.credit(slot, r.moved ? 1 : 0, r.bytes, r.longestMs))
         .catch((e: unknown) => {
           this.bigError ??= e;
         })
         .finally(() => {
           this.big = undefined;
         });
+      this.big = { db, key, slot, done };
     }
     // A slot taken out while big keys moved is left alone.
     for (let i = small.length - 1; i >= 0; i--) {

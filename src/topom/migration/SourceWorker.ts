@@ -1,10 +1,11 @@
 /**
  * The migration of every slot leaving one source group: passes over the source master (one
  * SlotMover pass serves all of them, whatever their targets), then the slots a full pass found
- * no key of are completed together. Slots join before any pass (`add`) and can be taken out at
- * any time (`detach`, then `quiesce` waits until no batch can still move them). A failed pass or
- * completion is reported and tried again 5 s later; addresses are looked up again each time (a
- * master may change).
+ * no key of are completed together. A big key still being copied when a pass ends keeps its
+ * slot for the next pass, while the other slots complete and new ones join. Slots join before
+ * any pass (`add`) and can be taken out at any time (`detach`, then `quiesce` waits until no
+ * batch can still move them). A failed pass or completion is reported and tried again 5 s
+ * later; addresses are looked up again each time (a master may change).
  */
 import { newPassResult, SlotMover, type MoverOptions } from './SlotMover.js';
 import type { MigrationProgress, SlotJob } from './Progress.js';
@@ -37,6 +38,8 @@ export class SourceWorker {
   private targets = new Map<number, string>();
   private mover: SlotMover | undefined;
   private running: Promise<void> | undefined;
+  /** Wakes a worker that waits for a big-key copy when a slot joins. */
+  private wake: (() => void) | undefined;
 
   constructor(
     readonly gid: number,
@@ -50,6 +53,7 @@ export class SourceWorker {
   /** Adds a slot (to the next pass, or straight to completion when already finished). */
   add(sid: number, finished = false): void {
     (finished ? this.finishing : this.active).add(sid);
+    this.wake?.();
     this.ensure();
   }
 
@@ -122,6 +126,13 @@ export class SourceWorker {
     await this.finish();
     const jobs = this.jobs(this.active);
     if (jobs.length === 0) return;
+    const copying = this.mover?.copyingSlot;
+    if (copying !== undefined && jobs.every((j) => j.sid === copying)) {
+      // Another pass now would only find the key being copied: wait for the copy or a new slot.
+      await Promise.race([this.mover!.bigSettled(), new Promise<void>((r) => (this.wake = r))]);
+      this.wake = undefined;
+      return;
+    }
     const source = this.gid === 0 ? '' : h.master(this.gid);
     if (source === '') {
       // An offline slot (or a source without servers) has no keys to move.
@@ -140,7 +151,7 @@ export class SourceWorker {
     const result = newPassResult();
     h.progress.passStarted(src, result, jobs, h.keysOn(source));
     try {
-      await mover.pass(targets, h.signal, result);
+      await mover.pass(targets, h.signal, result, false);
     } catch (e) {
       h.progress.passEnded(src, result, jobs, false);
       throw e;
