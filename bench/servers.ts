@@ -1,6 +1,6 @@
 /** The bench's own redis-servers and codis-proxy, on free loopback ports and private temp dirs. */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePorts, removeDir, spawnTracked, stopChild, trackDir, waitForPort } from './proc.js';
@@ -9,6 +9,9 @@ import { pingOk, RespConn } from './resp.js';
 /** dist/bench/ → repository root. */
 export const ROOT = resolve(import.meta.dirname, '../..');
 const PROXY_BIN = join(ROOT, 'bin/codis-proxy');
+const PROXY_NODE_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(PROXY_BIN, 'utf8'))?.[1] ?? '')
+  .split(' ')
+  .filter((f) => f.startsWith('--'));
 const REDIS_BIN = process.env.REDIS_SERVER ?? 'redis-server';
 
 export interface Managed {
@@ -123,8 +126,9 @@ export async function startProxy(
   );
   writeFileSync(slots, JSON.stringify(evenSlots(backends)));
   const mode = opts.dashboard === undefined ? ['--fillslots', slots] : ['--dashboard', opts.dashboard];
-  // node directly (not via a shell) so that child.pid is the proxy itself, for /proc memory reads.
-  const args = [PROXY_BIN, '--config', conf, ...mode, '--log-level', 'WARN'];
+  // node directly (not via a shell) so that child.pid is the proxy itself, for /proc memory reads;
+  // with the node flags of the bin's `#!` line, as when the bin runs by itself.
+  const args = [...PROXY_NODE_FLAGS, PROXY_BIN, '--config', conf, ...mode, '--log-level', 'WARN'];
   const child = spawnTracked(process.execPath, args);
   const logs = keepLog(child);
   try {

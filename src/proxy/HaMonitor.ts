@@ -4,14 +4,23 @@
  * switch (and at start) asks them all for `SENTINEL masters`; the product's masters
  * (`<product>-<gid>`), highest config-epoch winning, are handed to the router once a majority
  * of the sentinels answered.
+ *
+ * ioredis is loaded only when a proxy is given sentinels: most proxies never need it, and it
+ * would add megabytes to every proxy's memory.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { parseAddr } from '../utils/addr.js';
 import type { Logger } from '../utils/log.js';
 
 export type MastersHandler = (masters: Map<number, string>) => void;
 
 const QUERY_TIMEOUT_MS = 5000;
+
+let redisClass: Promise<typeof Redis> | undefined;
+function loadRedis(): Promise<typeof Redis> {
+  redisClass ??= import('ioredis').then((m) => m.Redis);
+  return redisClass;
+}
 
 export class HaMonitor {
   private readonly subs: Redis[] = [];
@@ -30,7 +39,13 @@ export class HaMonitor {
   }
 
   start(): void {
+    void this.subscribe();
+  }
+
+  private async subscribe(): Promise<void> {
+    const Redis = await loadRedis();
     for (const addr of this.servers) {
+      if (this.closed) return;
       const { host, port } = parseAddr(addr);
       const sub = new Redis({
         host,
@@ -72,6 +87,7 @@ export class HaMonitor {
   }
 
   private async query(): Promise<Map<number, string> | null> {
+    const Redis = await loadRedis();
     const best = new Map<number, { addr: string; epoch: number }>();
     let answered = 0;
     await Promise.all(

@@ -3,7 +3,6 @@
  * so that Jodis clients discover live proxies. The node is re-created whenever it is lost
  * (session expiry, lease loss), and deleted on a clean shutdown.
  */
-import { newClient } from '../coordinator/index.js';
 import type { Client, Ephemeral } from '../coordinator/Client.js';
 import { jodisPath } from '../models/Store.js';
 import type { Logger } from '../utils/log.js';
@@ -41,6 +40,8 @@ export class Jodis {
     let delay = 1000;
     while (!this.closed) {
       try {
+        // Loaded on first use: the coordinator clients (etcd's gRPC above all) are heavy.
+        const { newClient } = await import('../coordinator/index.js');
         this.client ??= newClient(this.opts.name, this.opts.addr, this.opts.auth, this.opts.timeoutMs);
         this.node = await this.client.createEphemeral(this.path, this.data());
         this.log.info(`jodis: registered ${this.path} on ${this.opts.name} ${this.opts.addr}`);

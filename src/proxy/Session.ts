@@ -79,6 +79,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private slow = false;
   private readonly deferred = new Fifo<Request>(4);
   private sendTimer: NodeJS.Timeout | null = null;
+  /** The last flush waited one turn for the rest of a partly answered batch. */
+  private heldBack = false;
 
   constructor(
     readonly id: number,
@@ -224,6 +226,14 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   flush(): void {
     if (this.closed) return;
+    if (!this.heldBack && this.partlyAnswered()) {
+      // A pipelined batch spread over several backends comes back in pieces, often one turn
+      // apart: waiting one turn (a poll that does not block) saves the client a write and a read.
+      this.heldBack = true;
+      scheduleFlush(this);
+      return;
+    }
+    this.heldBack = false;
     const stats = this.host.counters;
     const now = performance.now();
     const bufs: Buffer[] = [];
@@ -258,6 +268,13 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     ) {
       this.resumeReading();
     }
+  }
+
+  /** Some replies are ready, and some of the requests sent with them are still out. */
+  private partlyAnswered(): boolean {
+    let req = this.head;
+    while (req !== null && req.done) req = req.next;
+    return req !== null && req !== this.head && req.route !== ROUTE_LOCAL && this.deferred.length === 0;
   }
 
   /** Sends deferred requests while the window allows: replies in flight stay within a byte budget. */
