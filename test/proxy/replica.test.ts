@@ -43,7 +43,11 @@ test('reads go to replicas; MASTERDOWN passes through and sends reads to the mas
   const proxy = await startProxy({ slots: slots(), config: { backend_ping_period: '1s' } });
   proxies.push(proxy);
   const c = await proxy.connect();
-  assert.equal(String(await c.call('GET', 'rk')), 'from-replica', 'reads go to the replica group');
+  // Until its connection to the replica is up, a new proxy reads from the master.
+  await waitFor(
+    'reads to go to the replica group',
+    async () => String(await c.call('GET', 'rk')) === 'from-replica',
+  );
   await r.call('REPLICAOF', '127.0.0.1', 1);
   const stale = await c.call('GET', 'rk');
   assert.ok(stale instanceof RedisError && stale.message.startsWith('MASTERDOWN'), `got ${String(stale)}`);
