@@ -56,6 +56,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   private nextSessionId = 1;
   private server: net.Server | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   private jodis: Jodis | null = null;
   private ha: HaMonitor | null = null;
@@ -87,7 +88,6 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     };
     this.options = {
       maxPipeline: c.session_max_pipeline,
-      recvTimeoutMs: c.session_recv_timeout,
       sendTimeoutMs: c.session_send_timeout,
       keepAliveMs: c.session_keepalive_period,
       breakOnFailure: c.session_break_on_failure,
@@ -130,6 +130,17 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       this.keepAliveTimer = setInterval(() => this.router.keepAlive(), Math.max(period, 1000));
       this.keepAliveTimer.unref();
     }
+    // One sweep for session_recv_timeout instead of a timer per socket, re-armed on every read.
+    const idle = this.config.session_recv_timeout;
+    if (idle > 0) {
+      this.idleTimer = setInterval(() => this.dropIdle(idle), Math.min(1000, Math.max(idle / 4, 50)));
+      this.idleTimer.unref();
+    }
+  }
+
+  private dropIdle(timeoutMs: number): void {
+    const now = Date.now();
+    for (const s of this.sessions) if (s.idleFor(now) >= timeoutMs) s.close();
   }
 
   /** The admin API's bound address and the model's view of it. */
@@ -302,6 +313,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     if (this.closed) return;
     this.closed = true;
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     const server = this.server;
     for (const s of this.sessions) s.close();
     this.router.close();

@@ -26,7 +26,6 @@ import type { Stats } from './Stats.js';
 
 export interface SessionOptions {
   maxPipeline: number;
-  recvTimeoutMs: number;
   sendTimeoutMs: number;
   keepAliveMs: number;
   breakOnFailure: boolean;
@@ -93,9 +92,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.decoder = new RequestDecoder(o.limits);
     socket.setNoDelay(true);
     if (o.keepAliveMs > 0) socket.setKeepAlive(true, o.keepAliveMs);
-    if (o.recvTimeoutMs > 0) {
-      socket.setTimeout(o.recvTimeoutMs, () => socket.destroy());
-    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => {});
@@ -114,6 +110,11 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       return;
     }
     if (this.pending >= this.host.options.maxPipeline || this.deferred.length > 0) this.pauseReading();
+  }
+
+  /** ms since the client last sent anything (the proxy drops it past session_recv_timeout). */
+  idleFor(now: number): number {
+    return now - (this.lastOpAt || this.createdAt);
   }
 
   onRequest(args: Buffer[], raw: Buffer): void {

@@ -36,11 +36,23 @@ test('session_break_on_failure: a refused command gets its error, then the conne
 
 test('session_recv_timeout drops an idle client; an active one stays', async () => {
   const p = await proxyWith({ session_recv_timeout: '1s' });
-  const idle = await p.connect();
+  const [idle, active] = await Promise.all([p.connect(), p.connect()]);
   const t0 = Date.now();
+  let pings = 0;
+  const busy = (async () => {
+    // Well past the timeout, but never more than 300 ms without a command.
+    for (; Date.now() - t0 < 2500; pings++) {
+      assert.equal(await active.call('PING'), 'PONG');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
   await idle.waitClosed();
   const waited = Date.now() - t0;
   assert.ok(waited >= 900 && waited < 5000, `idle client dropped after ${waited} ms`);
+  await busy;
+  assert.ok(pings >= 7, `${pings} pings`);
+  assert.equal(await active.call('PING'), 'PONG', 'the active client is still connected');
+  active.close();
 });
 
 test('session_send_timeout drops a client that stops reading its replies', async () => {
