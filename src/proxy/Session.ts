@@ -59,7 +59,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   name: Buffer | null = null;
   quit = false;
   flushQueued = false;
-  readonly remote: string;
+  private remoteAddr: string | undefined;
   readonly createdAt = Date.now();
   lastOpAt = 0;
   private head: Request | null = null;
@@ -88,17 +88,25 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   ) {
     const o = host.options;
     this.authorized = host.sessionAuth === '';
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.decoder = new RequestDecoder(o.limits);
     socket.setNoDelay(true);
     if (o.keepAliveMs > 0) socket.setKeepAlive(true, o.keepAliveMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.onDrain());
-    socket.on('error', () => {});
-    socket.on('close', () => this.onClose());
+    // Handlers shared by every session (no closures per connection): they find the session
+    // on the socket.
+    (socket as SessionSocket)[SESSION] = this;
+    socket.on('data', onSocketData);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', noop);
+    socket.on('close', onSocketClose);
   }
 
-  private onData(chunk: Buffer): void {
+  /** `address:port` of the client (asked of the socket on first use). */
+  get remote(): string {
+    this.remoteAddr ??= `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    return this.remoteAddr;
+  }
+
+  onData(chunk: Buffer): void {
     if (this.quit) return;
     this.now = performance.now();
     this.lastOpAt = Date.now();
@@ -296,7 +304,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     }
   }
 
-  private onDrain(): void {
+  onDrain(): void {
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
     this.sendTimer = null;
     this.slow = false;
@@ -331,7 +339,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.pauseReading();
   }
 
-  private onClose(): void {
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
@@ -343,6 +351,20 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.socket.destroy();
   }
 }
+
+const SESSION = Symbol('session');
+type SessionSocket = net.Socket & { [SESSION]: Session };
+
+function onSocketData(this: SessionSocket, chunk: Buffer): void {
+  this[SESSION].onData(chunk);
+}
+function onSocketDrain(this: SessionSocket): void {
+  this[SESSION].onDrain();
+}
+function onSocketClose(this: SessionSocket): void {
+  this[SESSION].onClose();
+}
+function noop(): void {}
 
 function keySlot(key: Buffer): number {
   return slotOfRange(key, 0, key.length);

@@ -1,12 +1,13 @@
+const NONE: never[] = [];
+
 /** A growable ring buffer queue: O(1) push/shift without the array re-indexing of Array#shift. */
 export class Fifo<T> {
-  private items: (T | undefined)[];
+  /** Allocated on the first push: many queues (one per client) never hold anything. */
+  private items: (T | undefined)[] = NONE;
   private head = 0;
   private count = 0;
 
-  constructor(capacity = 16) {
-    this.items = new Array<T | undefined>(capacity);
-  }
+  constructor(private readonly capacity = 16) {}
 
   get length(): number {
     return this.count;
@@ -29,7 +30,7 @@ export class Fifo<T> {
 
   private grow(): void {
     const old = this.items;
-    const next = new Array<T | undefined>(old.length * 2);
+    const next = new Array<T | undefined>(Math.max(old.length * 2, this.capacity, 1));
     for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) % old.length];
     this.items = next;
     this.head = 0;
