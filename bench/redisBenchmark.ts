@@ -35,6 +35,8 @@ export interface RunOk {
   p50: number;
   p99: number;
   seconds: number;
+  /** CPU time (user + system) the target's own process spent per request, µs; absent when unknown. */
+  cpuUs?: number;
 }
 
 export interface RunFail {

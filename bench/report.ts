@@ -12,6 +12,8 @@ export interface Row {
   ratio: number;
   p50: number;
   p99: number;
+  /** Median CPU µs per request of the target's own process (NaN when not measured). */
+  cpuUs: number;
   failures: RunFail[];
 }
 
@@ -39,6 +41,7 @@ export function summarize(workloads: readonly Workload[], targets: readonly stri
         ratio: median(ratios),
         p50: median(ok.map((r) => r.p50)),
         p99: median(ok.map((r) => r.p99)),
+        cpuUs: median(ok.flatMap((r) => (r.cpuUs === undefined ? [] : [r.cpuUs]))),
         failures: rs.flatMap((r) => (r && !r.ok ? [r] : [])),
       });
     }
@@ -51,7 +54,7 @@ const num = (v: number, digits = 0): string =>
     ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : 'FAIL';
 
-const HEAD = ['workload', 'target', 'rps (median)', 'x direct', 'p50 ms', 'p99 ms', 'ok runs'];
+const HEAD = ['workload', 'target', 'rps (median)', 'x direct', 'p50 ms', 'p99 ms', 'CPU µs/req', 'ok runs'];
 
 function cells(r: Row, first: boolean): string[] {
   return [
@@ -61,6 +64,7 @@ function cells(r: Row, first: boolean): string[] {
     r.target === 'direct' && Number.isFinite(r.rps) ? '1.00' : num(r.ratio, 2),
     num(r.p50, 3),
     num(r.p99, 3),
+    Number.isFinite(r.cpuUs) ? num(r.cpuUs, 1) : '-',
     `${r.ok}/${r.rounds}`,
   ];
 }

@@ -115,6 +115,9 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
     `key:${String(KEYSPACE - 1).padStart(12, '0')}) are SET to ${VALUE_SIZE}-byte values through each target.`,
   "`MSET(10)` is redis-benchmark's mset test: MSET with 10 keys, which the proxy splits per slot.",
   'Within a round every target runs each workload back to back; the starting target rotates per round.',
+  "`CPU µs/req` is the CPU time (user + system, read from /proc) that the target's own process spent per " +
+    'request: the redis-server for `direct`, the codis-proxy process for `proxy` (not the servers behind it; ' +
+    'with workers, only the primary). It depends far less on the neighbours than rps does.',
   "Peak RSS is the proxy's VmHWM over the whole run (preload included). The idle-connection figure uses a " +
     'fresh proxy: connections open in batches of 100, each sends one PING, then RSS is read once it settles.',
   'All processes share the same cores, so redis-benchmark competes with what it measures; figures are shared-machine ' +

@@ -2,6 +2,7 @@
  * The default bench mode: interleaved redis-benchmark rounds against direct redis, codis-proxy and any
  * --vs proxies, then the proxy's memory figures.
  */
+import { readFileSync } from 'node:fs';
 import { idleConnections, PeakRss, type IdleResult } from './memory.js';
 import { isRunning, isStopping } from './proc.js';
 import { KEYSPACE, runBenchmark, VALUE_SIZE, type RunResult, type Workload } from './redisBenchmark.js';
@@ -14,6 +15,8 @@ export interface Target {
   readonly kind: 'direct' | 'proxy' | 'vs';
   host: string;
   port: number;
+  /** The process serving this target, for its CPU time (none for --vs targets). */
+  pid?: () => number | undefined;
 }
 
 export interface ThroughputOptions {
@@ -42,6 +45,20 @@ function describe(r: RunResult): string {
     : `FAILED: ${r.error}`;
 }
 
+const TICKS_PER_SEC = 100; // USER_HZ on Linux
+
+/** User + system CPU time of a process so far, ms (undefined off Linux or once it is gone). */
+function cpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SEC;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
   const notes: string[] = [];
   const servers: Managed[] = [];
@@ -54,8 +71,14 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     proxy = await startProxy(backends);
     peak.watch(proxy);
     const targets: Target[] = [
-      { name: 'direct', kind: 'direct', host: '127.0.0.1', port: servers[0]!.port },
-      { name: 'proxy', kind: 'proxy', host: '127.0.0.1', port: proxy.port },
+      {
+        name: 'direct',
+        kind: 'direct',
+        host: '127.0.0.1',
+        port: servers[0]!.port,
+        pid: () => servers[0]!.pid,
+      },
+      { name: 'proxy', kind: 'proxy', host: '127.0.0.1', port: proxy.port, pid: () => proxy?.pid },
       ...o.vs,
     ];
     for (const t of o.vs) {
@@ -99,7 +122,13 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
             log(`${tag} skipped (hung in an earlier round)`);
             continue;
           }
+          const pid = t.pid?.();
+          const cpu0 = pid === undefined ? undefined : cpuMs(pid);
           const r = await runBenchmark(w, t.host, t.port, requests, o.runTimeoutMs);
+          if (r.ok && cpu0 !== undefined) {
+            const cpu1 = cpuMs(pid!);
+            if (cpu1 !== undefined) r.cpuUs = ((cpu1 - cpu0) * 1000) / requests;
+          }
           slot[round] = r;
           if (isStopping()) throw new Error('interrupted');
           log(`${tag} ${describe(r)}`);

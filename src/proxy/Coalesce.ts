@@ -102,19 +102,19 @@ function writeBulk(out: Buffer, p: number, b: Buffer): number {
   return p;
 }
 
-/** `*n\r\n` or `$n\r\n` without making a string of the number. */
+/** `*n\r\n` or `$n\r\n` without making a string of the number (or any other object). */
 function writeHeader(out: Buffer, p: number, type: number, n: number): number {
   out[p++] = type;
-  if (n === 0) {
-    out[p++] = 48;
-  } else {
-    const start = p;
-    for (let v = n; v > 0; v = Math.floor(v / 10)) out[p++] = 48 + (v % 10);
-    out.subarray(start, p).reverse();
+  let end = p + 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) end++;
+  let v = n;
+  for (let q = end - 1; q >= p; q--) {
+    out[q] = 48 + (v % 10);
+    v = Math.floor(v / 10);
   }
-  out[p++] = 13;
-  out[p++] = 10;
-  return p;
+  out[end] = 13;
+  out[end + 1] = 10;
+  return end + 2;
 }
 
 function send(router: Router, req: Request, g: Group): void {
