@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { slotOf } from '../../../src/proxy/hash.js';
-import { SlotMover, type MoverOptions } from '../../../src/topom/migration/SlotMover.js';
+import { SlotMover } from '../../../src/topom/migration/SlotMover.js';
 import type { KeyHolder } from '../../../src/topom/migration/BigKeyMover.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
+import { keysInSlot, MOVER_OPTS } from './cluster.js';
 
 let src: RedisServer;
 let dst: RedisServer;
@@ -14,27 +14,6 @@ before(async () => {
 after(async () => {
   await Promise.all([src?.stop(), dst?.stop()]);
 });
-
-const OPTS: MoverOptions = {
-  auth: '',
-  batchKeys: 100,
-  pauseMs: () => 0,
-  limits: () => ({ keysPerSec: 0, bytesPerSec: 0 }),
-  bigKeyElements: 1000,
-  bigKeyBytes: 1 << 20,
-  chunkElements: 200,
-  timeoutMs: 5000,
-};
-
-/** Keys named so that they fall in the given slots. */
-function keysInSlot(slot: number, n: number, prefix: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < n; i++) {
-    const k = `${prefix}:${i}`;
-    if (slotOf(k) === slot) out.push(k);
-  }
-  return out;
-}
 
 test('moves every key of the migrating slots, in every database, and nothing else', async () => {
   const moving = [3, 700];
@@ -53,7 +32,7 @@ test('moves every key of the migrating slots, in every database, and nothing els
     hold: async (s, db, key) => void holds.push(`hold ${s} ${db} ${key}`),
     release: async (s, db, key) => void holds.push(`release ${s} ${db} ${key}`),
   };
-  const mover = new SlotMover(src.addr, OPTS, holder);
+  const mover = new SlotMover(src.addr, MOVER_OPTS, holder);
   const targets = new Map(moving.map((s) => [s, dst.addr]));
   const first = await mover.pass(targets);
   const moved = [...first.slots.values()].reduce((a, p) => a + p.moved, 0);
@@ -92,7 +71,7 @@ test('a big hash moves in chunks under a key hold, with its TTL', async () => {
     hold: async (_s, _db, k) => void events.push(`hold ${k}`),
     release: async (_s, _db, k) => void events.push(`release ${k}`),
   };
-  const mover = new SlotMover(src.addr, OPTS, holder);
+  const mover = new SlotMover(src.addr, MOVER_OPTS, holder);
   const r = await mover.pass(new Map([[42, dst.addr]]));
   mover.close();
   assert.deepEqual(events, [`hold ${key}`, `release ${key}`]);
@@ -116,7 +95,7 @@ test('big lists, sets, sorted sets and strings keep their contents and order', a
   await c.call('SET', str!, big);
   c.close();
   const holder: KeyHolder = { hold: async () => {}, release: async () => {} };
-  const mover = new SlotMover(src.addr, OPTS, holder);
+  const mover = new SlotMover(src.addr, MOVER_OPTS, holder);
   await mover.pass(new Map([[77, dst.addr]]));
   mover.close();
   assert.deepEqual(((await dst.call('LRANGE', l!, 0, -1)) as Buffer[]).map(String), items);
@@ -139,7 +118,7 @@ test('a batch of large values is split into several MIGRATE calls (batchBytes)',
   };
   const before = await calls();
   const holder: KeyHolder = { hold: async () => {}, release: async () => {} };
-  const mover = new SlotMover(src.addr, { ...OPTS, batchBytes: 25_000 }, holder);
+  const mover = new SlotMover(src.addr, { ...MOVER_OPTS, batchBytes: 25_000 }, holder);
   const r = await mover.pass(new Map([[900, dst.addr]]));
   assert.equal(r.slots.get(900)!.moved, 10);
   assert.equal((await calls()) - before, 5, '2 keys of 10 kB per call');
@@ -164,7 +143,7 @@ test('a big key whose slot is taken out while it is copied is dropped: the sourc
     },
     release: async () => void events.push('release'),
   };
-  const mover = new SlotMover(src.addr, OPTS, holder);
+  const mover = new SlotMover(src.addr, MOVER_OPTS, holder);
   const r = await mover.pass(targets);
   await mover.quiesce();
   mover.close();
@@ -196,7 +175,7 @@ test('small keys keep moving while a big key is copied', async () => {
     },
     release: async () => {},
   };
-  const mover = new SlotMover(src.addr, { ...OPTS, batchKeys: 10 }, holder);
+  const mover = new SlotMover(src.addr, { ...MOVER_OPTS, batchKeys: 10 }, holder);
   try {
     await mover.pass(new Map([[900, dst.addr]]));
   } finally {
@@ -225,7 +204,7 @@ test('a pass that does not wait for big keys ends while one is copied; later pas
     },
     release: async () => {},
   };
-  const mover = new SlotMover(src.addr, OPTS, holder);
+  const mover = new SlotMover(src.addr, MOVER_OPTS, holder);
   const targets = new Map([
     [902, dst.addr],
     [903, dst.addr],

@@ -2,11 +2,10 @@
 // copied must not keep the other slots of its pass from completing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { slotOf } from '../../../src/proxy/hash.js';
 import { MigrationProgress, type SlotJob } from '../../../src/topom/migration/Progress.js';
 import { SourceWorker, type WorkerHost } from '../../../src/topom/migration/SourceWorker.js';
-import type { MoverOptions } from '../../../src/topom/migration/SlotMover.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
+import { keysInSlot, MOVER_OPTS } from './cluster.js';
 
 let src: RedisServer;
 let dst: RedisServer;
@@ -17,23 +16,6 @@ before(async () => {
 after(async () => {
   await Promise.all([src?.stop(), dst?.stop()]);
 });
-
-const OPTS: MoverOptions = {
-  auth: '',
-  batchKeys: 100,
-  pauseMs: () => 0,
-  limits: () => ({ keysPerSec: 0, bytesPerSec: 0 }),
-  bigKeyElements: 1000,
-  bigKeyBytes: 1 << 20,
-  chunkElements: 200,
-  timeoutMs: 5000,
-};
-
-function keysInSlot(slot: number, n: number, prefix: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < n; i++) if (slotOf(`${prefix}:${i}`) === slot) out.push(`${prefix}:${i}`);
-  return out;
-}
 
 test(
   'other slots complete while a big key is copied; its own slot completes after the copy',
@@ -57,7 +39,7 @@ test(
     const host: WorkerHost = {
       progress,
       signal: ctl.signal,
-      moverOptions: () => OPTS,
+      moverOptions: () => MOVER_OPTS,
       // The copy of the big key cannot finish before the test lets go of its hold.
       holder: { hold: () => held, release: async () => {} },
       master: (gid) => (gid === 1 ? src.addr : dst.addr),

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { slotOf } from '../../../src/proxy/hash.js';
+import type { MoverOptions } from '../../../src/topom/migration/SlotMover.js';
 import { startDashboard, type DashboardProcess } from '../../helpers/dashboard.js';
 import { startProxy, type ProxyProcess } from '../../helpers/proxy.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
@@ -137,6 +138,18 @@ export async function waitIdle(d: DashboardProcess, ms = 60_000): Promise<number
   );
 }
 
+/** Mover settings for unit tests: small batches, big keys from 1,000 elements, 200 per chunk. */
+export const MOVER_OPTS: MoverOptions = {
+  auth: '',
+  batchKeys: 100,
+  pauseMs: () => 0,
+  limits: () => ({ keysPerSec: 0, bytesPerSec: 0 }),
+  bigKeyElements: 1000,
+  bigKeyBytes: 1 << 20,
+  chunkElements: 200,
+  timeoutMs: 5000,
+};
+
 /** Keys whose names land in the given slots (`prefix:n`). */
 export function keysInSlots(slots: (s: number) => boolean, n: number, prefix: string): string[] {
   const out: string[] = [];
@@ -145,6 +158,11 @@ export function keysInSlots(slots: (s: number) => boolean, n: number, prefix: st
     if (slots(slotOf(k))) out.push(k);
   }
   return out;
+}
+
+/** Keys whose names land in one slot. */
+export function keysInSlot(slot: number, n: number, prefix: string): string[] {
+  return keysInSlots((s) => s === slot, n, prefix);
 }
 
 /** Every key of db on each server (SCAN), as key → indexes of the servers holding it. */
