@@ -105,18 +105,25 @@ export function coreFlow(o: CoreFlowOptions): void {
     it('refuses bad input with a clear 4xx and leaves the product unchanged', async () => {
       const before = await productState(d);
       const m1 = servers[0]![0]!.addr;
-      const cases: [string, number][] = [
-        [`/api/topom/group/add/:xauth/9/${m1}`, 404],
-        [`/api/topom/group/add/:xauth/2/${m1}`, 409],
-        ['/api/topom/slots/action/create/:xauth/1024/1', 400],
-        ['/api/topom/group/remove/:xauth/1', 409],
-        ['/api/topom/group/create/badxauth/3', 403],
+      // An empty group (3) exists for the length of the checks: no slot may move into it.
+      assert.equal((await d.api('PUT', '/api/topom/group/create/:xauth/3')).status, 200);
+      const cases: [string, number, RegExp][] = [
+        [`/api/topom/group/add/:xauth/9/${m1}`, 404, /group-\[9\]/],
+        [`/api/topom/group/add/:xauth/2/${m1}`, 409, /already exists/],
+        ['/api/topom/slots/action/create/:xauth/1024/1', 400, /1024/],
+        ['/api/topom/slots/action/create/:xauth/5/3', 409, /group-\[3\] is empty/],
+        ['/api/topom/slots/action/create-range/:xauth/0/9/3', 409, /group-\[3\] is empty/],
+        ['/api/topom/group/remove/:xauth/1', 409, /group-\[1\]/],
+        // The master of a group that holds slots cannot go, so neither can the group.
+        [`/api/topom/group/del/:xauth/1/${m1}`, 409, /still in use/],
+        ['/api/topom/group/create/badxauth/4', 403, /xauth/],
       ];
-      for (const [path, status] of cases) {
+      for (const [path, status, cause] of cases) {
         const r = await d.api<{ cause?: string }>('PUT', path);
         assert.equal(r.status, status, path);
-        assert.ok(r.body.cause, path);
+        assert.match(r.body.cause ?? '', cause, path);
       }
+      assert.equal((await d.api('PUT', '/api/topom/group/remove/:xauth/3')).status, 200);
       const r = await d.api('PUT', '/api/topom/slots/assign/:xauth', [{ id: 1024, group_id: 1 }]);
       assert.equal(r.status, 400);
       assert.deepEqual(await productState(d), before);
