@@ -93,7 +93,6 @@ async function slotAction(a: ArgReader, c: DashboardClient, io: Io): Promise<voi
       const r = await c.abortSlotAction(sid);
       const what: Record<string, string> = {
         cancelled: 'was pending: cancelled',
-        reverted: 'was preparing: it stays on its source group',
         reversed: 'is migrating back to its source group (keys moved back)',
       };
       io.out(`slot-[${sid}] ${what[String(r)] ?? String(r)}\n`);

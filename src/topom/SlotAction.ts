@@ -203,18 +203,24 @@ export class SlotActions {
     }
     // Every proxy holds the lock now. `prepared` is stored while `migrating` goes out, so the
     // slots stay locked only for the two pushes: a dashboard restarted from `preparing` locks
-    // again, one restarted from `prepared` pushes `migrating` again.
-    const storing = this.t.cache.updateSlots(preparing.map((m) => structuredClone(m)));
+    // again, one restarted from `prepared` pushes `migrating` again (and an abort turns a
+    // `preparing` slot around, as it may have been served from the target). Both end before this
+    // step does; a push error wins, as it names the proxy that failed.
+    const storing = this.t.cache.updateSlots(preparing.map((m) => structuredClone(m))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const prepared = inState(ActionPrepared);
     // A migrating slot this process never pushed (dashboard restarted) is pushed again: a
     // dashboard that died half-way through a step may have left proxies locked.
     const resumed = inState(ActionMigrating).filter((m) => !this.confirmed.has(m.id));
     set(prepared, ActionMigrating);
-    try {
-      await this.push(ctx, [...prepared, ...resumed]);
-    } finally {
-      await storing;
-    }
+    const pushed = this.push(ctx, [...prepared, ...resumed]).then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('push failed'),
+    );
+    const [pushError, storeError] = await Promise.all([pushed, storing]);
+    if (pushError !== undefined || storeError !== undefined) throw pushError ?? storeError;
     await this.t.cache.updateSlots(prepared);
     for (const m of ms) if (m.action.state === ActionMigrating) this.confirmed.add(m.id);
     return ms.map((m) => ({
@@ -279,9 +285,9 @@ export class SlotActions {
   /**
    * Aborts the slot's action so that it ends wholly on one side, with no key lost:
    * - pending: cancelled (`cancelled`);
-   * - preparing: no proxy has served it from the target, so it goes back to the source as it
-   *   was (`reverted`);
-   * - prepared / migrating: keys may be on both groups; the migration is turned around
+   * - preparing / prepared / migrating: keys may be on both groups (`prepared` is stored while
+   *   `migrating` is pushed, so even a stored `preparing` may have been served from the target:
+   *   a slot with nothing there just completes back on its source); the migration is turned around
    *   (`reversed`): every proxy first gets the reversed mapping locked (so none still moves keys
    *   forward), then unlocked: the slot is served by the source, each key moved back before use,
    *   and the migration worker moves the others back, then completes on the source;
@@ -303,14 +309,6 @@ export class SlotActions {
           return 'cancelled';
         case ActionFinished:
           throw conflict(`slot-[${sid}] has finished: all its keys are on group-[${to}], it completes there`);
-        case ActionPreparing: {
-          const back: SlotMapping = { id: sid, group_id: from, action: {} };
-          await this.push(ctx, [back]);
-          await this.t.cache.updateSlot(back);
-          ctx.slots[sid] = back;
-          this.t.log.warn(`slot-[${sid}] action aborted while preparing: it stays on group-[${from}]`);
-          return 'reverted';
-        }
       }
       if (from === 0 || !ctx.getGroupMaster(from))
         throw conflict(

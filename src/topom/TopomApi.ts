@@ -10,7 +10,7 @@
  * slot migration: `GET /api/topom/slots/progress/:xauth` (per-slot progress, rates, ETA),
  * `PUT /api/topom/slots/action/rate/:xauth` with `{keys_per_sec?, bytes_per_sec?, batch_keys?,
  * pause_ms?}` (answers the settings now in force), `PUT /api/topom/slots/action/abort/:xauth/:sid`
- * (answers `cancelled`, `reverted` or `reversed`, see SlotActions.reverse).
+ * (answers `cancelled` or `reversed`, see SlotActions.reverse).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { topomToJson } from '../models/Topom.js';
