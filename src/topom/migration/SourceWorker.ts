@@ -146,7 +146,7 @@ export class SourceWorker {
       targets.set(j.sid, addr);
     }
     this.targets = targets;
-    const mover = this.moverFor(source);
+    const mover = await this.moverFor(source);
     const src = h.progress.source(this.gid, source);
     const result = newPassResult();
     h.progress.passStarted(src, result, jobs, h.keysOn(source));
@@ -168,8 +168,12 @@ export class SourceWorker {
     if (this.active.delete(sid)) this.finishing.add(sid);
   }
 
-  private moverFor(source: string): SlotMover {
-    if (this.mover && this.mover.source !== source) this.close();
+  /** The mover for the source master; one for an old master is let finish its big-key copy first. */
+  private async moverFor(source: string): Promise<SlotMover> {
+    if (this.mover && this.mover.source !== source) {
+      await this.mover.quiesce();
+      this.close();
+    }
     this.mover ??= new SlotMover(source, this.host.moverOptions(), this.host.holder);
     return this.mover;
   }
