@@ -114,7 +114,7 @@ export const proxyConfigSchema: Schema<ProxyConfig> = {
     proxy_max_clients: k.int(1000, 'Set max number of alive sessions.', nonNegative),
     proxy_max_procs: k.int(
       0,
-      'Set number of proxy worker processes sharing the listening port. (0 = one per CPU)',
+      'Set number of proxy worker processes sharing the listening port. (0 = 1 on up to 2 cores, else cores - 1)',
       nonNegative,
     ),
     proxy_max_offheap_size: k.size(

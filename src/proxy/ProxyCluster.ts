@@ -38,6 +38,7 @@ export function defaultWorkers(): number {
 }
 
 interface Pending {
+  worker: Worker;
   resolve(v: unknown): void;
   reject(e: Error): void;
 }
@@ -90,7 +91,7 @@ export class ProxyCluster implements ProxyControl {
   }
 
   private fork(): Promise<void> {
-    const w = cluster.fork({ CODIS_PROXY_WORKER: '1' });
+    const w = cluster.fork();
     w.on('message', (m: WorkerReply | string) => this.onMessage(m));
     return new Promise((resolve, reject) => {
       const onReady = (m: unknown) => {
@@ -113,6 +114,12 @@ export class ProxyCluster implements ProxyControl {
 
   private onExit(w: Worker, code: number | null, signal: string | null): void {
     this.workers.delete(w);
+    // Its unanswered requests fail now rather than leave an admin call waiting for ever.
+    for (const [id, p] of this.pending) {
+      if (p.worker !== w) continue;
+      this.pending.delete(id);
+      p.reject(new Error(`proxy worker ${w.process.pid} died (${signal ?? code})`));
+    }
     if (this.closed) return;
     this.log.warn(`proxy worker ${w.process.pid} died (${signal ?? code}); starting another`);
     this.fork().catch((e: Error) => this.log.error(`cannot restart a proxy worker: ${e.message}`));
@@ -130,7 +137,7 @@ export class ProxyCluster implements ProxyControl {
   private ask(w: Worker, op: WorkerOp): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { worker: w, resolve, reject });
       w.send({ ...op, id } satisfies WorkerRequest);
     });
   }

@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('-c, --config <file>', 'TOML config file (defaults for every key not set)')
     .option('-l, --log <file>', 'log file (default: stderr)')
     .option('--log-level <level>', 'INFO, WARN, DEBUG, ERROR or NONE', 'INFO')
-    .option('--ncpu <n>', 'worker processes (accepted; one process serves for now)')
+    .option('--ncpu <n>', 'worker processes sharing the client port (default: proxy_max_procs)')
     .option('--max-ncpu <n>', 'accepted for Codis compatibility')
     .option('--host-admin <addr>', 'admin address advertised to others (NAT, containers)')
     .option('--host-proxy <addr>', 'proxy address advertised to clients (NAT, containers)')
