@@ -48,7 +48,7 @@ export function writeBuffers(
   total: number,
 ): boolean {
   if (bufs.length === 1) return socket.write(bufs[0]!);
-  if (total <= JOIN_LIMIT) return socket.write(Buffer.concat(bufs, total));
+  if (total <= JOIN_LIMIT && !hasBigPiece(bufs)) return socket.write(Buffer.concat(bufs, total));
   socket.cork();
   let ok = true;
   let run: Buffer[] = [];
@@ -71,6 +71,11 @@ export function writeBuffers(
   flushRun();
   socket.uncork();
   return ok;
+}
+
+function hasBigPiece(bufs: Buffer[]): boolean {
+  for (let i = 0; i < bufs.length; i++) if (bufs[i]!.length >= BIG_PIECE) return true;
+  return false;
 }
 
 /** Up to this many bytes are joined into one buffer before writing. */

@@ -9,7 +9,7 @@
  * would add megabytes to every proxy's memory.
  */
 import type { Redis } from 'ioredis';
-import { parseAddr } from '../utils/addr.js';
+import { formatAddr, parseAddr } from '../utils/addr.js';
 import type { Logger } from '../utils/log.js';
 
 export type MastersHandler = (masters: Map<number, string>) => void;
@@ -99,6 +99,8 @@ export class HaMonitor {
           lazyConnect: true,
           maxRetriesPerRequest: 0,
           connectTimeout: QUERY_TIMEOUT_MS,
+          // A sentinel that accepts but never answers must not stall every later refresh.
+          commandTimeout: QUERY_TIMEOUT_MS,
         });
         c.on('error', () => {});
         try {
@@ -113,7 +115,7 @@ export class HaMonitor {
             const epoch = Number(m.get('config-epoch') ?? 0);
             const prev = best.get(Number(gid));
             if (prev === undefined || epoch > prev.epoch) {
-              best.set(Number(gid), { addr: `${m.get('ip')}:${m.get('port')}`, epoch });
+              best.set(Number(gid), { addr: formatAddr(m.get('ip') ?? '', Number(m.get('port'))), epoch });
             }
           }
         } catch (e) {
