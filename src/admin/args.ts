@@ -199,6 +199,7 @@ export class ArgReader {
   must(name: string): string {
     const v = this.str(name);
     if (v === undefined) throw new UsageError(`missing option ${name}`);
+    if (v.trim() === '') throw new UsageError(`option ${name} needs a value`);
     return v;
   }
 

@@ -149,6 +149,8 @@ describe('usage errors from the binary', () => {
       [[D, '--create-group', '--gid=one'], /option --gid = one: not an integer/],
       [[P, '--log-level=LOUD'], /option --log-level = LOUD/],
       [[P, 'group'], /match no usage line/],
+      [['--dashboard-list', '--zookeeper='], /option --zookeeper needs a value/],
+      [['--remove-lock', '--product=', FS], /option --product needs a value/],
     ] as [string[], RegExp][]) {
       const r = await adminIn(...argv);
       assert.equal(r.code, 2, argv.join(' '));

@@ -8,6 +8,7 @@ export function init(ctx) {
   $('sentinel-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const addr = $('sentinel-addr').value.trim();
+    if (!addr) return;
     const ok = await act(ctx, `Add sentinel ${addr}`, 'PUT', `/api/topom/sentinels/add/:xauth/${seg(addr)}`);
     if (ok !== undefined) $('sentinel-addr').value = '';
   });
