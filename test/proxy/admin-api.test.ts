@@ -9,6 +9,7 @@ import { crc32 } from 'node:zlib';
 import { evenSlots, startProxy, type ProxyProcess, type SlotSpec } from '../helpers/proxy.js';
 import { startRedis, RedisError, type RedisServer } from '../helpers/redis.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
+import { until } from '../topom/flow.js';
 
 const PRODUCT_AUTH = 'prod-secret-7f3a';
 const SESSION_AUTH = 'sess-secret-9b1c';
@@ -341,6 +342,30 @@ test('a locked slot holds a GET until a later fillslots unlocks it; other slots 
   assert.equal((await ok(proxy, 'GET', '/proxy/slots')).json[slotOf(key)].locked, undefined);
   a.destroy();
   b.destroy();
+});
+
+test("a switch waits for the slot's in-flight requests to finish on the old backend", async () => {
+  const key = keyWhere('drain-', (s) => s < 512);
+  const spec = evenSlots([r1.addr, r2.addr])[slotOf(key)]!;
+  const c = await client();
+  await r2.call('SET', key, 'on-r2');
+  // r1 holds writes for 800 ms: the SET below stays in flight there.
+  await r1.call('CLIENT', 'PAUSE', '800', 'WRITE');
+  const t0 = Date.now();
+  const set = c.call('SET', key, 'on-r1');
+  await until('the SET to wait on r1', async () =>
+    /blocked_clients:1/.test(String(await r1.call('INFO', 'clients'))),
+  );
+  await ok(proxy, 'PUT', `/api/proxy/fillslots/${xauth}`, [{ ...spec, backend_addr: r2.addr }]);
+  const waited = Date.now() - t0;
+  assert.equal(await set, 'OK');
+  // Without the drain the switch would answer at once, long before r1 lets the SET through.
+  assert.ok(waited >= 600, `the switch answered after ${waited} ms`);
+  assert.equal(String(await r1.call('GET', key)), 'on-r1');
+  assert.deepEqual(await c.call('GET', key), Buffer.from('on-r2'), 'the new backend serves the slot');
+  await ok(proxy, 'PUT', `/api/proxy/fillslots/${xauth}`, [spec]);
+  await Promise.all([r1.call('DEL', key), r2.call('DEL', key)]);
+  c.destroy();
 });
 
 test('an offline proxy refuses clients until fillslots + start bring it online', async () => {
