@@ -6,7 +6,7 @@
  * Replies are merged in key order.
  */
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
-import { arrayHeader, error, integer, OK } from '../resp/encode.js';
+import { arrayHeader, error, integer, OK, writeBulk, writeHeader } from '../resp/encode.js';
 import { slotOfRange } from './hash.js';
 import { Request } from './Request.js';
 import type { Router } from './Router.js';
@@ -92,29 +92,6 @@ function encodeSub(args: Buffer[], g: Group, step: number): Buffer {
     if (step === 2) p = writeBulk(out, p, args[i + 1]!);
   }
   return out.subarray(0, p);
-}
-
-function writeBulk(out: Buffer, p: number, b: Buffer): number {
-  p = writeHeader(out, p, 0x24, b.length);
-  p += b.copy(out, p);
-  out[p++] = 13;
-  out[p++] = 10;
-  return p;
-}
-
-/** `*n\r\n` or `$n\r\n` without making a string of the number (or any other object). */
-function writeHeader(out: Buffer, p: number, type: number, n: number): number {
-  out[p++] = type;
-  let end = p + 1;
-  for (let v = n; v >= 10; v = Math.floor(v / 10)) end++;
-  let v = n;
-  for (let q = end - 1; q >= p; q--) {
-    out[q] = 48 + (v % 10);
-    v = Math.floor(v / 10);
-  }
-  out[end] = 13;
-  out[end + 1] = 10;
-  return end + 2;
 }
 
 function send(router: Router, req: Request, g: Group): void {

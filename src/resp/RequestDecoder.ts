@@ -6,6 +6,7 @@
  * spans chunks is kept as a list of pieces and joined once, when enough bytes have arrived,
  * so a 64 MB value costs one copy rather than one per chunk.
  */
+import { writeBulk, writeHeader } from './encode.js';
 
 export class ProtocolError extends Error {}
 
@@ -213,12 +214,7 @@ export function encodeMultiBulk(args: readonly Buffer[]): Buffer {
   let size = 16;
   for (const a of args) size += a.length + 16;
   const out = Buffer.allocUnsafe(size);
-  let p = out.write('*' + args.length + '\r\n', 0, 'latin1');
-  for (const a of args) {
-    p += out.write('$' + a.length + '\r\n', p, 'latin1');
-    p += a.copy(out, p);
-    out[p++] = 13;
-    out[p++] = 10;
-  }
+  let p = writeHeader(out, 0, 0x2a, args.length);
+  for (const a of args) p = writeBulk(out, p, a);
   return out.subarray(0, p);
 }

@@ -46,3 +46,27 @@ export function command(args: readonly (Buffer | string | number)[]): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/** Writes `$len\r\n<b>\r\n` at p; returns the end. `out` must have room for it. */
+export function writeBulk(out: Buffer, p: number, b: Buffer): number {
+  p = writeHeader(out, p, 0x24, b.length);
+  p += b.copy(out, p);
+  out[p++] = 13;
+  out[p++] = 10;
+  return p;
+}
+
+/** Writes `*n\r\n` or `$n\r\n` (type `*` or `$`) at p, without making a string of the number; returns the end. */
+export function writeHeader(out: Buffer, p: number, type: number, n: number): number {
+  out[p++] = type;
+  let end = p + 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) end++;
+  let v = n;
+  for (let q = end - 1; q >= p; q--) {
+    out[q] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  out[end] = 13;
+  out[end + 1] = 10;
+  return end + 2;
+}
