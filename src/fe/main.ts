@@ -1,8 +1,9 @@
 /** `codis-fe`: command line (Codis 3.2 flags, §8.4), start-up and clean shutdown. */
 import { Command } from 'commander';
-import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { newClient, type Client } from '../coordinator/index.js';
 import { addrProblem } from '../utils/addr.js';
+import { fatalFor, removePidfile, type Fatal } from '../utils/cli.js';
 import { createLogger, type Logger } from '../utils/log.js';
 import { VERSION } from '../utils/version.js';
 import { checkAssetsDir, defaultAssetsDir } from './assets.js';
@@ -27,10 +28,7 @@ interface Flags {
   ncpu?: string;
 }
 
-function fatal(msg: string, code = 1): never {
-  process.stderr.write(`codis-fe: ${msg}\n`);
-  process.exit(code);
-}
+const fatal: Fatal = fatalFor('codis-fe');
 
 /** The product source the flags name (exactly one), plus the coordinator client to close at exit. */
 function productSource(f: Flags, log: Logger): { source: ProductSource; client?: Client; what: string } {
@@ -107,14 +105,6 @@ export async function main(argv: string[]): Promise<void> {
   const products = new ProductTable(source, 5000, (e) => log.warn(`reload products: ${e.message}`));
   const server = new FeServer({ products, assetsDir, log });
 
-  const removePidfile = () => {
-    if (!f.pidfile) return;
-    try {
-      unlinkSync(f.pidfile);
-    } catch {
-      /* never written, or already gone */
-    }
-  };
   let stopping = false;
   const shutdown = async (why: string) => {
     if (stopping) return;
@@ -122,7 +112,7 @@ export async function main(argv: string[]): Promise<void> {
     log.info(`codis-fe is shutting down: ${why}`);
     await server.close().catch(() => undefined);
     await client?.close().catch(() => undefined);
-    removePidfile();
+    removePidfile(f.pidfile);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -134,7 +124,7 @@ export async function main(argv: string[]): Promise<void> {
     if (f.pidfile) writeFileSync(f.pidfile, `${process.pid}\n`);
   } catch (e) {
     await client?.close().catch(() => undefined);
-    removePidfile();
+    removePidfile(f.pidfile);
     fatal(`cannot listen on ${f.listen}: ${(e as Error).message}`);
   }
   log.info(`codis-fe ${VERSION} is serving at http://${bound}/ (products from ${what}, assets ${assetsDir})`);
