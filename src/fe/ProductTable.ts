@@ -16,11 +16,24 @@ export interface DashboardEntry {
 /** Where the table comes from: a function returning every product with its dashboard address. */
 export type ProductSource = () => Promise<DashboardEntry[]>;
 
-/** Products served in a coordinator: those whose dashboard lock exists. */
-export function coordinatorSource(client: Client): ProductSource {
+/**
+ * Products served in a coordinator: those whose dashboard lock exists. A product whose lock can't
+ * be read (corrupt JSON) is left out and reported, instead of emptying the whole table.
+ */
+export function coordinatorSource(
+  client: Client,
+  onSkip?: (product: string, e: Error) => void,
+): ProductSource {
   return async () => {
     const names = (await listProducts(client)).filter(isValidProductName);
-    const locks = await Promise.all(names.map((name) => new Store(client, name).loadLock()));
+    const locks = await Promise.all(
+      names.map((name) =>
+        new Store(client, name).loadLock().catch((e: Error) => {
+          onSkip?.(name, e);
+          return undefined;
+        }),
+      ),
+    );
     return names.flatMap((name, i) => {
       const lock = locks[i];
       return lock ? [{ name, dashboard: lock.admin_addr }] : [];

@@ -57,7 +57,13 @@ function productSource(f: Flags, log: Logger): { source: ProductSource; client?:
   } catch (e) {
     fatal(`coordinator: ${(e as Error).message}`, 2);
   }
-  return { source: coordinatorSource(client), client, what: `${name} coordinator ${addr}` };
+  return {
+    source: coordinatorSource(client, (product, e) =>
+      log.warn(`product ${product}: dashboard lock unreadable, left out: ${e.message}`),
+    ),
+    client,
+    what: `${name} coordinator ${addr}`,
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -11,7 +11,7 @@ import { FsClient } from '../../src/coordinator/FsClient.js';
 import { checkAssetsDir, defaultAssetsDir } from '../../src/fe/assets.js';
 import { FeServer, forwardParam } from '../../src/fe/FeServer.js';
 import { coordinatorSource, fileSource, ProductTable } from '../../src/fe/ProductTable.js';
-import { groupPath, Store } from '../../src/models/Store.js';
+import { groupPath, lockPath, Store } from '../../src/models/Store.js';
 import { freePort } from '../helpers/ports.js';
 
 interface Seen {
@@ -112,6 +112,18 @@ describe('codis-fe server', () => {
 
   it('lists the served products of a filesystem coordinator, sorted', async () => {
     assert.deepEqual(await getJson(`${base}/list`), { status: 200, body: ['alpha', 'zeta'] });
+  });
+
+  it('leaves out a product whose dashboard lock is unreadable, and says which', async () => {
+    await client.update(lockPath('broken'), Buffer.from('{not json'));
+    const skipped: string[] = [];
+    try {
+      const list = await coordinatorSource(client, (product) => skipped.push(product))();
+      assert.deepEqual(list.map((p) => p.name).sort(), ['alpha', 'zeta']);
+      assert.deepEqual(skipped, ['broken']);
+    } finally {
+      await client.delete(lockPath('broken'));
+    }
   });
 
   it('reloads the list at most every reload period', async () => {
