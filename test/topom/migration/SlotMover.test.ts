@@ -232,3 +232,34 @@ test('a pass that does not wait for big keys ends while one is copied; later pas
     mover.close();
   }
 });
+
+test('a keys/s limit paces a real pass; the limit can change while it runs', async () => {
+  await src.call('FLUSHALL');
+  await dst.call('FLUSHALL');
+  const keys = keysInSlot(904, 400, 'paced');
+  for (let i = 0; i < keys.length; i += 100) {
+    await src.call('MSET', ...keys.slice(i, i + 100).flatMap((k) => [k, 'x']));
+  }
+  let keysPerSec = 1000;
+  const holder: KeyHolder = { hold: async () => {}, release: async () => {} };
+  const mover = new SlotMover(
+    src.addr,
+    { ...MOVER_OPTS, limits: () => ({ keysPerSec, bytesPerSec: 0 }) },
+    holder,
+  );
+  try {
+    const t0 = Date.now();
+    const first = mover.pass(new Map([[904, dst.addr]]));
+    // Early in the pass, the operator slows it down further (settings are read per batch).
+    const slower = setTimeout(() => (keysPerSec = 500), 50);
+    const r = await first;
+    clearTimeout(slower);
+    const ms = Date.now() - t0;
+    assert.equal(r.slots.get(904)!.moved, 400);
+    assert.equal(await dst.call('DBSIZE'), 400);
+    // 4 batches of 100 keys: 400 ms at 1000/s; each batch accounted at 500/s adds 100 ms more.
+    assert.ok(ms >= 500, `moved 400 keys in ${ms} ms`);
+  } finally {
+    mover.close();
+  }
+});
