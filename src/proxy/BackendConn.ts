@@ -10,13 +10,16 @@ import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
 import { ReplyScanner } from '../resp/ReplyScanner.js';
 import { command } from '../resp/encode.js';
-import { scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
+import { BIG_PIECE, JOIN_LIMIT, scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
 
 /** Something waiting for one reply from a backend. */
 export interface BackendTask {
-  /** The command's RESP bytes. */
+  /** The command's RESP bytes are payload[payloadStart, payloadEnd). */
   readonly payload: Buffer;
-  onReply(reply: Buffer): void;
+  readonly payloadStart: number;
+  readonly payloadEnd: number;
+  /** The reply is data[start, end). */
+  onReply(data: Buffer, start: number, end: number): void;
   /** `cause` reads like `backend conn failure, <error>` or `backend conn reset`. */
   onFailure(cause: string): void;
 }
@@ -43,13 +46,17 @@ const LOADING = Buffer.from('-LOADING');
 
 /** A fire-and-forget task for the proxy's own commands (handshake, keep-alive). */
 class InternalTask implements BackendTask {
+  readonly payloadStart = 0;
+  readonly payloadEnd: number;
   constructor(
     readonly payload: Buffer,
     private readonly reply: (r: Buffer) => void = () => {},
     private readonly fail: (cause: string) => void = () => {},
-  ) {}
-  onReply(r: Buffer): void {
-    this.reply(r);
+  ) {
+    this.payloadEnd = payload.length;
+  }
+  onReply(data: Buffer, start: number, end: number): void {
+    this.reply(data.subarray(start, end));
   }
   onFailure(cause: string): void {
     this.fail(cause);
@@ -64,9 +71,9 @@ export class BackendConn implements Flushable {
   private fails = 0;
   /** While set, the server is considered down and new requests fail at once. */
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Sent and unsent tasks in order; the last `unsent` of them wait for the next flush. */
   private readonly inflight = new Fifo<BackendTask>(64);
-  private out: Buffer[] = [];
-  private outLen = 0;
+  private unsent = 0;
   private readonly scanner = new ReplyScanner();
   private partial: Buffer[] = [];
   private lastError = '';
@@ -98,8 +105,7 @@ export class BackendConn implements Flushable {
       return;
     }
     this.inflight.push(task);
-    this.out.push(task.payload);
-    this.outLen += task.payload.length;
+    this.unsent++;
     scheduleFlush(this);
   }
 
@@ -108,14 +114,46 @@ export class BackendConn implements Flushable {
     this.push(new InternalTask(command(args), reply, fail));
   }
 
+  /**
+   * Writes the unsent tasks' payloads: small ones copied into one buffer (one write), a
+   * batch with big ones through writeBuffers (big payloads are never copied).
+   */
   flush(): void {
     const socket = this.socket;
-    if (socket === null || this.outLen === 0) return;
-    const bufs = this.out;
-    const total = this.outLen;
-    this.out = [];
-    this.outLen = 0;
-    writeBuffers(socket, bufs, total);
+    const n = this.unsent;
+    if (socket === null || n === 0) return;
+    this.unsent = 0;
+    const q = this.inflight;
+    const first = q.length - n;
+    if (n === 1) {
+      const t = q.at(first)!;
+      socket.write(t.payload.subarray(t.payloadStart, t.payloadEnd));
+      return;
+    }
+    let total = 0;
+    let big = false;
+    for (let i = first; i < q.length; i++) {
+      const t = q.at(i)!;
+      const len = t.payloadEnd - t.payloadStart;
+      total += len;
+      if (len >= BIG_PIECE) big = true;
+    }
+    if (big || total > JOIN_LIMIT) {
+      const bufs: Buffer[] = [];
+      for (let i = first; i < q.length; i++) {
+        const t = q.at(i)!;
+        bufs.push(t.payload.subarray(t.payloadStart, t.payloadEnd));
+      }
+      writeBuffers(socket, bufs, total);
+      return;
+    }
+    const out = Buffer.allocUnsafe(total);
+    let p = 0;
+    for (let i = first; i < q.length; i++) {
+      const t = q.at(i)!;
+      p += t.payload.copy(out, p, t.payloadStart, t.payloadEnd);
+    }
+    socket.write(out);
   }
 
   /** Keep-alive: PING when healthy, INFO when stale to learn whether it recovered. */
@@ -189,7 +227,7 @@ export class BackendConn implements Flushable {
         if (r[0] !== 0x2d) {
           this.state = BackendState.Connected;
           this.fails = 0;
-        } else if (startsWith(r, MASTERDOWN) || startsWith(r, LOADING)) {
+        } else if (startsWith(r, 0, MASTERDOWN) || startsWith(r, 0, LOADING)) {
           this.state = BackendState.DataStale;
           this.fails = 0;
         }
@@ -215,35 +253,36 @@ export class BackendConn implements Flushable {
         this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
         return;
       }
-      let reply: Buffer;
-      if (this.partial.length > 0) {
-        this.partial.push(chunk.subarray(pos, end));
-        reply = Buffer.concat(this.partial);
-        this.partial = [];
-      } else {
-        reply = chunk.subarray(pos, end);
-      }
-      pos = end;
       const task = this.inflight.shift();
       if (task === undefined) {
         this.socket?.destroy(new Error('unexpected reply from backend'));
         return;
       }
-      if (reply[0] === 0x2d && (startsWith(reply, MASTERDOWN) || startsWith(reply, LOADING))) {
-        this.state = BackendState.DataStale;
+      if (this.partial.length > 0) {
+        this.partial.push(chunk.subarray(pos, end));
+        const reply = Buffer.concat(this.partial);
+        this.partial = [];
+        this.deliver(task, reply, 0, reply.length);
+      } else {
+        this.deliver(task, chunk, pos, end);
       }
-      task.onReply(reply);
+      pos = end;
       // A reply can make us drop the connection (a refused AUTH): the rest of the chunk
       // belongs to nobody then.
       if (this.socket === null || this.socket.destroyed) return;
     }
   }
 
+  private deliver(task: BackendTask, data: Buffer, start: number, end: number): void {
+    if (data[start] === 0x2d && (startsWith(data, start, MASTERDOWN) || startsWith(data, start, LOADING))) {
+      this.state = BackendState.DataStale;
+    }
+    task.onReply(data, start, end);
+  }
+
   private onClosed(): void {
     this.socket = null;
     this.state = BackendState.Down;
-    this.out = [];
-    this.outLen = 0;
     this.failAll(`backend conn failure, ${this.lastError || 'connection closed'}`);
     this.lastError = '';
     if (this.closed) return;
@@ -260,12 +299,15 @@ export class BackendConn implements Flushable {
   }
 
   private failAll(cause: string): void {
+    this.unsent = 0;
     for (let t = this.inflight.shift(); t !== undefined; t = this.inflight.shift()) t.onFailure(cause);
   }
 }
 
 function noop(): void {}
 
-function startsWith(buf: Buffer, prefix: Buffer): boolean {
-  return buf.length >= prefix.length && buf.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
+  return (
+    buf.length - at >= prefix.length && buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0
+  );
 }

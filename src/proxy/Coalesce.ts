@@ -71,7 +71,8 @@ export function dispatchMulti(router: Router, req: Request, kind: MultiKind): vo
   }
   const subs: Request[] = [];
   for (const g of groups) {
-    const sub = new Request(null, args, encodeSub(args, g, step), req.db, req.info, req.start);
+    const payload = encodeSub(args, g, step);
+    const sub = new Request(null, args, payload, 0, payload.length, req.db, req.info, req.start);
     sub.seed = req.seed;
     sub.keyIndex = g.keys;
     subs.push(sub);

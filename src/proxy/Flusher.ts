@@ -79,6 +79,6 @@ function hasBigPiece(bufs: Buffer[]): boolean {
 }
 
 /** Up to this many bytes are joined into one buffer before writing. */
-const JOIN_LIMIT = 256 * 1024;
+export const JOIN_LIMIT = 256 * 1024;
 /** A piece this large is written as it is (a big value is never copied). */
-const BIG_PIECE = 16 * 1024;
+export const BIG_PIECE = 16 * 1024;

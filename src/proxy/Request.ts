@@ -1,12 +1,14 @@
 /**
- * One client command on its way through the proxy. Arguments are views into the received
- * bytes; `payload` is what goes to the backend (the client's own bytes when forwarded as is).
+ * One client command on its way through the proxy. It keeps the received bytes of the
+ * command; `payload` is what goes to the backend (the client's own bytes when forwarded as
+ * is), and the argument views are made only when something needs them.
  * A command split across backends (MGET, MSET, DEL…) has sub-requests that complete into it,
  * and its `merge` builds the client's reply from theirs.
  */
 import type { BackendTask } from './BackendConn.js';
 import type { CommandInfo } from './commands/CommandInfo.js';
 import { error } from '../resp/encode.js';
+import { splitMultiBulk } from '../resp/RawCommand.js';
 
 /** The one who waits for a top-level request: its Session. */
 export interface RequestOwner {
@@ -28,8 +30,13 @@ export class Request implements BackendTask {
   /** Next request of the same session, in arrival order. */
   next: Request | null = null;
   done = false;
-  /** The reply bytes for the client (a view into a backend chunk, or made by the proxy). */
-  reply: Buffer | null = null;
+  /**
+   * The reply for the client is replyData[replyStart, replyEnd): a backend's received chunk
+   * (no view is made unless asked for), or bytes made by the proxy.
+   */
+  replyData: Buffer | null = null;
+  replyStart = 0;
+  replyEnd = 0;
   /** True when the reply was produced by the proxy because the request failed. */
   failed = false;
   /** Set while the request is counted in a slot's in-flight requests. */
@@ -49,14 +56,32 @@ export class Request implements BackendTask {
   /** Name of a command missing from the table that was forwarded anyway (for stats). */
   unknownName: string | undefined = undefined;
 
+  /** The bytes sent to the backend are payload[payloadStart, payloadEnd). */
+  payloadStart: number;
+  payloadEnd: number;
+  private argv: Buffer[] | null;
+
+  /** `args` null: they are the multi-bulk at payload[payloadStart…], made on first use. */
   constructor(
     readonly owner: RequestOwner | null,
-    readonly args: Buffer[],
+    args: Buffer[] | null,
     public payload: Buffer,
+    payloadStart: number,
+    payloadEnd: number,
     readonly db: number,
     public info: CommandInfo,
     readonly start: number,
-  ) {}
+  ) {
+    this.argv = args;
+    this.payloadStart = payloadStart;
+    this.payloadEnd = payloadEnd;
+  }
+
+  /** Argument views into the received bytes. */
+  get args(): Buffer[] {
+    this.argv ??= splitMultiBulk(this.payload, this.payloadStart);
+    return this.argv;
+  }
 
   /** Stops counting the request as in flight (it waits outside any backend for a while). */
   untrack(): void {
@@ -73,8 +98,18 @@ export class Request implements BackendTask {
     for (const s of subs) s.parent = this;
   }
 
-  onReply(reply: Buffer): void {
-    this.reply = reply;
+  /** The reply bytes (a view into the backend's chunk), once done. */
+  get reply(): Buffer | null {
+    const d = this.replyData;
+    if (d === null || (this.replyStart === 0 && this.replyEnd === d.length)) return d;
+    return d.subarray(this.replyStart, this.replyEnd);
+  }
+
+  onReply(data: Buffer, start: number, end: number): void {
+    if (this.done) return;
+    this.replyData = data;
+    this.replyStart = start;
+    this.replyEnd = end;
     this.finish();
   }
 
@@ -84,15 +119,14 @@ export class Request implements BackendTask {
 
   /** Completes with an error reply made by the proxy; `msg` includes the error code. */
   fail(msg: string): void {
+    if (this.done) return;
     this.failed = true;
-    this.reply = error(msg);
-    this.finish();
+    this.answer(error(msg));
   }
 
   /** Completes with a reply made by the proxy (local commands). */
   answer(reply: Buffer): void {
-    this.reply = reply;
-    this.finish();
+    this.onReply(reply, 0, reply.length);
   }
 
   private finish(): void {
@@ -111,13 +145,14 @@ export class Request implements BackendTask {
   }
 
   private mergeSubs(): void {
+    let reply: Buffer;
     try {
-      this.reply = this.merge!(this);
+      reply = this.merge!(this);
     } catch (e) {
       this.failed = true;
-      this.reply = error('ERR handle response, ' + (e as Error).message);
+      reply = error('ERR handle response, ' + (e as Error).message);
     }
     this.subs = null;
-    this.finish();
+    this.answer(reply);
   }
 }

@@ -8,17 +8,19 @@
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { RawCommand } from '../resp/RawCommand.js';
 import {
   ProtocolError,
   RequestDecoder,
   type DecoderLimits,
   type RequestSink,
 } from '../resp/RequestDecoder.js';
-import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
-import { checkArity, collectKeys, lookup, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
+import { Handling, type CommandInfo } from './commands/CommandInfo.js';
+import { checkArity, lookupRange, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
-import { scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
+import { BIG_PIECE, JOIN_LIMIT, scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
 import { slotOfRange } from './hash.js';
+import { CROSSSLOT, isOneKeyForward, keySlot, slotOfKeys, unknownCommand } from './routing.js';
 import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState } from './LocalCommands.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
 import { Fifo } from '../utils/Fifo.js';
@@ -43,8 +45,6 @@ export interface SessionHost extends LocalContext {
   sessionClosed(s: Session): void;
 }
 
-const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
-const keyScratch: number[] = [];
 const EMPTY = Buffer.alloc(0);
 /**
  * Requests a new client may have in flight before the proxy has seen its reply sizes, and
@@ -125,22 +125,37 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     return now - (this.lastOpAt || this.createdAt);
   }
 
-  onRequest(args: Buffer[], raw: Buffer): void {
+  onRequest(cmd: RawCommand): void {
     if (this.quit) return;
-    let info = lookup(args[0]!);
+    const data = cmd.data;
+    let info = lookupRange(data, cmd.argStart(0), cmd.argEnd(0));
+    if (info !== undefined && this.authorized && isOneKeyForward(info, cmd.argc)) {
+      // The common case (GET, SET, HGET…): routed by its key, forwarded as received, and no
+      // argument views are made.
+      const req = this.enqueue(new Request(this, null, data, cmd.start, cmd.end, this.db, info, this.now));
+      req.seed = this.id;
+      const k = info.firstKey;
+      this.forward(req, slotOfRange(data, cmd.argStart(k), cmd.argEnd(k)));
+      return;
+    }
+    const args = cmd.args();
     let unknownName: string | undefined;
     if (info === undefined) {
       if (!this.host.options.forwardUnknown) {
-        this.enqueue(new Request(this, args, raw, this.db, UNKNOWN, this.now)).fail(unknownCommand(args));
+        this.enqueue(this.request(args, cmd, UNKNOWN)).fail(unknownCommand(args));
         return;
       }
       info = UNKNOWN;
       unknownName = args[0]!.toString('latin1').toUpperCase();
     }
-    const req = this.enqueue(new Request(this, args, raw, this.db, info, this.now));
+    const req = this.enqueue(this.request(args, cmd, info));
     req.seed = this.id;
     if (unknownName !== undefined) req.unknownName = unknownName;
     this.handle(req, info);
+  }
+
+  private request(args: Buffer[], cmd: RawCommand, info: CommandInfo): Request {
+    return new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.now);
   }
 
   private enqueue(req: Request): Request {
@@ -183,8 +198,9 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
         if (info.name === 'MSET' && (args.length - 1) % 2 !== 0) return req.fail(wrongArity('mset'));
         return this.forward(req, ROUTE_MULTI);
     }
-    const slot = this.routeSlot(req, info);
+    const slot = slotOfKeys(info, args);
     if (slot >= 0) this.forward(req, slot);
+    else req.fail(CROSSSLOT);
   }
 
   /**
@@ -207,24 +223,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     else this.host.router.dispatch(req, req.route);
   }
 
-  /** The slot of a forwarded command; -1 after failing the request (cross-slot keys). */
-  private routeSlot(req: Request, info: CommandInfo): number {
-    const args = req.args;
-    if (info.keyKind === KeyKind.Single) return keySlot(args[info.firstKey]!);
-    if (info.keyKind === KeyKind.None) return 0;
-    const n = collectKeys(info, args, keyScratch);
-    // Malformed key arguments (a bad numkeys…): any backend answers with Redis's own error.
-    if (n <= 0) return 0;
-    const slot = keySlot(args[keyScratch[0]!]!);
-    for (let i = 1; i < n; i++) {
-      if (keySlot(args[keyScratch[i]!]!) !== slot) {
-        req.fail(CROSSSLOT);
-        return -1;
-      }
-    }
-    return slot;
-  }
-
   private refuse(req: Request, info: CommandInfo, reason = info.reason): void {
     req.fail(refusalMessage(info, reason));
   }
@@ -245,24 +243,34 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.heldBack = false;
     const stats = this.host.counters;
     const now = performance.now();
-    const bufs: Buffer[] = [];
+    const first = this.head;
+    let count = 0;
     let total = 0;
+    let big = false;
     let broke = false;
-    let req = this.head;
+    let req = first;
     while (req !== null && req.done) {
-      const reply = req.reply!;
-      bufs.push(reply);
-      total += reply.length;
-      stats.record(req.info, (now - req.start) * 1000, req.failed, reply[0] === 0x2d, req.unknownName);
+      const data = req.replyData!;
+      const len = req.replyEnd - req.replyStart;
+      count++;
+      total += len;
+      if (len >= BIG_PIECE) big = true;
+      stats.record(
+        req.info,
+        (now - req.start) * 1000,
+        req.failed,
+        data[req.replyStart] === 0x2d,
+        req.unknownName,
+      );
       if (req.route !== ROUTE_LOCAL) this.outstanding--;
-      this.replyScale = Math.max(reply.length, this.replyScale * 0.99);
+      this.replyScale = Math.max(len, this.replyScale * 0.99);
       if (req.failed && this.host.options.breakOnFailure) broke = true;
       req = req.next;
       this.pending--;
     }
     this.head = req;
     if (req === null) this.tail = null;
-    if (total > 0 && !writeBuffers(this.socket, bufs, total)) this.waitDrain();
+    if (count > 0 && !this.write(first!, count, total, big)) this.waitDrain();
     this.sendDeferred();
     if (broke || (this.quit && this.head === null)) {
       this.socket.end();
@@ -277,6 +285,25 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     ) {
       this.resumeReading();
     }
+  }
+
+  /**
+   * Writes the replies of `count` requests from `first` on: small ones copied into one
+   * buffer, big ones as they are. Returns socket.write's back-pressure signal.
+   */
+  private write(first: Request, count: number, total: number, big: boolean): boolean {
+    if (count === 1) return this.socket.write(first.reply!);
+    if (big || total > JOIN_LIMIT) {
+      const bufs: Buffer[] = [];
+      for (let r: Request | null = first; bufs.length < count; r = r!.next) bufs.push(r!.reply!);
+      return writeBuffers(this.socket, bufs, total);
+    }
+    const out = Buffer.allocUnsafe(total);
+    let p = 0;
+    for (let r: Request | null = first, i = 0; i < count; r = r!.next, i++) {
+      p += r!.replyData!.copy(out, p, r!.replyStart, r!.replyEnd);
+    }
+    return this.socket.write(out);
   }
 
   /** Some replies are ready, and some of the requests sent with them are still out. */
@@ -334,7 +361,9 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
    * only this connection closes.
    */
   private protocolError(msg: string): void {
-    this.enqueue(new Request(this, [], EMPTY, this.db, UNKNOWN, this.now)).fail('ERR Protocol error: ' + msg);
+    this.enqueue(new Request(this, [], EMPTY, 0, 0, this.db, UNKNOWN, this.now)).fail(
+      'ERR Protocol error: ' + msg,
+    );
     this.quit = true;
     this.pauseReading();
   }
@@ -365,16 +394,3 @@ function onSocketClose(this: SessionSocket): void {
   this[SESSION].onClose();
 }
 function noop(): void {}
-
-function keySlot(key: Buffer): number {
-  return slotOfRange(key, 0, key.length);
-}
-
-/** Redis's own text: arguments listed until the list reaches 128 characters. */
-function unknownCommand(args: Buffer[]): string {
-  let list = '';
-  for (let i = 1; i < args.length && list.length < 128; i++) {
-    list += `'${args[i]!.toString().slice(0, 128 - list.length)}' `;
-  }
-  return `ERR unknown command '${args[0]!.toString().slice(0, 128)}', with args beginning with: ${list}`;
-}

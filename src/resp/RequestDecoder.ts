@@ -1,12 +1,13 @@
 /**
  * Streaming decoder of client requests: RESP2 multi-bulk and inline commands.
  *
- * Arguments come out as Buffer views into the received chunk (no copy, no string), together
- * with the raw bytes of the whole command so that it can be forwarded verbatim. A request that
+ * A command comes out as positions in the received chunk (a RawCommand: no copy, no string,
+ * no Buffer per argument), so that it can be routed and then forwarded verbatim. A request that
  * spans chunks is kept as a list of pieces and joined once, when enough bytes have arrived,
  * so a 64 MB value costs one copy rather than one per chunk.
  */
 import { writeBulk, writeHeader } from './encode.js';
+import { RawCommand } from './RawCommand.js';
 
 export class ProtocolError extends Error {}
 
@@ -29,9 +30,12 @@ export const DEFAULT_LIMITS: DecoderLimits = {
 const MAX_INLINE = 64 * 1024;
 
 export interface RequestSink {
-  /** `raw` is the command as RESP multi-bulk bytes, ready to forward. */
-  onRequest(args: Buffer[], raw: Buffer): void;
+  /** `cmd` (RESP multi-bulk bytes, ready to forward) is valid only during the call. */
+  onRequest(cmd: RawCommand): void;
 }
+
+/** Shared by every decoder: a command is handled before the next one is parsed. */
+const cmd = new RawCommand();
 
 const INCOMPLETE = -1;
 
@@ -91,7 +95,8 @@ export class RequestDecoder {
     if (Number.isNaN(n) || n > this.limits.maxElements) throw new ProtocolError('invalid multibulk length');
     let p = nl + 1;
     if (n <= 0) return p; // Redis skips empty and null multi-bulks
-    const args = new Array<Buffer>(n);
+    cmd.reserve(n);
+    const offs = cmd.offs;
     for (let i = 0; i < n; i++) {
       if (p >= len) return this.incomplete(p - start + 4);
       if (data[p] !== 0x24 /* $ */) {
@@ -108,10 +113,15 @@ export class RequestDecoder {
       if (next > len) return this.incomplete(next - start + (n - i - 1) * 4);
       if (data[next - 2] !== 13 || data[next - 1] !== 10)
         throw new ProtocolError('bulk not followed by CRLF');
-      args[i] = data.subarray(body, body + blen);
+      offs[2 * i] = body;
+      offs[2 * i + 1] = body + blen;
       p = next;
     }
-    sink.onRequest(args, data.subarray(start, p));
+    cmd.data = data;
+    cmd.start = start;
+    cmd.end = p;
+    cmd.argc = n;
+    sink.onRequest(cmd);
     return p;
   }
 
@@ -123,7 +133,8 @@ export class RequestDecoder {
     }
     const lineEnd = nl > start && data[nl - 1] === 13 ? nl - 1 : nl;
     const args = splitInline(data, start, lineEnd);
-    if (args.length > 0) sink.onRequest(args, encodeMultiBulk(args));
+    // Forwarded as multi-bulk: the encoded form is parsed like any other command.
+    if (args.length > 0) this.parse(encodeMultiBulk(args), 0, sink);
     return nl + 1;
   }
 

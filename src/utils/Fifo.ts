@@ -19,6 +19,11 @@ export class Fifo<T> {
     this.count++;
   }
 
+  /** The i-th item from the front (0 = next to shift). */
+  at(i: number): T | undefined {
+    return i < this.count ? this.items[(this.head + i) % this.items.length] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const item = this.items[this.head];

@@ -1,11 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { splitMultiBulk, type RawCommand } from '../../src/resp/RawCommand.js';
 import { ProtocolError, RequestDecoder } from '../../src/resp/RequestDecoder.js';
 
 function decodeAll(chunks: Buffer[], dec = new RequestDecoder()): { args: string[]; raw: string }[] {
   const out: { args: string[]; raw: string }[] = [];
   const sink = {
-    onRequest: (args: Buffer[], raw: Buffer) => out.push({ args: args.map(String), raw: raw.toString() }),
+    onRequest: (cmd: RawCommand) => {
+      const args = cmd.args().map(String);
+      // A request that kept only the command's bytes rebuilds the same arguments from them.
+      assert.deepEqual(splitMultiBulk(cmd.data, cmd.start).map(String), args);
+      out.push({ args, raw: cmd.data.toString('latin1', cmd.start, cmd.end) });
+    },
   };
   for (const c of chunks) dec.feed(c, sink);
   return out;
@@ -35,7 +41,7 @@ test('gives the same result however the stream is split', () => {
 test('arguments are views of the received chunk, not copies', () => {
   const chunk = Buffer.from('*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n');
   let key: Buffer | undefined;
-  new RequestDecoder().feed(chunk, { onRequest: (args) => (key = args[1]) });
+  new RequestDecoder().feed(chunk, { onRequest: (cmd) => (key = cmd.args()[1]) });
   assert.equal(key!.buffer, chunk.buffer);
 });
 
@@ -95,7 +101,7 @@ test('a large value arriving in many chunks is joined once and decoded whole', (
   for (let i = 0; i < msg.length; i += 65536) chunks.push(msg.subarray(i, i + 65536));
   const dec = new RequestDecoder();
   let got: Buffer[] = [];
-  for (const c of chunks) dec.feed(c, { onRequest: (args) => (got = args) });
+  for (const c of chunks) dec.feed(c, { onRequest: (cmd) => (got = cmd.args()) });
   assert.equal(got.length, 3);
   assert.ok(got[2]!.equals(value));
   assert.equal(dec.buffered, 0);

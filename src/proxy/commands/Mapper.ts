@@ -79,10 +79,10 @@ class Entry implements CommandInfo {
 
 // ------------------------------------------------------------------ hashing (allocation-free)
 
-/** FNV-1a over ASCII-upper-cased bytes, folded to 30 bits so that it stays a small integer. */
-function hashUpper(b: Buffer): number {
+/** FNV-1a over ASCII-upper-cased bytes b[from, to), folded to 30 bits (a small integer). */
+function hashUpper(b: Buffer, from = 0, to = b.length): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) {
+  for (let i = from; i < to; i++) {
     let c = b[i]!;
     if (c >= 97 && c <= 122) c -= 32;
     h = Math.imul(h ^ c, 0x01000193);
@@ -90,21 +90,21 @@ function hashUpper(b: Buffer): number {
   return h & 0x3fffffff;
 }
 
-/** `upper` is already upper-case; `b` is compared case-insensitively (ASCII, like strcasecmp). */
-function equalsUpper(upper: Buffer, b: Buffer): boolean {
-  if (upper.length !== b.length) return false;
-  for (let i = 0; i < b.length; i++) {
+/** `upper` is already upper-case; b[from, to) is compared case-insensitively (ASCII, like strcasecmp). */
+function equalsUpper(upper: Buffer, b: Buffer, from = 0, to = b.length): boolean {
+  if (upper.length !== to - from) return false;
+  for (let i = from; i < to; i++) {
     let c = b[i]!;
     if (c >= 97 && c <= 122) c -= 32;
-    if (c !== upper[i]) return false;
+    if (c !== upper[i - from]) return false;
   }
   return true;
 }
 
-function find(index: Map<number, Entry[]>, name: Buffer): Entry | undefined {
-  const bucket = index.get(hashUpper(name));
+function find(index: Map<number, Entry[]>, name: Buffer, from: number, to: number): Entry | undefined {
+  const bucket = index.get(hashUpper(name, from, to));
   if (bucket === undefined) return undefined;
-  for (let i = 0; i < bucket.length; i++) if (equalsUpper(bucket[i]!.upper, name)) return bucket[i];
+  for (let i = 0; i < bucket.length; i++) if (equalsUpper(bucket[i]!.upper, name, from, to)) return bucket[i];
   return undefined;
 }
 
@@ -243,15 +243,20 @@ export const UNKNOWN: CommandInfo = (() => {
 
 /** Case-insensitive lookup of a command name (argument 0). Empty or > 64 bytes → undefined. */
 export function lookup(name: Buffer): CommandInfo | undefined {
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH) return undefined;
-  return find(topIndex, name);
+  return lookupRange(name, 0, name.length);
+}
+
+/** `lookup` of the name at data[from, to), without a view of it. */
+export function lookupRange(data: Buffer, from: number, to: number): CommandInfo | undefined {
+  if (to <= from || to - from > MAX_NAME_LENGTH) return undefined;
+  return find(topIndex, data, from, to);
 }
 
 /** The subcommand `arg` of a container command (CLIENT, OBJECT, XINFO, MEMORY…). */
 export function lookupSub(info: CommandInfo, arg: Buffer): CommandInfo | undefined {
   const index = (info as Entry).subIndex;
   if (index === undefined || arg.length === 0 || arg.length > MAX_NAME_LENGTH) return undefined;
-  return find(index, arg);
+  return find(index, arg, 0, arg.length);
 }
 
 /** Redis arity rule: N → exactly N arguments, -N → at least N (the name included). */
@@ -269,7 +274,7 @@ export function collectKeys(info: CommandInfo, args: readonly Buffer[], out: num
   let e = info as Entry;
   if (e.subIndex !== undefined) {
     if (args.length < 2) return -1;
-    const sub = find(e.subIndex, args[1]!);
+    const sub = find(e.subIndex, args[1]!, 0, args[1]!.length);
     if (sub === undefined) return -1;
     e = sub;
   }

@@ -1,0 +1,66 @@
+/**
+ * One decoded client command as positions in the received bytes. Most commands are routed
+ * from their name and one key and then forwarded verbatim, so the decoder hands out offsets
+ * only; argument Buffers are made when something asks for them (`args()`).
+ *
+ * The decoder reuses one RawCommand: its fields are valid only during `onRequest`.
+ */
+export class RawCommand {
+  data: Buffer = EMPTY;
+  /** The whole command is data[start, end). */
+  start = 0;
+  end = 0;
+  argc = 0;
+  /** Argument i is data[offs[2i], offs[2i + 1]). */
+  offs = new Int32Array(INITIAL_ARGS * 2);
+
+  argStart(i: number): number {
+    return this.offs[2 * i]!;
+  }
+
+  argEnd(i: number): number {
+    return this.offs[2 * i + 1]!;
+  }
+
+  /** Argument views into `data` (no copy). */
+  args(): Buffer[] {
+    const out = new Array<Buffer>(this.argc);
+    for (let i = 0; i < this.argc; i++) out[i] = this.data.subarray(this.offs[2 * i], this.offs[2 * i + 1]);
+    return out;
+  }
+
+  /** Makes room for `argc` arguments; a very long command's table is not kept afterwards. */
+  reserve(argc: number): void {
+    if (argc * 2 > this.offs.length) this.offs = new Int32Array(argc * 2);
+    else if (this.offs.length > KEEP_ARGS * 2 && argc <= INITIAL_ARGS)
+      this.offs = new Int32Array(INITIAL_ARGS * 2);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const INITIAL_ARGS = 16;
+const KEEP_ARGS = 4096;
+
+/**
+ * Argument views of a command already known to be well-formed RESP multi-bulk, in
+ * data[start, end): a request that kept only its bytes rebuilds its arguments this way.
+ */
+export function splitMultiBulk(data: Buffer, start: number): Buffer[] {
+  let p = data.indexOf(10, start) + 1;
+  const n = readInt(data, start + 1);
+  const args = new Array<Buffer>(n);
+  for (let i = 0; i < n; i++) {
+    const len = readInt(data, p + 1);
+    const body = data.indexOf(10, p) + 1;
+    args[i] = data.subarray(body, body + len);
+    p = body + len + 2;
+  }
+  return args;
+}
+
+/** The non-negative decimal number at data[i] up to its '\r'. */
+function readInt(data: Buffer, i: number): number {
+  let v = 0;
+  for (let c = data[i]!; c !== 13; c = data[++i]!) v = v * 10 + (c - 48);
+  return v;
+}
