@@ -9,6 +9,7 @@ import type { Slot } from './Slot.js';
 import type { Request } from './Request.js';
 import { KeyKind } from './commands/CommandInfo.js';
 import { collectKeys } from './commands/Mapper.js';
+import { createHash } from 'node:crypto';
 
 /** Timeout handed to MIGRATE for the keys of one request. */
 export const MIGRATE_TIMEOUT_MS = 5000;
@@ -55,13 +56,24 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
   const source = slot.migrate!.get(req.db, req.seed, true)!;
   // A big key is never MIGRATEd whole by a request (it would freeze the source): the request
   // waits until the dashboard's worker has moved that key in chunks, and only it waits.
+  const fail = (cause: string) => req.fail('ERR handle request, ' + cause);
+  const probed = (r: Buffer) => {
+    if (r[0] === 0x3a && r[1] === 0x31) return park(router, slot, req);
+    migrateKeys(router, slot, req, keys);
+  };
+  const probeArgs = [keys.length, ...keys, BIG_KEY_ELEMENTS, BIG_KEY_BYTES];
+  // By hash: the script body is not sent, nor hashed by the source, for every request. A
+  // source that lost its script cache (restart, failover, SCRIPT FLUSH) gets the body once.
   source.call(
-    ['EVAL', BIG_KEY_PROBE, keys.length, ...keys, BIG_KEY_ELEMENTS, BIG_KEY_BYTES],
+    ['EVALSHA', BIG_KEY_PROBE_SHA, ...probeArgs],
     (r) => {
-      if (r[0] === 0x3a && r[1] === 0x31) return park(router, slot, req);
-      migrateKeys(router, slot, req, keys);
+      if (r[0] === 0x2d && r.subarray(0, NOSCRIPT.length).equals(NOSCRIPT)) {
+        source.call(['EVAL', BIG_KEY_PROBE, ...probeArgs], probed, fail);
+      } else {
+        probed(r);
+      }
     },
-    (cause) => req.fail('ERR handle request, ' + cause),
+    fail,
   );
 }
 
@@ -120,3 +132,5 @@ for _, k in ipairs(KEYS) do
   end
 end
 return 0`;
+const BIG_KEY_PROBE_SHA = createHash('sha1').update(BIG_KEY_PROBE).digest('hex');
+const NOSCRIPT = Buffer.from('-NOSCRIPT');

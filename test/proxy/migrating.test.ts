@@ -75,6 +75,26 @@ test('a key of a migrating slot is moved to the target before the command runs t
   assert.equal(await client.call('GET', 'nokey-' + k3!), null);
 });
 
+/** Calls of `cmd` on a server since its last CONFIG RESETSTAT. */
+async function calls(server: RedisServer, cmd: string): Promise<number> {
+  const info = String(await server.call('INFO', 'commandstats'));
+  return Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+}
+
+test('the big-key probe runs by hash, and a source that lost its scripts gets the body again', async () => {
+  const [k1, k2, k3] = keysIn(101, 3, 'probe:');
+  for (const k of [k1!, k2!, k3!]) await a.call('SET', k, 'v-' + k);
+  await fill(table([101]));
+  await a.call('SCRIPT', 'FLUSH');
+  await a.call('CONFIG', 'RESETSTAT');
+  for (const k of [k1!, k2!, k3!]) assert.equal(String(await client.call('GET', k)), 'v-' + k);
+  for (const k of [k1!, k2!, k3!])
+    assert.equal(String(await b.call('GET', k)), 'v-' + k, 'moved to the target');
+  assert.equal(await calls(a, 'evalsha'), 3, 'one probe per request, by hash');
+  assert.equal(await calls(a, 'eval'), 1, 'the body only after NOSCRIPT');
+  await fill(table([]));
+});
+
 test('split and scripted commands move their keys, in any database', async () => {
   const keys = keysIn(200, 4, 'multi:');
   const other = keysIn(700, 1, 'multi:');
