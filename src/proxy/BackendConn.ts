@@ -18,8 +18,13 @@ export interface BackendTask {
   readonly payload: Buffer;
   readonly payloadStart: number;
   readonly payloadEnd: number;
-  /** The reply is data[start, end). */
+  /** The reply (or its last part, after onReplyPart) is data[start, end). */
   onReply(data: Buffer, start: number, end: number): void;
+  /**
+   * Parts of a big reply, as they arrive; false when the task wants the reply whole. Once it
+   * took a part, the rest comes the same way and the last through onReply.
+   */
+  onReplyPart?(parts: readonly Buffer[]): boolean;
   /** `cause` reads like `backend conn failure, <error>` or `backend conn reset`. */
   onFailure(cause: string): void;
 }
@@ -40,6 +45,8 @@ export interface BackendOptions {
 }
 
 const RETRY_MIN_MS = 50;
+/** A reply this large is handed on in parts as it arrives. */
+const STREAM_MIN = 1024 * 1024;
 const RETRY_MAX_MS = 5000;
 const MASTERDOWN = Buffer.from('-MASTERDOWN');
 const LOADING = Buffer.from('-LOADING');
@@ -75,7 +82,11 @@ export class BackendConn implements Flushable {
   private readonly inflight = new Fifo<BackendTask>(64);
   private unsent = 0;
   private readonly scanner = new ReplyScanner();
+  /** The head task's reply so far, while it spans chunks. */
   private partial: Buffer[] = [];
+  private partialLen = 0;
+  /** The head task takes its reply in parts (a big reply streamed through). */
+  private streaming = false;
   private lastError = '';
 
   constructor(
@@ -187,6 +198,8 @@ export class BackendConn implements Flushable {
     this.socket = socket;
     this.scanner.reset();
     this.partial = [];
+    this.partialLen = 0;
+    this.streaming = false;
     if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
     const connectTimer = setTimeout(
       () => socket.destroy(new Error('connect timeout')),
@@ -250,7 +263,7 @@ export class BackendConn implements Flushable {
         return;
       }
       if (end < 0) {
-        this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
+        this.hold(pos === 0 ? chunk : chunk.subarray(pos));
         return;
       }
       const task = this.inflight.shift();
@@ -258,10 +271,14 @@ export class BackendConn implements Flushable {
         this.socket?.destroy(new Error('unexpected reply from backend'));
         return;
       }
-      if (this.partial.length > 0) {
+      if (this.streaming) {
+        this.streaming = false;
+        this.deliver(task, chunk, pos, end);
+      } else if (this.partial.length > 0) {
         this.partial.push(chunk.subarray(pos, end));
         const reply = Buffer.concat(this.partial);
         this.partial = [];
+        this.partialLen = 0;
         this.deliver(task, reply, 0, reply.length);
       } else {
         this.deliver(task, chunk, pos, end);
@@ -270,6 +287,25 @@ export class BackendConn implements Flushable {
       // A reply can make us drop the connection (a refused AUTH): the rest of the chunk
       // belongs to nobody then.
       if (this.socket === null || this.socket.destroyed) return;
+    }
+  }
+
+  /**
+   * Keeps a piece of an unfinished reply. A reply past STREAM_MIN goes on to its task in
+   * parts, so a big value is neither held whole nor copied into one buffer.
+   */
+  private hold(piece: Buffer): void {
+    const task = this.inflight.at(0);
+    if (this.streaming) {
+      task!.onReplyPart!([piece]);
+      return;
+    }
+    this.partial.push(piece);
+    this.partialLen += piece.length;
+    if (this.partialLen >= STREAM_MIN && task?.onReplyPart?.(this.partial) === true) {
+      this.streaming = true;
+      this.partial = [];
+      this.partialLen = 0;
     }
   }
 

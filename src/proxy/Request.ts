@@ -13,6 +13,8 @@ import { splitMultiBulk } from '../resp/RawCommand.js';
 /** The one who waits for a top-level request: its Session. */
 export interface RequestOwner {
   onRequestDone(req: Request): void;
+  /** More parts of a streamed reply arrived (`req.parts`). */
+  onRequestPart(req: Request): void;
 }
 
 /** Something that counts requests in flight (a Slot, to drain before it switches). */
@@ -37,6 +39,15 @@ export class Request implements BackendTask {
   replyData: Buffer | null = null;
   replyStart = 0;
   replyEnd = 0;
+  /**
+   * A big reply streamed through: its parts not yet written to the client (the last part
+   * joins them when done), or null for a reply held whole.
+   */
+  parts: Buffer[] | null = null;
+  /** Bytes of the streamed reply so far. */
+  partsLen = 0;
+  /** Some of the streamed reply went to the client: an error can no longer replace it. */
+  partsWritten = false;
   /** True when the reply was produced by the proxy because the request failed. */
   failed = false;
   /** Set while the request is counted in a slot's in-flight requests. */
@@ -105,8 +116,26 @@ export class Request implements BackendTask {
     return d.subarray(this.replyStart, this.replyEnd);
   }
 
+  onReplyPart(parts: readonly Buffer[]): boolean {
+    // A split command merges whole replies.
+    if (this.done || this.parent !== null || this.owner === null) return false;
+    this.parts ??= [];
+    for (const p of parts) {
+      this.parts.push(p);
+      this.partsLen += p.length;
+    }
+    this.owner.onRequestPart(this);
+    return true;
+  }
+
   onReply(data: Buffer, start: number, end: number): void {
     if (this.done) return;
+    if (this.parts !== null) {
+      this.parts.push(data.subarray(start, end));
+      this.partsLen += end - start;
+      this.finish();
+      return;
+    }
     this.replyData = data;
     this.replyStart = start;
     this.replyEnd = end;
@@ -121,6 +150,8 @@ export class Request implements BackendTask {
   fail(msg: string): void {
     if (this.done) return;
     this.failed = true;
+    // The parts not yet written are dropped; if some were, the session closes the connection.
+    this.parts = null;
     this.answer(error(msg));
   }
 

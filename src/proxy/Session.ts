@@ -18,7 +18,8 @@ import {
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
 import { checkArity, lookupRange, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
-import { BIG_PIECE, JOIN_LIMIT, scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
+import { BIG_PIECE, scheduleFlush, type Flushable } from './Flusher.js';
+import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
 import { slotOfRange } from './hash.js';
 import { CROSSSLOT, isOneKeyForward, keySlot, slotOfKeys, unknownCommand } from './routing.js';
 import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState } from './LocalCommands.js';
@@ -231,6 +232,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (req === this.head) scheduleFlush(this);
   }
 
+  /** A big reply streams through as it arrives once every reply before it is out. */
+  onRequestPart(req: Request): void {
+    if (this.closed) req.parts = [];
+    else if (req === this.head && !writeParts(this.socket, req)) this.waitDrain();
+  }
+
   flush(): void {
     if (this.closed) return;
     if (!this.heldBack && this.partlyAnswered()) {
@@ -248,29 +255,34 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     let total = 0;
     let big = false;
     let broke = false;
+    let cut = false;
     let req = first;
     while (req !== null && req.done) {
-      const data = req.replyData!;
-      const len = req.replyEnd - req.replyStart;
+      // Part of its reply is out already: the error that replaced the rest cannot follow it.
+      if (req.partsWritten && req.failed) {
+        cut = true;
+        break;
+      }
+      const len = unwrittenBytes(req);
       count++;
       total += len;
-      if (len >= BIG_PIECE) big = true;
-      stats.record(
-        req.info,
-        (now - req.start) * 1000,
-        req.failed,
-        data[req.replyStart] === 0x2d,
-        req.unknownName,
-      );
+      if (len >= BIG_PIECE || req.parts !== null) big = true;
+      const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
+      stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
       if (req.route !== ROUTE_LOCAL) this.outstanding--;
-      this.replyScale = Math.max(len, this.replyScale * 0.99);
+      this.replyScale = Math.max(req.parts === null ? len : req.partsLen, this.replyScale * 0.99);
       if (req.failed && this.host.options.breakOnFailure) broke = true;
       req = req.next;
       this.pending--;
     }
     this.head = req;
     if (req === null) this.tail = null;
-    if (count > 0 && !this.write(first!, count, total, big)) this.waitDrain();
+    if (count > 0 && !writeReplies(this.socket, first!, count, total, big)) this.waitDrain();
+    if (cut) {
+      this.socket.destroy();
+      return;
+    }
+    if (req !== null && req.parts !== null) this.onRequestPart(req);
     this.sendDeferred();
     if (broke || (this.quit && this.head === null)) {
       this.socket.end();
@@ -285,25 +297,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     ) {
       this.resumeReading();
     }
-  }
-
-  /**
-   * Writes the replies of `count` requests from `first` on: small ones copied into one
-   * buffer, big ones as they are. Returns socket.write's back-pressure signal.
-   */
-  private write(first: Request, count: number, total: number, big: boolean): boolean {
-    if (count === 1) return this.socket.write(first.reply!);
-    if (big || total > JOIN_LIMIT) {
-      const bufs: Buffer[] = [];
-      for (let r: Request | null = first; bufs.length < count; r = r!.next) bufs.push(r!.reply!);
-      return writeBuffers(this.socket, bufs, total);
-    }
-    const out = Buffer.allocUnsafe(total);
-    let p = 0;
-    for (let r: Request | null = first, i = 0; i < count; r = r!.next, i++) {
-      p += r!.replyData!.copy(out, p, r!.replyStart, r!.replyEnd);
-    }
-    return this.socket.write(out);
   }
 
   /** Some replies are ready, and some of the requests sent with them are still out. */

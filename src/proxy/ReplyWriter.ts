@@ -1,0 +1,56 @@
+/**
+ * Writing a session's replies to its client, in request order: a batch of small replies is
+ * copied into one buffer, big ones and the parts of a streamed reply go out as they are.
+ */
+import type net from 'node:net';
+import { JOIN_LIMIT, writeBuffers } from './Flusher.js';
+import type { Request } from './Request.js';
+
+/** Bytes of a done request's reply still to be written. */
+export function unwrittenBytes(req: Request): number {
+  const parts = req.parts;
+  if (parts === null) return req.replyEnd - req.replyStart;
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) n += parts[i]!.length;
+  return n;
+}
+
+/**
+ * Writes the replies of `count` requests from `first` on (`total` bytes; `big` when one of
+ * them is BIG_PIECE or more, or streamed). Returns socket.write's back-pressure signal.
+ */
+export function writeReplies(
+  socket: net.Socket,
+  first: Request,
+  count: number,
+  total: number,
+  big: boolean,
+): boolean {
+  if (count === 1 && first.parts === null) return socket.write(first.reply!);
+  if (big || total > JOIN_LIMIT) {
+    const bufs: Buffer[] = [];
+    let r: Request | null = first;
+    for (let i = 0; i < count; i++, r = r!.next) {
+      if (r!.parts !== null) bufs.push(...r!.parts);
+      else bufs.push(r!.reply!);
+    }
+    return bufs.length === 0 || writeBuffers(socket, bufs, total);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let p = 0;
+  for (let r: Request | null = first, i = 0; i < count; r = r!.next, i++) {
+    p += r!.replyData!.copy(out, p, r!.replyStart, r!.replyEnd);
+  }
+  return socket.write(out);
+}
+
+/** Writes the parts of a streamed reply that arrived so far; they leave the request. */
+export function writeParts(socket: net.Socket, req: Request): boolean {
+  const parts = req.parts!;
+  if (parts.length === 0) return true;
+  req.parts = [];
+  req.partsWritten = true;
+  let total = 0;
+  for (const p of parts) total += p.length;
+  return writeBuffers(socket, parts, total);
+}

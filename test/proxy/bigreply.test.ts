@@ -1,0 +1,107 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { keyOn, startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+
+// Big replies pass through the proxy as they arrive, instead of being held whole and copied.
+const SIZE = 256 * 1024 * 1024;
+const TAIL = 'tail!';
+let a: RedisServer;
+let b: RedisServer;
+let proxy: ProxyProcess;
+const big = keyOn('big', 0);
+const small = keyOn('small', 1);
+
+before(async () => {
+  [a, b] = await Promise.all([startRedis(), startRedis()]);
+  proxy = await startProxy({ backends: [a.addr, b.addr] });
+  // Made on the server: SIZE bytes, zeros up to TAIL.
+  await a.call('SETRANGE', big, SIZE - TAIL.length, TAIL);
+  await b.call('SET', small, 's');
+});
+after(async () => {
+  await proxy?.stop();
+  await Promise.all([a?.stop(), b?.stop()]);
+});
+
+function statusKb(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]);
+}
+
+/** What a client saw: byte count, first and last bytes, and whether the proxy closed on it. */
+interface Seen {
+  bytes: number;
+  head: string;
+  tail: string;
+  closed: boolean;
+}
+
+/**
+ * Sends `request` on a fresh connection and reads `expect` bytes (or until the proxy closes
+ * it), keeping only the ends: the client itself never holds a big reply.
+ */
+async function exchange(request: string, expect: number, onFirst?: () => void): Promise<Seen> {
+  const s = net.connect(proxy.port, '127.0.0.1');
+  await once(s, 'connect');
+  const seen: Seen = { bytes: 0, head: '', tail: '', closed: false };
+  s.write(request);
+  await new Promise<void>((resolve, reject) => {
+    s.on('data', (d: Buffer) => {
+      if (seen.bytes === 0) onFirst?.();
+      seen.bytes += d.length;
+      if (seen.head.length < 64) seen.head += d.toString('latin1', 0, 64 - seen.head.length);
+      seen.tail = (seen.tail + d.toString('latin1', Math.max(0, d.length - 64))).slice(-64);
+      if (seen.bytes >= expect) resolve();
+    });
+    s.on('close', () => {
+      seen.closed = true;
+      resolve();
+    });
+    s.on('error', reject);
+  });
+  s.destroy();
+  return seen;
+}
+
+const get = (key: string) => `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`;
+const bulkLen = (n: number) => `$${n}\r\n`.length + n + 2;
+
+test('a 256 MB reply streams through: the proxy grows by far less than the value', async () => {
+  const pid = proxy.child.pid!;
+  const before = statusKb(pid, 'VmRSS');
+  // A small reply on each side of the big one: order is kept around a streamed reply.
+  const request = get(small) + get(big) + get(small);
+  const expect = 2 * bulkLen(1) + bulkLen(SIZE);
+  const seen = await exchange(request, expect);
+  assert.equal(seen.bytes, expect);
+  assert.ok(seen.head.startsWith(`$1\r\ns\r\n$${SIZE}\r\n\0\0\0`), JSON.stringify(seen.head.slice(0, 24)));
+  assert.ok(seen.tail.endsWith(`${TAIL}\r\n$1\r\ns\r\n`), JSON.stringify(seen.tail));
+  const grownMb = (statusKb(pid, 'VmHWM') - before) / 1024;
+  // Held whole and joined, the reply took twice its size (512 MB) at the peak.
+  assert.ok(grownMb < SIZE / 1024 / 1024 / 2, `peak RSS grew ${grownMb.toFixed(0)} MB`);
+});
+
+test('a split command merges a big reply whole', async () => {
+  const request = `*3\r\n$4\r\nMGET\r\n$${big.length}\r\n${big}\r\n$${small.length}\r\n${small}\r\n`;
+  const expect = '*2\r\n'.length + bulkLen(SIZE) + bulkLen(1);
+  const seen = await exchange(request, expect);
+  assert.equal(seen.bytes, expect);
+  assert.ok(seen.head.startsWith(`*2\r\n$${SIZE}\r\n\0`));
+  assert.ok(seen.tail.endsWith(`${TAIL}\r\n$1\r\ns\r\n`));
+});
+
+test('a backend lost in the middle of a streamed reply closes that client, and the proxy serves on', async () => {
+  // Once the first bytes reached the client, the proxy's connection to the source is killed:
+  // the rest of the reply can never come, and an error cannot follow half a value.
+  const seen = await exchange(get(big), bulkLen(SIZE), () => {
+    void a.call('CLIENT', 'KILL', 'SKIPME', 'yes');
+  });
+  assert.ok(seen.closed, 'the proxy closed the connection');
+  assert.ok(seen.bytes < bulkLen(SIZE), `got ${seen.bytes} bytes`);
+  const after = await exchange(get(small), bulkLen(1));
+  assert.equal(after.head, '$1\r\ns\r\n');
+});
