@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { slotOf } from '../../../src/proxy/hash.js';
 import { adminOk } from '../../admin/cli.js';
 import { RespClient } from '../../helpers/resp-client.js';
-import { sleep } from '../flow.js';
+import { sleep, stats } from '../flow.js';
 import {
   assertPlaced,
   keysInSlots,
@@ -170,5 +170,25 @@ describe('slot migration executor', { timeout: 85_000 }, () => {
     assert.equal(slots[201]!.action, undefined);
     await d.call('PUT', '/api/topom/slots/action/disabled/:xauth/0');
     await waitIdle(d);
+  });
+
+  it('--rebalance --confirm --wait spreads the slots over every group and returns once they moved', async () => {
+    const { d } = c;
+    await d.call('PUT', '/api/topom/slots/action/rate/:xauth', { keys_per_sec: 0 });
+    const out = await adminOk(`--dashboard=${d.addr}`, '--rebalance', '--confirm', '--wait');
+    assert.match(out, /^\[\d+,\d+\] => 3$/m, 'the plan moves slots to the emptiest group');
+    assert.match(out, /^migrated (\d+)\/\1 slots, 100% keys, .*\ndone in \d+/m);
+    // --wait returned: nothing is left to do, at once.
+    const slots = (await stats(d)).slots;
+    assert.deepEqual(
+      slots.filter((m) => m.action.state),
+      [],
+    );
+    const groups = slots.map((m) => m.group_id);
+    for (const g of [1, 2, 3]) {
+      const n = groups.filter((x) => x === g).length;
+      assert.ok(n === 341 || n === 342, `group ${g} holds ${n} slots`);
+    }
+    await assertPlaced(c.masters, groups, keys);
   });
 });
