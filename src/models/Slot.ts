@@ -19,6 +19,12 @@ export interface SlotJson {
   backend_addr_group_id?: number;
   migrate_from?: string;
   migrate_from_group_id?: number;
+  /**
+   * While migrating: keys over this many elements or bytes are left to the dashboard's chunked
+   * mover (its migration_bigkey_elements / migration_bigkey_bytes); a request never moves them.
+   */
+  migrate_bigkey_elements?: number;
+  migrate_bigkey_bytes?: number;
   forward_method?: ForwardMethodId;
   /** Replica addresses in priority order, one array per priority level. */
   replica_groups?: string[][];
@@ -84,6 +90,14 @@ export function parseSlotJson(v: unknown, where = 'slot'): SlotJson {
   if (from !== undefined) slot.migrate_from = from;
   const fromGroup = groupId(v.migrate_from_group_id, `${at}.migrate_from_group_id`);
   if (fromGroup !== undefined) slot.migrate_from_group_id = fromGroup;
+  for (const k of ['migrate_bigkey_elements', 'migrate_bigkey_bytes'] as const) {
+    const n = v[k];
+    if (n === undefined || n === null) continue;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
+      throw new Error(`${at}.${k} must be a positive integer, got ${JSON.stringify(n)}`);
+    }
+    slot[k] = n;
+  }
   const fm = v.forward_method;
   if (fm !== undefined && fm !== null) {
     if (fm !== 0 && fm !== 1)

@@ -10,7 +10,7 @@ import type { Request } from './Request.js';
 import { SharedBackendConnPool, type SharedBackendConn } from './SharedBackendConn.js';
 import { ForwardMethod, Slot } from './Slot.js';
 import type { BackendConn, BackendOptions } from './BackendConn.js';
-import { forwardMigrating, holdKey } from './forward.js';
+import { BIG_KEY_BYTES, BIG_KEY_ELEMENTS, forwardMigrating, holdKey } from './forward.js';
 
 export interface RouterOptions {
   backend: BackendOptions;
@@ -101,6 +101,12 @@ export class Router {
     if (m.migrate_from) {
       slot.migrate = this.primary.retain(m.migrate_from);
       slot.migrateGroupId = m.migrate_from_group_id ?? 0;
+      if (m.migrate_bigkey_elements !== undefined || m.migrate_bigkey_bytes !== undefined) {
+        slot.bigKey = {
+          elements: m.migrate_bigkey_elements ?? BIG_KEY_ELEMENTS,
+          bytes: m.migrate_bigkey_bytes ?? BIG_KEY_BYTES,
+        };
+      }
     }
     if (!this.opts.primaryOnly && m.replica_groups) {
       for (const group of m.replica_groups) {
@@ -180,6 +186,7 @@ export class Router {
     slot.migrate = null;
     slot.backendGroupId = 0;
     slot.migrateGroupId = 0;
+    slot.bigKey = null;
     slot.replicaGroups = [];
   }
 
@@ -193,6 +200,10 @@ export class Router {
     if (slot.migrate) {
       m.migrate_from = slot.migrate.addr;
       m.migrate_from_group_id = slot.migrateGroupId;
+      if (slot.bigKey !== null) {
+        m.migrate_bigkey_elements = slot.bigKey.elements;
+        m.migrate_bigkey_bytes = slot.bigKey.bytes;
+      }
     }
     if (slot.method !== ForwardMethod.Sync) m.forward_method = slot.method;
     if (slot.replicaGroups.length > 0) m.replica_groups = slot.replicaGroups.map((g) => g.map((s) => s.addr));

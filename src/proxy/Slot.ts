@@ -19,6 +19,8 @@ export class Slot implements InflightCounter {
   backendGroupId = 0;
   migrate: SharedBackendConn | null = null;
   migrateGroupId = 0;
+  /** While migrating: the dashboard's big-key thresholds, when it sent them. */
+  bigKey: { elements: number; bytes: number } | null = null;
   /** Replica connections in priority order (same host, same data centre, others). */
   replicaGroups: SharedBackendConn[][] = [];
   method: ForwardMethod = ForwardMethod.Sync;

@@ -61,7 +61,13 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
     if (r[0] === 0x3a && r[1] === 0x31) return park(router, slot, req);
     migrateKeys(router, slot, req, keys);
   };
-  const probeArgs = [keys.length, ...keys, BIG_KEY_ELEMENTS, BIG_KEY_BYTES];
+  const limits = slot.bigKey;
+  const probeArgs = [
+    keys.length,
+    ...keys,
+    limits?.elements ?? BIG_KEY_ELEMENTS,
+    limits?.bytes ?? BIG_KEY_BYTES,
+  ];
   // By hash: the script body is not sent, nor hashed by the source, for every request. A
   // source that lost its script cache (restart, failover, SCRIPT FLUSH) gets the body once.
   source.call(
@@ -110,7 +116,10 @@ function park(router: Router, slot: Slot, req: Request): void {
   setTimeout(() => router.dispatch(req, slot.id), BIG_KEY_RETRY_MS);
 }
 
-/** Keys above these sizes are left to the dashboard's chunked mover (its defaults). */
+/**
+ * Keys above these sizes are left to the dashboard's chunked mover: its defaults, for a slot
+ * mapping that does not carry the dashboard's own (`migrate_bigkey_*`).
+ */
 export const BIG_KEY_ELEMENTS = 10000;
 export const BIG_KEY_BYTES = 16 * 1024 * 1024;
 const BIG_KEY_RETRY_MS = 100;

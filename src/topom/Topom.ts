@@ -217,7 +217,9 @@ export class Topom {
       ...[...snap.proxy.values()].map((p) => p.admin_addr),
       ...[...snap.group.values()].flatMap((g) => g.servers.map((s) => s.server)),
     ]);
-    return new Context({ ...snap, method: this.method, hosts });
+    const c = this.opts.config;
+    const bigKey = { elements: c.migration_bigkey_elements, bytes: c.migration_bigkey_bytes };
+    return new Context({ ...snap, method: this.method, bigKey, hosts });
   }
 
   /** IPs of host names (for replica-group priorities); unresolvable ones are left out. */

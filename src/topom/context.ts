@@ -28,8 +28,15 @@ export interface ContextData {
   proxy: Map<string, ProxyModel>;
   sentinel: SentinelModel;
   method: ForwardMethodId;
+  /** Big-key thresholds of the migration, told to proxies with every migrating slot. */
+  bigKey?: BigKeyLimits;
   /** host → IP for host names (IP literals need no entry). */
   hosts?: Map<string, string>;
+}
+
+export interface BigKeyLimits {
+  elements: number;
+  bytes: number;
 }
 
 /** Throws 400 unless `sid` is a slot id (0..1023). */
@@ -55,6 +62,7 @@ export class Context {
   readonly proxy: Map<string, ProxyModel>;
   sentinel: SentinelModel;
   readonly method: ForwardMethodId;
+  readonly bigKey: BigKeyLimits | undefined;
   private readonly hosts: Map<string, string>;
 
   constructor(d: ContextData) {
@@ -63,6 +71,7 @@ export class Context {
     this.proxy = d.proxy;
     this.sentinel = d.sentinel;
     this.method = d.method;
+    this.bigKey = d.bigKey;
     this.hosts = d.hosts ?? new Map();
   }
 
@@ -181,6 +190,10 @@ export class Context {
         const from = this.getGroupMaster(fromGid);
         if (from) slot.migrate_from = from;
         if (fromGid) slot.migrate_from_group_id = fromGid;
+        if (this.bigKey !== undefined) {
+          slot.migrate_bigkey_elements = this.bigKey.elements;
+          slot.migrate_bigkey_bytes = this.bigKey.bytes;
+        }
       }
     };
     switch (m.action.state ?? ActionNothing) {

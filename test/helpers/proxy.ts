@@ -20,6 +20,8 @@ export interface SlotSpec {
   backend_addr_group_id?: number;
   migrate_from?: string;
   migrate_from_group_id?: number;
+  migrate_bigkey_elements?: number;
+  migrate_bigkey_bytes?: number;
   locked?: boolean;
   replica_groups?: string[][];
 }

@@ -85,10 +85,20 @@ test('parseSlotsJson rejects each malformed case, naming the index and field', (
     ],
     [[{ id: 1, replica_groups: [['']] }], /replica_groups\[0\]\[0\] must not be empty/],
     [[{ id: 1, replica_groups: [[7]] }], /replica_groups\[0\]\[0\] must be a "host:port" string/],
+    [[{ id: 1, migrate_bigkey_elements: 0 }], /migrate_bigkey_elements must be a positive integer, got 0/],
+    [[{ id: 1, migrate_bigkey_bytes: '16mb' }], /migrate_bigkey_bytes must be a positive integer/],
   ];
   for (const [body, want] of bad) {
     assert.throws(() => parseSlotsJson(body), want, JSON.stringify(body));
   }
+});
+
+test('a migrating slot may carry the big-key thresholds', () => {
+  const [s] = parseSlotsJson([
+    { id: 3, migrate_from: '10.0.0.1:6379', migrate_bigkey_elements: 500, migrate_bigkey_bytes: 1048576 },
+  ]);
+  assert.equal(s!.migrate_bigkey_elements, 500);
+  assert.equal(s!.migrate_bigkey_bytes, 1048576);
 });
 
 test('forward method names', () => {

@@ -161,6 +161,32 @@ test('a held key waits while other keys of the slot are served, and goes on afte
   assert.equal(bad.status, 400);
 });
 
+test("the dashboard's big-key threshold, sent with the slot, decides which keys a request may move", async () => {
+  const [over, under] = keysIn(402, 2, 'limit:');
+  await a.call('SELECT', 0);
+  await a.call('RPUSH', over!, ...Array.from({ length: 600 }, (_, i) => `i${i}`));
+  await a.call('RPUSH', under!, ...Array.from({ length: 400 }, (_, i) => `i${i}`));
+  const slots = table([402]);
+  slots[402] = { ...slots[402]!, migrate_bigkey_elements: 500 };
+  await fill(slots);
+  const shown = (await (await fetch(`http://${proxy.admin}/proxy/slots`)).json()) as SlotSpec[];
+  assert.equal(shown[402]!.migrate_bigkey_elements, 500, 'the proxy reports the threshold it uses');
+  // 400 elements: under the threshold, the request moves the key and runs on the target.
+  assert.equal(await client.call('LLEN', under!), 400);
+  assert.equal(await a.call('EXISTS', under!), 0);
+  // 600 elements: over it (though under the proxy's own default of 10,000), the request waits.
+  let answered = false;
+  const waiting = client.call('LLEN', over!).then((r) => ((answered = true), r));
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(answered, false);
+    assert.equal(await a.call('LLEN', over!), 600, 'still whole on the source');
+  }
+  assert.equal(await a.call('MIGRATE', '127.0.0.1', b.port, over!, 0, 5000), 'OK');
+  assert.equal(await waiting, 600);
+  await fill(table([]));
+});
+
 test('a request for a big key waits for the key to be moved, and is never the one to MIGRATE it whole', async () => {
   const [big, small] = keysIn(400, 2, 'bigkey:');
   await a.call('SELECT', 0); // an earlier test left the helper's connection in db 3

@@ -65,6 +65,25 @@ test('toSlot follows the §4.3 table for every action state × promoting state',
   }
 });
 
+test('toSlot tells proxies the big-key thresholds with every slot that migrates, and only then', () => {
+  const c = new Context({
+    slots: [],
+    group: new Map([group(1, [M1]), group(2, [M2])].map((g) => [g.id, g])),
+    proxy: new Map(),
+    sentinel: { out_of_sync: false },
+    method: 0,
+    bigKey: { elements: 500, bytes: 1 << 20 },
+  });
+  for (const state of ['prepared', 'migrating'] as const) {
+    const s = c.toSlot(mapping(state));
+    assert.equal(s.migrate_bigkey_elements, 500, state);
+    assert.equal(s.migrate_bigkey_bytes, 1 << 20, state);
+  }
+  for (const state of ['', 'pending', 'preparing', 'finished'] as const) {
+    assert.equal(c.toSlot(mapping(state)).migrate_bigkey_elements, undefined, state || 'nothing');
+  }
+});
+
 test('toSlot: offline slot, missing or empty group, forward method', () => {
   const c = ctx([group(1, [M1]), newGroup(3)], [], 1);
   assert.deepEqual(c.toSlot(newSlotMapping(5)), { id: 5, forward_method: 1 });
