@@ -119,7 +119,8 @@ export const dashboardConfigSchema: Schema<DashboardConfig> = {
     migration_bigkey_elements: k.int(
       10000,
       'A key with more elements (list, hash, set, zset) or a longer string is a big key: it is\n' +
-        'copied in chunks while the proxies hold requests for that key only.',
+        'copied in chunks while the proxies hold requests for that key only. Proxies get these\n' +
+        'thresholds with every migrating slot: a request never moves a big key itself.',
       count,
     ),
     migration_bigkey_bytes: k.size('16mb', undefined, { min: 1, max: Number.MAX_SAFE_INTEGER }),
