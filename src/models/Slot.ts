@@ -6,6 +6,12 @@ import { addrProblem } from '../utils/addr.js';
 
 export const MaxSlotNum = 1024;
 
+/** Keys over these sizes are moved in chunks by the dashboard, never whole by a request. */
+export interface BigKeyLimits {
+  elements: number;
+  bytes: number;
+}
+
 /** 0 = sync, 1 = semi-async. */
 export type ForwardMethodId = 0 | 1;
 export const ForwardSync: ForwardMethodId = 0;

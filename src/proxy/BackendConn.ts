@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
-import { ReplyScanner } from '../resp/ReplyScanner.js';
+import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command } from '../resp/encode.js';
 import { BIG_PIECE, JOIN_LIMIT, scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
 
@@ -341,9 +341,3 @@ export class BackendConn implements Flushable {
 }
 
 function noop(): void {}
-
-function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
-  return (
-    buf.length - at >= prefix.length && buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0
-  );
-}

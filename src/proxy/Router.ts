@@ -10,7 +10,7 @@ import type { Request } from './Request.js';
 import { SharedBackendConnPool, type SharedBackendConn } from './SharedBackendConn.js';
 import { ForwardMethod, Slot } from './Slot.js';
 import type { BackendConn, BackendOptions } from './BackendConn.js';
-import { BIG_KEY_BYTES, BIG_KEY_ELEMENTS, forwardMigrating, holdKey } from './forward.js';
+import { DEFAULT_BIG_KEY, forwardMigrating, holdKey } from './forward.js';
 
 export interface RouterOptions {
   backend: BackendOptions;
@@ -103,8 +103,8 @@ export class Router {
       slot.migrateGroupId = m.migrate_from_group_id ?? 0;
       if (m.migrate_bigkey_elements !== undefined || m.migrate_bigkey_bytes !== undefined) {
         slot.bigKey = {
-          elements: m.migrate_bigkey_elements ?? BIG_KEY_ELEMENTS,
-          bytes: m.migrate_bigkey_bytes ?? BIG_KEY_BYTES,
+          elements: m.migrate_bigkey_elements ?? DEFAULT_BIG_KEY.elements,
+          bytes: m.migrate_bigkey_bytes ?? DEFAULT_BIG_KEY.bytes,
         };
       }
     }

@@ -5,6 +5,7 @@
  * the lock and an in-flight counter for the references: a slot that is locked, or that waits
  * for its in-flight requests to drain before switching backend, queues new requests.
  */
+import type { BigKeyLimits } from '../models/Slot.js';
 import { Fifo } from '../utils/Fifo.js';
 import type { SharedBackendConn } from './SharedBackendConn.js';
 import type { InflightCounter, Request } from './Request.js';
@@ -20,7 +21,7 @@ export class Slot implements InflightCounter {
   migrate: SharedBackendConn | null = null;
   migrateGroupId = 0;
   /** While migrating: the dashboard's big-key thresholds, when it sent them. */
-  bigKey: { elements: number; bytes: number } | null = null;
+  bigKey: BigKeyLimits | null = null;
   /** Replica connections in priority order (same host, same data centre, others). */
   replicaGroups: SharedBackendConn[][] = [];
   method: ForwardMethod = ForwardMethod.Sync;

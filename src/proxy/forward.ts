@@ -4,12 +4,14 @@
  * `MIGRATE … KEYS …` on A (a key already gone answers NOKEY), then the request runs on B.
  * A reader thus sees the latest value, and nothing is ever written to A.
  */
+import { createHash } from 'node:crypto';
+import type { BigKeyLimits } from '../models/Slot.js';
 import type { Router } from './Router.js';
 import type { Slot } from './Slot.js';
 import type { Request } from './Request.js';
 import { KeyKind } from './commands/CommandInfo.js';
 import { collectKeys } from './commands/Mapper.js';
-import { createHash } from 'node:crypto';
+import { startsWith } from '../resp/ReplyScanner.js';
 
 /** Timeout handed to MIGRATE for the keys of one request. */
 export const MIGRATE_TIMEOUT_MS = 5000;
@@ -61,19 +63,14 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
     if (r[0] === 0x3a && r[1] === 0x31) return park(router, slot, req);
     migrateKeys(router, slot, req, keys);
   };
-  const limits = slot.bigKey;
-  const probeArgs = [
-    keys.length,
-    ...keys,
-    limits?.elements ?? BIG_KEY_ELEMENTS,
-    limits?.bytes ?? BIG_KEY_BYTES,
-  ];
+  const limits = slot.bigKey ?? DEFAULT_BIG_KEY;
+  const probeArgs = [keys.length, ...keys, limits.elements, limits.bytes];
   // By hash: the script body is not sent, nor hashed by the source, for every request. A
   // source that lost its script cache (restart, failover, SCRIPT FLUSH) gets the body once.
   source.call(
     ['EVALSHA', BIG_KEY_PROBE_SHA, ...probeArgs],
     (r) => {
-      if (r[0] === 0x2d && r.subarray(0, NOSCRIPT.length).equals(NOSCRIPT)) {
+      if (startsWith(r, 0, NOSCRIPT)) {
         source.call(['EVAL', BIG_KEY_PROBE, ...probeArgs], probed, fail);
       } else {
         probed(r);
@@ -120,8 +117,7 @@ function park(router: Router, slot: Slot, req: Request): void {
  * Keys above these sizes are left to the dashboard's chunked mover: its defaults, for a slot
  * mapping that does not carry the dashboard's own (`migrate_bigkey_*`).
  */
-export const BIG_KEY_ELEMENTS = 10000;
-export const BIG_KEY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_BIG_KEY: Readonly<BigKeyLimits> = { elements: 10000, bytes: 16 * 1024 * 1024 };
 const BIG_KEY_RETRY_MS = 100;
 
 /** 1 when any key is big (O(1) per key: TYPE and a length), else 0. */

@@ -189,3 +189,10 @@ export function integerReply(reply: Buffer): number {
   if (reply[0] !== 0x3a) return NaN;
   return Number(reply.toString('latin1', 1, reply.length - 2));
 }
+
+/** Whether the reply bytes at buf[at…] begin with `prefix` (an error code such as `-NOSCRIPT`). */
+export function startsWith(buf: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  if (buf.length - at < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[at + i] !== prefix[i]) return false;
+  return true;
+}

@@ -9,7 +9,7 @@
 import { isIP } from 'node:net';
 import { isValidGroupId, MaxGroupId, type Group } from '../models/Group.js';
 import type { ProxyModel, SentinelModel } from '../models/Proxy.js';
-import type { ForwardMethodId, SlotJson } from '../models/Slot.js';
+import type { BigKeyLimits, ForwardMethodId, SlotJson } from '../models/Slot.js';
 import {
   ActionFinished,
   ActionMigrating,
@@ -32,11 +32,6 @@ export interface ContextData {
   bigKey?: BigKeyLimits;
   /** host → IP for host names (IP literals need no entry). */
   hosts?: Map<string, string>;
-}
-
-export interface BigKeyLimits {
-  elements: number;
-  bytes: number;
 }
 
 /** Throws 400 unless `sid` is a slot id (0..1023). */
