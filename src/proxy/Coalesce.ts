@@ -7,7 +7,7 @@
  */
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
 import { arrayHeader, error, integer, OK, writeBulk, writeHeader } from '../resp/encode.js';
-import { slotOfRange } from './hash.js';
+import { keySlot } from './routing.js';
 import { Request } from './Request.js';
 import type { Router } from './Router.js';
 import { SlotSet, type Slot } from './Slot.js';
@@ -43,7 +43,7 @@ export function dispatchMulti(router: Router, req: Request, kind: MultiKind): vo
   const groups: Group[] = [];
   for (let i = 1; i < args.length; i += step) {
     const key = args[i]!;
-    const slot = router.slots[slotOfRange(key, 0, key.length)]!;
+    const slot = router.slots[keySlot(key)]!;
     let target: object;
     if (slot.plain) {
       target = router.pick(slot, req);

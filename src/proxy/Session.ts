@@ -133,7 +133,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (info !== undefined && this.authorized && isOneKeyForward(info, cmd.argc)) {
       // The common case (GET, SET, HGET…): routed by its key, forwarded as received, and no
       // argument views are made.
-      const req = this.enqueue(new Request(this, null, data, cmd.start, cmd.end, this.db, info, this.now));
+      const req = this.enqueue(this.request(null, cmd, info));
       req.seed = this.id;
       const k = info.firstKey;
       this.forward(req, slotOfRange(data, cmd.argStart(k), cmd.argEnd(k)));
@@ -155,7 +155,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.handle(req, info);
   }
 
-  private request(args: Buffer[], cmd: RawCommand, info: CommandInfo): Request {
+  /** `args` null: the request makes them from its bytes if it ever needs them. */
+  private request(args: Buffer[] | null, cmd: RawCommand, info: CommandInfo): Request {
     return new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.now);
   }
 
