@@ -325,4 +325,10 @@ export async function withRedis<T>(
   }
 }
 
+/** Calls of `cmd` (lower case) on a server since it started or its last CONFIG RESETSTAT. */
+export async function commandCalls(server: RedisServer, cmd: string): Promise<number> {
+  const info = String(await server.call('INFO', 'commandstats'));
+  return Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+}
+
 export { RedisError, RespClient, type Arg, type Reply };

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
 import { startProxy, type ProxyProcess, type SlotSpec } from '../helpers/proxy.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { commandCalls, startRedis, type RedisServer } from '../helpers/redis.js';
 import { RespClient } from '../helpers/resp-client.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 
@@ -75,12 +75,6 @@ test('a key of a migrating slot is moved to the target before the command runs t
   assert.equal(await client.call('GET', 'nokey-' + k3!), null);
 });
 
-/** Calls of `cmd` on a server since its last CONFIG RESETSTAT. */
-async function calls(server: RedisServer, cmd: string): Promise<number> {
-  const info = String(await server.call('INFO', 'commandstats'));
-  return Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-}
-
 test('the big-key probe runs by hash, and a source that lost its scripts gets the body again', async () => {
   const [k1, k2, k3] = keysIn(101, 3, 'probe:');
   for (const k of [k1!, k2!, k3!]) await a.call('SET', k, 'v-' + k);
@@ -90,8 +84,8 @@ test('the big-key probe runs by hash, and a source that lost its scripts gets th
   for (const k of [k1!, k2!, k3!]) assert.equal(String(await client.call('GET', k)), 'v-' + k);
   for (const k of [k1!, k2!, k3!])
     assert.equal(String(await b.call('GET', k)), 'v-' + k, 'moved to the target');
-  assert.equal(await calls(a, 'evalsha'), 3, 'one probe per request, by hash');
-  assert.equal(await calls(a, 'eval'), 1, 'the body only after NOSCRIPT');
+  assert.equal(await commandCalls(a, 'evalsha'), 3, 'one probe per request, by hash');
+  assert.equal(await commandCalls(a, 'eval'), 1, 'the body only after NOSCRIPT');
   await fill(table([]));
 });
 

@@ -7,7 +7,14 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
 import { keyOn, owner, startProxy, type ProxyProcess } from '../helpers/proxy.js';
-import { RedisError, startRedis, type RedisServer, type Reply, type RespClient } from '../helpers/redis.js';
+import {
+  commandCalls,
+  RedisError,
+  startRedis,
+  type RedisServer,
+  type Reply,
+  type RespClient,
+} from '../helpers/redis.js';
 
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 
@@ -69,6 +76,24 @@ describe('cross-slot MGET, MSET, DEL, UNLINK, EXISTS, TOUCH', () => {
       );
     } finally {
       conns.forEach((x) => x.destroy());
+    }
+  });
+
+  test('a 200-key MSET, MGET or DEL costs one command per backend, not one per key', async () => {
+    const calls = (b: number, cmd: string) => commandCalls(backends[b]!, cmd);
+    const copy = keys.map((k) => `${k}:copy`);
+    await Promise.all(backends.map((b) => b.call('CONFIG', 'RESETSTAT')));
+    assert.equal(await c.call('MSET', ...copy.flatMap((k) => [k, val(k)])), 'OK');
+    assert.equal(((await c.call('MGET', ...copy)) as unknown[]).length, copy.length);
+    assert.equal(await c.call('DEL', ...copy), copy.length);
+    for (const b of [0, 1]) {
+      for (const cmd of ['mset', 'mget', 'del'])
+        assert.equal(await calls(b, cmd), 1, `${cmd} on backend ${b}`);
+      assert.equal(
+        (await calls(b, 'set')) + (await calls(b, 'get')),
+        0,
+        `no per-key commands on backend ${b}`,
+      );
     }
   });
 
