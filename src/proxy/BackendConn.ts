@@ -11,6 +11,7 @@ import { Fifo } from '../utils/Fifo.js';
 import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command } from '../resp/encode.js';
 import { BIG_PIECE, JOIN_LIMIT, scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
+import { readInto } from './SocketReader.js';
 
 /** Something waiting for one reply from a backend. */
 export interface BackendTask {
@@ -194,7 +195,12 @@ export class BackendConn implements Flushable {
   }
 
   private connect(): void {
-    const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
+    const socket = net.connect({
+      host: this.host,
+      port: this.port,
+      noDelay: true,
+      onread: readInto((chunk) => this.onData(chunk)),
+    });
     this.socket = socket;
     this.scanner.reset();
     this.partial = [];
@@ -212,7 +218,6 @@ export class BackendConn implements Flushable {
     socket.on('timeout', () => {
       if (this.inflight.length > 0) socket.destroy(new Error('i/o timeout'));
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
       this.lastError = err.message;
     });

@@ -100,7 +100,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** Binds the client listener (not yet serving: the router is offline). */
   async listen(): Promise<void> {
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Sockets start paused: a session starts reading through its own reader (SocketReader).
+    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await listenOn(server, this.config.proto_type, this.config.proxy_addr);
     server.on('error', (e) => this.log.error({ err: e }, 'proxy listener error'));

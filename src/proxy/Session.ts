@@ -18,6 +18,7 @@ import {
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
 import { checkArity, lookupRange, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
+import { readAccepted } from './SocketReader.js';
 import { BIG_PIECE, scheduleFlush, type Flushable } from './Flusher.js';
 import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
 import { slotOfRange } from './hash.js';
@@ -82,12 +83,16 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   /** The last flush waited one turn for the rest of a partly answered batch. */
   private heldBack = false;
 
+  private readonly socket: net.Socket;
+
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     private readonly host: SessionHost,
   ) {
     const o = host.options;
+    const socket = readAccepted(accepted, onSocketData);
+    this.socket = socket;
     this.authorized = host.sessionAuth === '';
     this.decoder = new RequestDecoder(o.limits);
     socket.setNoDelay(true);
@@ -95,7 +100,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     // Handlers shared by every session (no closures per connection): they find the session
     // on the socket.
     (socket as SessionSocket)[SESSION] = this;
-    socket.on('data', onSocketData);
     socket.on('drain', onSocketDrain);
     socket.on('error', noop);
     socket.on('close', onSocketClose);
@@ -286,7 +290,11 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (req !== null && req.parts !== null) this.onRequestPart(req);
     this.sendDeferred();
     if (broke || (this.quit && this.head === null)) {
+      // Reading goes on (and is dropped) until the client's FIN: a socket closed with input
+      // unread would reset the connection, and a paused one would never see that FIN.
+      this.quit = true;
       this.socket.end();
+      if (this.readingPaused) this.resumeReading();
       return;
     }
     if (
@@ -359,7 +367,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       'ERR Protocol error: ' + msg,
     );
     this.quit = true;
-    this.pauseReading();
   }
 
   onClose(): void {
