@@ -12,6 +12,7 @@ import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command } from '../resp/encode.js';
 import { BIG_PIECE, JOIN_LIMIT, scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
 import { readInto } from './SocketReader.js';
+import { copyBytes } from '../utils/copyBytes.js';
 
 /** Something waiting for one reply from a backend. */
 export interface BackendTask {
@@ -163,7 +164,7 @@ export class BackendConn implements Flushable {
     let p = 0;
     for (let i = first; i < q.length; i++) {
       const t = q.at(i)!;
-      p += t.payload.copy(out, p, t.payloadStart, t.payloadEnd);
+      p += copyBytes(t.payload, t.payloadStart, t.payloadEnd, out, p);
     }
     socket.write(out);
   }

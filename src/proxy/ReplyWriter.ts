@@ -3,6 +3,7 @@
  * copied into one buffer, big ones and the parts of a streamed reply go out as they are.
  */
 import type net from 'node:net';
+import { copyBytes } from '../utils/copyBytes.js';
 import { JOIN_LIMIT, writeBuffers } from './Flusher.js';
 import type { Request } from './Request.js';
 
@@ -39,7 +40,7 @@ export function writeReplies(
   const out = Buffer.allocUnsafe(total);
   let p = 0;
   for (let r: Request | null = first, i = 0; i < count; r = r!.next, i++) {
-    p += r!.replyData!.copy(out, p, r!.replyStart, r!.replyEnd);
+    p += copyBytes(r!.replyData!, r!.replyStart, r!.replyEnd, out, p);
   }
   return socket.write(out);
 }

@@ -6,13 +6,14 @@
  * gets an exact-size copy it may keep (a small one is a slice of Node's buffer pool).
  */
 import net from 'node:net';
+import { copyBytes } from '../utils/copyBytes.js';
 
 /** Every read lands here first; reads run one at a time, each copied out before the next. */
 const READ_BUF = Buffer.allocUnsafe(64 * 1024);
 
 function takeRead(n: number): Buffer {
   const chunk = Buffer.allocUnsafe(n);
-  READ_BUF.copy(chunk, 0, 0, n);
+  copyBytes(READ_BUF, 0, n, chunk, 0);
   return chunk;
 }
 
