@@ -6,8 +6,9 @@
  * Replies are merged in key order.
  */
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
-import { arrayHeader, error, integer, OK, writeBulk, writeHeader } from '../resp/encode.js';
-import { keySlot } from './routing.js';
+import { arrayHeader, error, integer, OK, writeBulkRange, writeHeader } from '../resp/encode.js';
+import { RawCommand } from '../resp/RawCommand.js';
+import { slotOfRange } from './hash.js';
 import { Request } from './Request.js';
 import type { Router } from './Router.js';
 import { SlotSet, type Slot } from './Slot.js';
@@ -36,18 +37,24 @@ export function multiKind(name: string): MultiKind {
   return name === 'MGET' ? MultiKind.Values : name === 'MSET' ? MultiKind.Pairs : MultiKind.Sum;
 }
 
+/** The command being split: offsets into its bytes, so no argument views are made. */
+const ARGS = new RawCommand();
+
 export function dispatchMulti(router: Router, req: Request, kind: MultiKind): void {
-  const args = req.args;
+  const cmd = ARGS.load(req.payload, req.payloadStart);
+  const data = cmd.data;
   const step = kind === MultiKind.Pairs ? 2 : 1;
   // Few backends per command: a linear scan beats a Map here.
   const groups: Group[] = [];
-  for (let i = 1; i < args.length; i += step) {
-    const key = args[i]!;
-    const slot = router.slots[keySlot(key)]!;
+  for (let i = 1; i < cmd.argc; i += step) {
+    const ks = cmd.argStart(i);
+    const ke = cmd.argEnd(i);
+    const slot = router.slots[slotOfRange(data, ks, ke)]!;
     let target: object;
     if (slot.plain) {
       target = router.pick(slot, req);
     } else if (slot.backend === null && !slot.blocked) {
+      ARGS.data = EMPTY;
       req.fail('ERR handle request, slot is not ready, may be offline');
       return;
     } else {
@@ -62,35 +69,41 @@ export function dispatchMulti(router: Router, req: Request, kind: MultiKind): vo
     }
     if (g === undefined) groups.push((g = { target, keys: [], slots: [], bytes: 0 }));
     g.keys.push(i);
-    g.bytes += key.length + (step === 2 ? args[i + 1]!.length : 0);
+    g.bytes += ke - ks + (step === 2 ? cmd.argEnd(i + 1) - cmd.argStart(i + 1) : 0);
     if (g.slots[g.slots.length - 1] !== slot && !g.slots.includes(slot)) g.slots.push(slot);
   }
   if (groups.length === 1) {
+    ARGS.data = EMPTY;
     send(router, req, groups[0]!);
     return;
   }
   const subs: Request[] = [];
   for (const g of groups) {
-    const payload = encodeSub(args, g, step);
-    const sub = new Request(null, args, payload, 0, payload.length, req.db, req.info, req.start);
+    const payload = encodeSub(cmd, g, step);
+    // A sub-request's arguments, if ever needed, are read from its own bytes.
+    const sub = new Request(null, null, payload, 0, payload.length, req.db, req.info, req.start);
     sub.seed = req.seed;
     sub.keyIndex = g.keys;
     subs.push(sub);
   }
+  ARGS.data = EMPTY;
   req.split(subs, kind === MultiKind.Values ? mergeValues : kind === MultiKind.Sum ? mergeSum : mergePairs);
   for (let i = 0; i < subs.length; i++) send(router, subs[i]!, groups[i]!);
 }
 
-/** The sub-command for one group, encoded straight from the client's argument views. */
-function encodeSub(args: Buffer[], g: Group, step: number): Buffer {
-  const name = args[0]!;
+const EMPTY = Buffer.alloc(0);
+
+/** The sub-command for one group, encoded straight from the client's bytes. */
+function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
+  const data = cmd.data;
+  const nameLen = cmd.argEnd(0) - cmd.argStart(0);
   const n = 1 + g.keys.length * step;
-  const out = Buffer.allocUnsafe(16 + name.length + g.bytes + n * 16);
+  const out = Buffer.allocUnsafe(16 + nameLen + g.bytes + n * 16);
   let p = writeHeader(out, 0, 0x2a, n);
-  p = writeBulk(out, p, name);
+  p = writeBulkRange(out, p, data, cmd.argStart(0), cmd.argEnd(0));
   for (const i of g.keys) {
-    p = writeBulk(out, p, args[i]!);
-    if (step === 2) p = writeBulk(out, p, args[i + 1]!);
+    p = writeBulkRange(out, p, data, cmd.argStart(i), cmd.argEnd(i));
+    if (step === 2) p = writeBulkRange(out, p, data, cmd.argStart(i + 1), cmd.argEnd(i + 1));
   }
   return out.subarray(0, p);
 }
@@ -113,7 +126,8 @@ function firstError(req: Request): Buffer | null {
 function mergeValues(req: Request): Buffer {
   const err = firstError(req);
   if (err !== null) return err;
-  const n = req.args.length - 1;
+  let n = 0;
+  for (const s of req.subs!) n += s.keyIndex!.length;
   const out = new Array<Buffer>(n + 1);
   out[0] = arrayHeader(n);
   for (const s of req.subs!) {

@@ -19,8 +19,7 @@ export const MIGRATE_TIMEOUT_MS = 5000;
 const scratch: number[] = [];
 
 export function requestKeys(req: Request): Buffer[] {
-  // A sub-request of a split command carries only its group's keys.
-  if (req.keyIndex !== null) return req.keyIndex.map((i) => req.args[i]!);
+  // A sub-request of a split command has its own bytes, with only its group's keys.
   const info = req.info;
   if (info.keyKind === KeyKind.Single) {
     const k = req.args[info.firstKey];

@@ -22,6 +22,17 @@ export function isOneKeyForward(info: CommandInfo, argc: number): boolean {
   );
 }
 
+/** Split by key over backends (MGET, MSET, DEL…), with nothing to check but its arity. */
+export function isSplitForward(info: CommandInfo, argc: number): boolean {
+  return (
+    info.handling === Handling.Coalesce &&
+    info.subcommands === undefined &&
+    info.argCheck === undefined &&
+    checkArity(info, argc) &&
+    (info.name !== 'MSET' || argc % 2 === 1)
+  );
+}
+
 export function keySlot(key: Buffer): number {
   return slotOfRange(key, 0, key.length);
 }

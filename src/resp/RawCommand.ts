@@ -29,6 +29,28 @@ export class RawCommand {
     return out;
   }
 
+  /**
+   * Reads a command already known to be well-formed RESP multi-bulk, at data[start…] (the
+   * bytes a request kept), into this table.
+   */
+  load(data: Buffer, start: number): this {
+    const n = readInt(data, start + 1);
+    this.reserve(n);
+    const offs = this.offs;
+    let p = data.indexOf(10, start) + 1;
+    for (let i = 0; i < n; i++) {
+      const body = data.indexOf(10, p) + 1;
+      offs[2 * i] = body;
+      offs[2 * i + 1] = body + readInt(data, p + 1);
+      p = offs[2 * i + 1]! + 2;
+    }
+    this.data = data;
+    this.start = start;
+    this.end = p;
+    this.argc = n;
+    return this;
+  }
+
   /** Makes room for `argc` arguments; a very long command's table is not kept afterwards. */
   reserve(argc: number): void {
     if (argc * 2 > this.offs.length) this.offs = new Int32Array(argc * 2);
@@ -42,21 +64,16 @@ const INITIAL_ARGS = 16;
 const KEEP_ARGS = 4096;
 
 /**
- * Argument views of a command already known to be well-formed RESP multi-bulk, in
- * data[start, end): a request that kept only its bytes rebuilds its arguments this way.
+ * Argument views of a command already known to be well-formed RESP multi-bulk, at
+ * data[start…]: a request that kept only its bytes rebuilds its arguments this way.
  */
 export function splitMultiBulk(data: Buffer, start: number): Buffer[] {
-  let p = data.indexOf(10, start) + 1;
-  const n = readInt(data, start + 1);
-  const args = new Array<Buffer>(n);
-  for (let i = 0; i < n; i++) {
-    const len = readInt(data, p + 1);
-    const body = data.indexOf(10, p) + 1;
-    args[i] = data.subarray(body, body + len);
-    p = body + len + 2;
-  }
+  const args = SPLIT.load(data, start).args();
+  SPLIT.data = EMPTY;
   return args;
 }
+
+const SPLIT = new RawCommand();
 
 /** The non-negative decimal number at data[i] up to its '\r'. */
 function readInt(data: Buffer, i: number): number {

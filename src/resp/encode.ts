@@ -1,4 +1,8 @@
-/** RESP2 reply encoders for replies the proxy makes itself (never on the forwarding path). */
+/**
+ * RESP2 encoders for what the proxy writes itself: its own replies and commands, and the
+ * sub-commands of split multi-key commands.
+ */
+import { copyBytes } from '../utils/copyBytes.js';
 
 const CRLF = '\r\n';
 
@@ -49,8 +53,13 @@ export function command(args: readonly (Buffer | string | number)[]): Buffer {
 
 /** Writes `$len\r\n<b>\r\n` at p; returns the end. `out` must have room for it. */
 export function writeBulk(out: Buffer, p: number, b: Buffer): number {
-  p = writeHeader(out, p, 0x24, b.length);
-  p += b.copy(out, p);
+  return writeBulkRange(out, p, b, 0, b.length);
+}
+
+/** writeBulk of data[start, end), with no view made of it. */
+export function writeBulkRange(out: Buffer, p: number, data: Buffer, start: number, end: number): number {
+  p = writeHeader(out, p, 0x24, end - start);
+  p += copyBytes(data, start, end, out, p);
   out[p++] = 13;
   out[p++] = 10;
   return p;
