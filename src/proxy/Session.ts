@@ -61,6 +61,8 @@ const EMPTY = Buffer.alloc(0);
  */
 const INITIAL_WINDOW = 64;
 const INITIAL_REPLY_SCALE = 64 * 1024;
+/** How long a connection the proxy ended may stay half-open, waiting for the client's FIN. */
+const QUIT_LINGER_MS = 2000;
 
 export class Session implements RequestSink, RequestOwner, Flushable, SessionState {
   db = 0;
@@ -305,11 +307,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (req !== null && req.parts !== null) this.onRequestPart(req);
     this.sendDeferred();
     if (broke || (this.quit && this.head === null)) {
-      // Reading goes on (and is dropped) until the client's FIN: a socket closed with input
-      // unread would reset the connection, and a paused one would never see that FIN.
-      this.quit = true;
-      this.socket.end();
-      if (this.readingPaused) this.resumeReading();
+      this.closeAfterReplies();
       return;
     }
     if (
@@ -321,6 +319,20 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     ) {
       this.resumeReading();
     }
+  }
+
+  /**
+   * Ends the connection once the replies are out, like Redis after QUIT. Reading goes on (and
+   * is dropped) until the client's FIN: a socket closed with input unread would reset the
+   * connection, and a paused one would never see that FIN. A client that keeps its side open
+   * is closed after QUIT_LINGER_MS.
+   */
+  private closeAfterReplies(): void {
+    this.quit = true;
+    const socket = this.socket;
+    if (socket.writableEnded) return;
+    socket.end(() => setTimeout(() => socket.destroy(), QUIT_LINGER_MS).unref());
+    if (this.readingPaused) this.resumeReading();
   }
 
   /** Some replies are ready, and some of the requests sent with them are still out. */

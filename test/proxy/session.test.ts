@@ -6,6 +6,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
 import { keyOn, startProxy, type ProxyOptions, type ProxyProcess } from '../helpers/proxy.js';
 import {
   RedisError,
@@ -135,6 +137,21 @@ describe('commands answered by the proxy', () => {
     assert.deepEqual(await Promise.all(replies), ['PONG', 'OK']);
     await c.waitClosed(5000);
     assert.equal(await lost, 'closed');
+  });
+
+  test('after QUIT, a client that keeps its side of the connection open is closed all the same', async () => {
+    const before = await sessionsAlive(main);
+    const socket = net.connect({ port: main.port, host: '127.0.0.1', allowHalfOpen: true });
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const ended = once(socket, 'end');
+    await once(socket, 'connect');
+    assert.equal(await sessionsAlive(main), before + 1);
+    socket.write(encodeCommand(['QUIT']));
+    await ended; // the proxy's FIN; this client never sends its own
+    assert.equal(received, '+OK\r\n');
+    await untilAlive(main, before);
+    socket.destroy();
   });
 
   test('unknown commands → ERR unknown command, and they never reach a backend', async () => {
