@@ -40,6 +40,8 @@ export interface ProxyOptions {
   /** Fixed ports (e.g. to restart a proxy at the same address); free ones otherwise. */
   port?: number;
   adminPort?: number;
+  /** Listen for clients on this unix socket (proto_type "unix") instead of a TCP port. */
+  unixPath?: string;
 }
 
 export interface ProxyProcess {
@@ -80,17 +82,18 @@ function tomlValue(v: string | number | boolean): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
-export function waitForPort(port: number, ms = 10_000): Promise<void> {
+/** Waits until a loopback TCP port (or a unix socket path) accepts connections. */
+export function waitForPort(port: number | string, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
   return new Promise((res, rej) => {
     const attempt = () => {
-      const s = net.connect(port, '127.0.0.1');
+      const s = typeof port === 'string' ? net.connect(port) : net.connect(port, '127.0.0.1');
       s.once('connect', () => {
         s.destroy();
         res();
       });
       s.once('error', () => {
-        if (Date.now() > until) rej(new Error(`port ${port} did not open within ${ms} ms`));
+        if (Date.now() > until) rej(new Error(`${port} did not open within ${ms} ms`));
         else setTimeout(attempt, 25);
       });
     };
@@ -106,6 +109,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
     product_name: 'test',
     proxy_addr: `127.0.0.1:${port}`,
     admin_addr: `127.0.0.1:${adminPort}`,
+    ...(opts.unixPath !== undefined ? { proto_type: 'unix', proxy_addr: opts.unixPath } : {}),
     ...opts.config,
   };
   const lines = Object.entries(settings).map(([k, v]) => `${k} = ${tomlValue(v)}`);
@@ -133,7 +137,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
   void exited.then(cleanup);
   try {
     await Promise.race([
-      Promise.all([waitForPort(port), waitForPort(adminPort)]),
+      Promise.all([waitForPort(opts.unixPath ?? port), waitForPort(adminPort)]),
       exited.then((code) => {
         throw new Error(`codis-proxy exited with ${code}: ${log}`);
       }),
@@ -152,7 +156,10 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
     admin: `127.0.0.1:${adminPort}`,
     child,
     exited,
-    connect: (o?: ClientOptions) => RespClient.connect(port, '127.0.0.1', o),
+    connect: (o?: ClientOptions) =>
+      opts.unixPath !== undefined
+        ? RespClient.connectPath(opts.unixPath, o)
+        : RespClient.connect(port, '127.0.0.1', o),
     logs: () => log,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),

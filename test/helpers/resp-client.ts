@@ -187,10 +187,18 @@ export class RespClient {
   private readonly timeoutMs: number;
 
   static connect(port: number, host = '127.0.0.1', opts: ClientOptions = {}): Promise<RespClient> {
+    return RespClient.open(netConnect({ port, host, noDelay: true }), `${host}:${port}`, opts);
+  }
+
+  /** Connects to a unix socket. */
+  static connectPath(path: string, opts: ClientOptions = {}): Promise<RespClient> {
+    return RespClient.open(netConnect({ path }), path, opts);
+  }
+
+  private static open(socket: Socket, where: string, opts: ClientOptions): Promise<RespClient> {
     return new Promise<RespClient>((resolve, reject) => {
-      const socket = netConnect({ port, host, noDelay: true });
       const timer = setTimeout(
-        () => socket.destroy(new Error(`connect to ${host}:${port} timed out`)),
+        () => socket.destroy(new Error(`connect to ${where} timed out`)),
         opts.connectTimeoutMs ?? 5000,
       );
       const onError = (e: Error): void => {

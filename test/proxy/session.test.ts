@@ -7,6 +7,9 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { keyOn, startProxy, type ProxyOptions, type ProxyProcess } from '../helpers/proxy.js';
 import {
@@ -285,6 +288,26 @@ describe('admission', () => {
     assert.equal(errorOf(await c.readReply()), 'ERR router is not online');
     await c.waitClosed(5000);
   });
+});
+
+test('on a unix socket (proto_type "unix"), pipelines, split commands and 1 MB values work as on TCP', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'codis-unix-'));
+  const p = await proxyWith({ unixPath: join(dir, 'proxy.sock') });
+  const c = await p.connect();
+  const keys = Array.from({ length: 200 }, (_, i) => keyOn(`unix:${i}`, i % 2));
+  const replies = await Promise.all(keys.map((k, i) => c.call('SET', k, `v${i}`)));
+  assert.ok(replies.every((r) => r === 'OK'));
+  const got = (await c.call('MGET', ...keys)) as Buffer[];
+  assert.deepEqual(
+    got.map(String),
+    keys.map((_, i) => `v${i}`),
+  );
+  const big = randomBytes(1024 * 1024);
+  assert.equal(await c.call('SET', keys[0]!, big), 'OK');
+  assert.ok(big.equals((await c.call('GET', keys[0]!)) as Buffer), '1 MB value differs');
+  assert.equal(await c.call('DEL', ...keys), keys.length);
+  c.destroy();
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe('values and limits', () => {
