@@ -13,6 +13,7 @@ import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import type { Logger } from '../utils/log.js';
 import { Router } from './Router.js';
 import { Session, type SessionHost, type SessionOptions } from './Session.js';
+import { acceptReading } from './SocketReader.js';
 import { Stats } from './Stats.js';
 import type { ProxyInfo } from './ProxyInfo.js';
 import type { ProxyControl } from './ProxyControl.js';
@@ -100,10 +101,10 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** Binds the client listener (not yet serving: the router is offline). */
   async listen(): Promise<void> {
-    // Sockets start paused: a session starts reading through its own reader (SocketReader).
-    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+    const server = net.createServer();
     this.server = server;
     await listenOn(server, this.config.proto_type, this.config.proxy_addr);
+    acceptReading(server, (socket) => this.accept(socket));
     server.on('error', (e) => this.log.error({ err: e }, 'proxy listener error'));
     const bound = boundAddr(server);
     const modelAddr = publicAddr(bound, this.opts.hostProxy);

@@ -18,7 +18,7 @@ import {
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
 import { checkArity, lookupRange, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
-import { readAccepted } from './SocketReader.js';
+import { readChunks } from './SocketReader.js';
 import { BIG_PIECE, scheduleFlush, type Flushable } from './Flusher.js';
 import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
 import { slotOfRange } from './hash.js';
@@ -92,16 +92,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   /** The last flush waited one turn for the rest of a partly answered batch. */
   private heldBack = false;
 
-  private readonly socket: net.Socket;
-
   constructor(
     readonly id: number,
-    accepted: net.Socket,
+    private readonly socket: net.Socket,
     private readonly host: SessionHost,
   ) {
     const o = host.options;
-    const socket = readAccepted(accepted, onSocketData);
-    this.socket = socket;
     this.authorized = host.sessionAuth === '';
     this.decoder = new RequestDecoder(o.limits);
     socket.setNoDelay(true);
@@ -109,6 +105,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     // Handlers shared by every session (no closures per connection): they find the session
     // on the socket.
     (socket as SessionSocket)[SESSION] = this;
+    readChunks(socket as SessionSocket, onSocketData);
     socket.on('drain', onSocketDrain);
     socket.on('error', noop);
     socket.on('close', onSocketClose);

@@ -6,6 +6,7 @@
  * gets an exact-size copy it may keep (a small one is a slice of Node's buffer pool).
  */
 import net from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import { copyBytes } from '../utils/copyBytes.js';
 
 /** Every read lands here first; reads run one at a time, each copied out before the next. */
@@ -31,39 +32,55 @@ export function readInto(onChunk: (chunk: Buffer) => void): net.OnReadOpts {
 interface StreamHandle {
   useUserBuffer?: unknown;
 }
-type Accepted = net.Socket & { _handle?: StreamHandle | null };
+interface ListenHandle {
+  onconnection?: unknown;
+}
 type ChunkFn = (this: net.Socket, chunk: Buffer) => void;
 const ON_CHUNK = Symbol('onChunk');
 type Reading = net.Socket & { [ON_CHUNK]: ChunkFn };
 
 /**
- * Starts reading an accepted socket (the listener pauses sockets on connect) and returns the
- * socket to use from now on; `onChunk` is called on it. A listener cannot give `onread` to the
- * sockets it accepts, so the connection's handle moves to a new socket made with it. Falls
- * back to 'data' events where the handle cannot take a user buffer.
+ * Hands each connection `server` accepts to `onSocket` as a socket that reads through
+ * `onread`. A listener cannot give that option to the sockets it makes, so once the server
+ * listens its handle's connection callback is taken over, and the socket is made here: one
+ * socket per connection, not one made by the listener and another to read with. Where the
+ * handle is not there to take over, connections come through 'connection' events.
  */
-export function readAccepted<S extends net.Socket>(
-  accepted: net.Socket,
-  onChunk: (this: S, chunk: Buffer) => void,
-): net.Socket {
-  const handle = (accepted as Accepted)._handle;
-  if (handle == null || typeof handle.useUserBuffer !== 'function') {
-    accepted.on('data', onChunk as ChunkFn);
-    accepted.resume();
-    return accepted;
+export function acceptReading(server: net.Server, onSocket: (socket: net.Socket) => void): void {
+  const listener = (server as unknown as { _handle?: ListenHandle | null })._handle;
+  if (listener == null || typeof listener.onconnection !== 'function') {
+    server.on('connection', onSocket);
+    return;
   }
-  // Left without its handle, the accepted socket owns nothing but the listener's count of
-  // connections: destroying it closes nothing.
-  (accepted as Accepted)._handle = null;
+  listener.onconnection = (err: number, handle: StreamHandle | undefined) => {
+    if (err !== 0 || handle === undefined) {
+      server.emit('error', new Error(`accept: ${err !== 0 ? getSystemErrorName(err) : 'no handle'}`));
+      return;
+    }
+    onSocket(socketFor(handle));
+  };
+}
+
+function socketFor(handle: StreamHandle): net.Socket {
+  if (typeof handle.useUserBuffer !== 'function')
+    return new net.Socket({ handle } as net.SocketConstructorOpts);
   const socket = new net.Socket({
     handle,
     onread: { buffer: READ_BUF, callback: chunkToOwner },
   } as net.SocketConstructorOpts) as Reading;
-  socket[ON_CHUNK] = onChunk as ChunkFn;
-  accepted.destroy();
+  // Until its owner asks for them (a refused connection never does), reads are dropped.
+  socket[ON_CHUNK] = dropChunk;
   return socket;
+}
+
+/** Sends what `socket` receives to `onChunk`, called on the socket. */
+export function readChunks<S extends net.Socket>(socket: S, onChunk: (this: S, chunk: Buffer) => void): void {
+  if (ON_CHUNK in socket) (socket as unknown as Reading)[ON_CHUNK] = onChunk as ChunkFn;
+  else socket.on('data', onChunk);
 }
 
 function chunkToOwner(this: Reading, n: number): void {
   this[ON_CHUNK](takeRead(n));
 }
+
+function dropChunk(): void {}

@@ -272,12 +272,14 @@ describe('admission', () => {
     const five = await Promise.all(Array.from({ length: 5 }, () => p.connect()));
     for (const c of five) assert.equal(await c.call('PING'), 'PONG');
     const sixth = await p.connect();
+    sixth.writeRaw(encodeCommand(['SET', 'refused', 'x'])); // read and dropped, never run
     assert.equal(errorOf(await sixth.readReply()), 'ERR max number of clients reached');
     await sixth.waitClosed(5000);
     await five[0]!.close();
     await untilAlive(p, 4);
     const again = await p.connect();
     assert.equal(await again.call('PING'), 'PONG');
+    assert.equal(await again.call('EXISTS', 'refused'), 0);
     for (const c of [...five, again]) c.destroy();
   });
 
