@@ -21,15 +21,7 @@ import { dispatchMulti, multiKind } from './Coalesce.js';
 import { readChunks } from './SocketReader.js';
 import { BIG_PIECE, scheduleFlush, type Flushable } from './Flusher.js';
 import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
-import { slotOfRange } from './hash.js';
-import {
-  CROSSSLOT,
-  isOneKeyForward,
-  isSplitForward,
-  keySlot,
-  slotOfKeys,
-  unknownCommand,
-} from './routing.js';
+import { CROSSSLOT, fastRoute, keySlot, NOT_FAST, slotOfKeys, unknownCommand } from './routing.js';
 import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState } from './LocalCommands.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
 import { Fifo } from '../utils/Fifo.js';
@@ -138,22 +130,14 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   onRequest(cmd: RawCommand): void {
     if (this.quit) return;
-    const data = cmd.data;
-    let info = lookupRange(data, cmd.argStart(0), cmd.argEnd(0));
+    let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
     if (info !== undefined && this.authorized) {
-      // The common cases, where no argument views are made: one key (GET, SET, HGET…),
-      // forwarded as received; or keys split over backends (MGET, MSET, DEL…).
-      if (isOneKeyForward(info, cmd.argc)) {
+      // The common commands are routed from offsets, with no argument views made.
+      const route = fastRoute(info, cmd);
+      if (route !== NOT_FAST) {
         const req = this.enqueue(this.request(null, cmd, info));
         req.seed = this.id;
-        const k = info.firstKey;
-        this.forward(req, slotOfRange(data, cmd.argStart(k), cmd.argEnd(k)));
-        return;
-      }
-      if (isSplitForward(info, cmd.argc)) {
-        const req = this.enqueue(this.request(null, cmd, info));
-        req.seed = this.id;
-        this.forward(req, ROUTE_MULTI);
+        this.forward(req, route);
         return;
       }
     }

@@ -5,32 +5,30 @@
 import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
 import { checkArity, collectKeys } from './commands/Mapper.js';
 import { slotOfRange } from './hash.js';
+import { ROUTE_MULTI } from './Request.js';
+import type { RawCommand } from '../resp/RawCommand.js';
 
 export const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 
 const keyScratch: number[] = [];
 
-/** Forwarded as is to the slot of its one key, with nothing to check but its arity. */
-export function isOneKeyForward(info: CommandInfo, argc: number): boolean {
-  return (
-    info.handling === Handling.Forward &&
-    info.keyKind === KeyKind.Single &&
-    info.subcommands === undefined &&
-    info.argCheck === undefined &&
-    info.firstKey < argc &&
-    checkArity(info, argc)
-  );
-}
+/** `fastRoute` of a command that needs the general path (argument views, checks). */
+export const NOT_FAST = -3;
 
-/** Split by key over backends (MGET, MSET, DEL…), with nothing to check but its arity. */
-export function isSplitForward(info: CommandInfo, argc: number): boolean {
-  return (
-    info.handling === Handling.Coalesce &&
-    info.subcommands === undefined &&
-    info.argCheck === undefined &&
-    checkArity(info, argc) &&
-    (info.name !== 'MSET' || argc % 2 === 1)
-  );
+/**
+ * Where the common commands go, decided from offsets alone (no argument views): one key (GET,
+ * SET, HGET…) to its slot, forwarded as received; keys split over backends (MGET, MSET,
+ * DEL…) to ROUTE_MULTI. Anything else, including wrong arity, is NOT_FAST.
+ */
+export function fastRoute(info: CommandInfo, cmd: RawCommand): number {
+  if (info.subcommands !== undefined || info.argCheck !== undefined || !checkArity(info, cmd.argc)) {
+    return NOT_FAST;
+  }
+  if (info.handling === Handling.Forward && info.keyKind === KeyKind.Single && info.firstKey < cmd.argc) {
+    return slotOfRange(cmd.data, cmd.argStart(info.firstKey), cmd.argEnd(info.firstKey));
+  }
+  if (info.handling === Handling.Coalesce && (info.name !== 'MSET' || cmd.argc % 2 === 1)) return ROUTE_MULTI;
+  return NOT_FAST;
 }
 
 export function keySlot(key: Buffer): number {
