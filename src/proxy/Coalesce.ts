@@ -41,9 +41,33 @@ export function multiKind(name: string): MultiKind {
 const ARGS = new RawCommand();
 
 export function dispatchMulti(router: Router, req: Request, kind: MultiKind): void {
-  const cmd = ARGS.load(req.payload, req.payloadStart);
-  const data = cmd.data;
   const step = kind === MultiKind.Pairs ? 2 : 1;
+  const cmd = ARGS.load(req.payload, req.payloadStart);
+  const groups = groupKeys(router, req, cmd, step);
+  const payloads = groups !== null && groups.length > 1 ? groups.map((g) => encodeSub(cmd, g, step)) : null;
+  ARGS.release();
+  if (groups === null) {
+    req.fail('ERR handle request, slot is not ready, may be offline');
+    return;
+  }
+  if (payloads === null) {
+    send(router, req, groups[0]!);
+    return;
+  }
+  const subs = payloads.map((payload, i) => {
+    // A sub-request's arguments, if ever needed, are read from its own bytes.
+    const sub = new Request(null, null, payload, 0, payload.length, req.db, req.info, req.start);
+    sub.seed = req.seed;
+    sub.keyIndex = groups[i]!.keys;
+    return sub;
+  });
+  req.split(subs, kind === MultiKind.Values ? mergeValues : kind === MultiKind.Sum ? mergeSum : mergePairs);
+  for (let i = 0; i < subs.length; i++) send(router, subs[i]!, groups[i]!);
+}
+
+/** The keys grouped by where they go, or null when a slot has nowhere to go. */
+function groupKeys(router: Router, req: Request, cmd: RawCommand, step: number): Group[] | null {
+  const data = cmd.data;
   // Few backends per command: a linear scan beats a Map here.
   const groups: Group[] = [];
   for (let i = 1; i < cmd.argc; i += step) {
@@ -51,15 +75,9 @@ export function dispatchMulti(router: Router, req: Request, kind: MultiKind): vo
     const ke = cmd.argEnd(i);
     const slot = router.slots[slotOfRange(data, ks, ke)]!;
     let target: object;
-    if (slot.plain) {
-      target = router.pick(slot, req);
-    } else if (slot.backend === null && !slot.blocked) {
-      ARGS.data = EMPTY;
-      req.fail('ERR handle request, slot is not ready, may be offline');
-      return;
-    } else {
-      target = slot;
-    }
+    if (slot.plain) target = router.pick(slot, req);
+    else if (slot.backend === null && !slot.blocked) return null;
+    else target = slot;
     let g: Group | undefined;
     for (let j = 0; j < groups.length; j++) {
       if (groups[j]!.target === target) {
@@ -72,26 +90,8 @@ export function dispatchMulti(router: Router, req: Request, kind: MultiKind): vo
     g.bytes += ke - ks + (step === 2 ? cmd.argEnd(i + 1) - cmd.argStart(i + 1) : 0);
     if (g.slots[g.slots.length - 1] !== slot && !g.slots.includes(slot)) g.slots.push(slot);
   }
-  if (groups.length === 1) {
-    ARGS.data = EMPTY;
-    send(router, req, groups[0]!);
-    return;
-  }
-  const subs: Request[] = [];
-  for (const g of groups) {
-    const payload = encodeSub(cmd, g, step);
-    // A sub-request's arguments, if ever needed, are read from its own bytes.
-    const sub = new Request(null, null, payload, 0, payload.length, req.db, req.info, req.start);
-    sub.seed = req.seed;
-    sub.keyIndex = g.keys;
-    subs.push(sub);
-  }
-  ARGS.data = EMPTY;
-  req.split(subs, kind === MultiKind.Values ? mergeValues : kind === MultiKind.Sum ? mergeSum : mergePairs);
-  for (let i = 0; i < subs.length; i++) send(router, subs[i]!, groups[i]!);
+  return groups;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** The sub-command for one group, encoded straight from the client's bytes. */
 function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {

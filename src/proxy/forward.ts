@@ -18,8 +18,8 @@ export const MIGRATE_TIMEOUT_MS = 5000;
 
 const scratch: number[] = [];
 
+/** The keys a request names; a split command's sub-request names only its group's. */
 export function requestKeys(req: Request): Buffer[] {
-  // A sub-request of a split command has its own bytes, with only its group's keys.
   const info = req.info;
   if (info.keyKind === KeyKind.Single) {
     const k = req.args[info.firstKey];

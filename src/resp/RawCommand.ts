@@ -51,6 +51,11 @@ export class RawCommand {
     return this;
   }
 
+  /** Drops the reference to the bytes, so a table kept for reuse does not keep them alive. */
+  release(): void {
+    this.data = EMPTY;
+  }
+
   /** Makes room for `argc` arguments; a very long command's table is not kept afterwards. */
   reserve(argc: number): void {
     if (argc * 2 > this.offs.length) this.offs = new Int32Array(argc * 2);
@@ -69,7 +74,7 @@ const KEEP_ARGS = 4096;
  */
 export function splitMultiBulk(data: Buffer, start: number): Buffer[] {
   const args = SPLIT.load(data, start).args();
-  SPLIT.data = EMPTY;
+  SPLIT.release();
   return args;
 }
 
