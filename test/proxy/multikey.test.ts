@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { keyOn, owner, startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import { evenSlots, keyOn, owner, startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import {
   commandCalls,
   RedisError,
@@ -84,7 +84,7 @@ describe('cross-slot MGET, MSET, DEL, UNLINK, EXISTS, TOUCH', () => {
     const copy = keys.map((k) => `${k}:copy`);
     await Promise.all(backends.map((b) => b.call('CONFIG', 'RESETSTAT')));
     assert.equal(await c.call('MSET', ...copy.flatMap((k) => [k, val(k)])), 'OK');
-    assert.equal(((await c.call('MGET', ...copy)) as unknown[]).length, copy.length);
+    assert.deepEqual(texts(await c.call('MGET', ...copy)), copy.map(val));
     assert.equal(await c.call('DEL', ...copy), copy.length);
     for (const b of [0, 1]) {
       for (const cmd of ['mset', 'mget', 'del'])
@@ -95,6 +95,23 @@ describe('cross-slot MGET, MSET, DEL, UNLINK, EXISTS, TOUCH', () => {
         `no per-key commands on backend ${b}`,
       );
     }
+  });
+
+  test('a split command with a key in a slot that has no group fails whole, and writes nothing', async () => {
+    const down = 'offline:k';
+    const slots = evenSlots(backends.map((b) => b.addr)).map((s) =>
+      s.id === slotOf(down) ? { id: s.id } : s,
+    );
+    const p = await startProxy({ slots });
+    const pc = await p.connect();
+    const up = keys.find((k) => slotOf(k) !== slotOf(down))!;
+    const notReady = 'ERR handle request, slot is not ready, may be offline';
+    assert.equal(errorOf(await pc.call('MSET', up, 'changed', down, 'x')), notReady);
+    assert.equal(errorOf(await pc.call('MGET', up, down)), notReady);
+    assert.equal(errorOf(await pc.call('DEL', up, down)), notReady);
+    assert.equal(String(await pc.call('GET', up)), val(up), 'the key in a served slot is untouched');
+    pc.destroy();
+    await p.stop();
   });
 
   test('MGET answers in key order, with nil for missing keys and repeats', async () => {
