@@ -81,8 +81,10 @@ test('a 256 MB reply streams through: the proxy grows by far less than the value
   assert.ok(seen.head.startsWith(`$1\r\ns\r\n$${SIZE}\r\n\0\0\0`), JSON.stringify(seen.head.slice(0, 24)));
   assert.ok(seen.tail.endsWith(`${TAIL}\r\n$1\r\ns\r\n`), JSON.stringify(seen.tail));
   const grownMb = (statusKb(pid, 'VmHWM') - before) / 1024;
-  // Held whole and joined, the reply took twice its size (512 MB) at the peak.
-  assert.ok(grownMb < SIZE / 1024 / 1024 / 2, `peak RSS grew ${grownMb.toFixed(0)} MB`);
+  // Held whole and joined, the reply took twice its size (512 MB) at the peak. Streamed, the
+  // proxy holds only what the client has not read yet and written parts the GC has not freed:
+  // usually 30-80 MB here, but up to 160 MB when the shared cores favour Redis over the client.
+  assert.ok(grownMb < (SIZE / 1024 / 1024) * 0.75, `peak RSS grew ${grownMb.toFixed(0)} MB`);
 });
 
 test('a split command merges a big reply whole', async () => {
