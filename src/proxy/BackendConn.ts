@@ -10,7 +10,8 @@ import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
 import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command } from '../resp/encode.js';
-import { BIG_PIECE, JOIN_LIMIT, scheduleFlush, writeBuffers, type Flushable } from './Flusher.js';
+import { scheduleFlush, type Flushable } from './Flusher.js';
+import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
 import { readInto } from './SocketReader.js';
 import { copyBytes } from '../utils/copyBytes.js';
 
@@ -76,6 +77,7 @@ export class BackendConn implements Flushable {
   state: BackendState = BackendState.Down;
   flushQueued = false;
   private socket: net.Socket | null = null;
+  private sink: SocketSink | null = null;
   private closed = false;
   private fails = 0;
   /** While set, the server is considered down and new requests fail at once. */
@@ -133,14 +135,17 @@ export class BackendConn implements Flushable {
    */
   flush(): void {
     const socket = this.socket;
+    const sink = this.sink;
     const n = this.unsent;
-    if (socket === null || n === 0) return;
+    if (socket === null || sink === null || n === 0) return;
     this.unsent = 0;
     const q = this.inflight;
     const first = q.length - n;
+    // backend_recv_timeout counts from here when nothing was awaited: replies restart it.
+    if (first === 0) restartIdleTimer(socket);
     if (n === 1) {
       const t = q.at(first)!;
-      socket.write(t.payload.subarray(t.payloadStart, t.payloadEnd));
+      sink.write(t.payload.subarray(t.payloadStart, t.payloadEnd));
       return;
     }
     let total = 0;
@@ -157,7 +162,7 @@ export class BackendConn implements Flushable {
         const t = q.at(i)!;
         bufs.push(t.payload.subarray(t.payloadStart, t.payloadEnd));
       }
-      writeBuffers(socket, bufs, total);
+      writeBuffers(sink, bufs, total);
       return;
     }
     const out = Buffer.allocUnsafe(total);
@@ -166,7 +171,7 @@ export class BackendConn implements Flushable {
       const t = q.at(i)!;
       p += copyBytes(t.payload, t.payloadStart, t.payloadEnd, out, p);
     }
-    socket.write(out);
+    sink.write(out);
   }
 
   /** Keep-alive: PING when healthy, INFO when stale to learn whether it recovered. */
@@ -203,6 +208,7 @@ export class BackendConn implements Flushable {
       onread: readInto((chunk) => this.onData(chunk)),
     });
     this.socket = socket;
+    this.sink = new SocketSink(socket);
     this.scanner.reset();
     this.partial = [];
     this.partialLen = 0;
@@ -324,6 +330,7 @@ export class BackendConn implements Flushable {
 
   private onClosed(): void {
     this.socket = null;
+    this.sink = null;
     this.state = BackendState.Down;
     this.failAll(`backend conn failure, ${this.lastError || 'connection closed'}`);
     this.lastError = '';

@@ -13,7 +13,8 @@ import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import type { Logger } from '../utils/log.js';
 import { Router } from './Router.js';
 import { Session, type SessionHost, type SessionOptions } from './Session.js';
-import { acceptReading } from './SocketReader.js';
+import { acceptConns } from './accept.js';
+import type { ClientConn } from './ClientConn.js';
 import { Stats } from './Stats.js';
 import type { ProxyInfo } from './ProxyInfo.js';
 import type { ProxyControl } from './ProxyControl.js';
@@ -104,7 +105,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     const server = net.createServer();
     this.server = server;
     await listenOn(server, this.config.proto_type, this.config.proxy_addr);
-    acceptReading(server, (socket) => this.accept(socket));
+    const unixPath = this.config.proto_type === 'unix' ? this.config.proxy_addr : '';
+    acceptConns(server, unixPath, (conn) => this.accept(conn));
     server.on('error', (e) => this.log.error({ err: e }, 'proxy listener error'));
     const bound = boundAddr(server);
     const modelAddr = publicAddr(bound, this.opts.hostProxy);
@@ -233,24 +235,24 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     };
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(conn: ClientConn): void {
     this.counters.sessionsTotal++;
     this.counters.sessionsAlive++;
     if (this.counters.sessionsAlive > this.config.proxy_max_clients) {
-      this.reject(socket, 'ERR max number of clients reached');
+      this.reject(conn, 'ERR max number of clients reached');
       return;
     }
     if (!this.router.online) {
-      this.reject(socket, 'ERR router is not online');
+      this.reject(conn, 'ERR router is not online');
       return;
     }
-    this.sessions.add(new Session(this.nextSessionId++, socket, this));
+    this.sessions.add(new Session(this.nextSessionId++, conn, this));
   }
 
-  private reject(socket: net.Socket, msg: string): void {
+  /** The error goes out, and what the client sends meanwhile is dropped. */
+  private reject(conn: ClientConn, msg: string): void {
     this.counters.sessionsAlive--;
-    socket.on('error', () => {});
-    socket.end(error(msg));
+    conn.end(error(msg));
   }
 
   sessionClosed(s: Session): void {

@@ -2,9 +2,8 @@
  * Writing a session's replies to its client, in request order: a batch of small replies is
  * copied into one buffer, big ones and the parts of a streamed reply go out as they are.
  */
-import type net from 'node:net';
 import { copyBytes } from '../utils/copyBytes.js';
-import { JOIN_LIMIT, writeBuffers } from './Flusher.js';
+import { JOIN_LIMIT, writeBuffers, type ByteSink } from './SocketWriter.js';
 import type { Request } from './Request.js';
 
 /** Bytes of a done request's reply still to be written. */
@@ -18,16 +17,16 @@ export function unwrittenBytes(req: Request): number {
 
 /**
  * Writes the replies of `count` requests from `first` on (`total` bytes; `big` when one of
- * them is BIG_PIECE or more, or streamed). Returns socket.write's back-pressure signal.
+ * them is BIG_PIECE or more, or streamed). Returns the back-pressure signal (false: the socket will emit 'drain').
  */
 export function writeReplies(
-  socket: net.Socket,
+  out: ByteSink,
   first: Request,
   count: number,
   total: number,
   big: boolean,
 ): boolean {
-  if (count === 1 && first.parts === null) return socket.write(first.reply!);
+  if (count === 1 && first.parts === null) return out.write(first.reply!);
   if (big || total > JOIN_LIMIT) {
     const bufs: Buffer[] = [];
     let r: Request | null = first;
@@ -35,23 +34,23 @@ export function writeReplies(
       if (r!.parts !== null) bufs.push(...r!.parts);
       else bufs.push(r!.reply!);
     }
-    return bufs.length === 0 || writeBuffers(socket, bufs, total);
+    return bufs.length === 0 || writeBuffers(out, bufs, total);
   }
-  const out = Buffer.allocUnsafe(total);
+  const batch = Buffer.allocUnsafe(total);
   let p = 0;
   for (let r: Request | null = first, i = 0; i < count; r = r!.next, i++) {
-    p += copyBytes(r!.replyData!, r!.replyStart, r!.replyEnd, out, p);
+    p += copyBytes(r!.replyData!, r!.replyStart, r!.replyEnd, batch, p);
   }
-  return socket.write(out);
+  return out.write(batch);
 }
 
 /** Writes the parts of a streamed reply that arrived so far; they leave the request. */
-export function writeParts(socket: net.Socket, req: Request): boolean {
+export function writeParts(out: ByteSink, req: Request): boolean {
   const parts = req.parts!;
   if (parts.length === 0) return true;
   req.parts = [];
   req.partsWritten = true;
   let total = 0;
   for (const p of parts) total += p.length;
-  return writeBuffers(socket, parts, total);
+  return writeBuffers(out, parts, total);
 }

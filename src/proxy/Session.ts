@@ -3,10 +3,9 @@
  * and writes replies back in request order, batched once per event-loop turn.
  *
  * Back-pressure: past `session_max_pipeline` unanswered requests, or when the client does
- * not read its replies, the session stops reading from the socket until things drain, so a
+ * not read its replies, the session stops reading from the connection until things drain, so a
  * client can never make the proxy hold unbounded memory.
  */
-import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { RawCommand } from '../resp/RawCommand.js';
 import {
@@ -18,8 +17,9 @@ import {
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
 import { checkArity, lookupRange, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
-import { readChunks } from './SocketReader.js';
-import { BIG_PIECE, scheduleFlush, type Flushable } from './Flusher.js';
+import { scheduleFlush, type Flushable } from './Flusher.js';
+import { BIG_PIECE } from './SocketWriter.js';
+import type { ClientConn, ConnOwner } from './ClientConn.js';
 import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
 import { CROSSSLOT, fastRoute, keySlot, NOT_FAST, slotOfKeys, unknownCommand } from './routing.js';
 import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState } from './LocalCommands.js';
@@ -53,10 +53,8 @@ const EMPTY = Buffer.alloc(0);
  */
 const INITIAL_WINDOW = 64;
 const INITIAL_REPLY_SCALE = 64 * 1024;
-/** How long a connection the proxy ended may stay half-open, waiting for the client's FIN. */
-const QUIT_LINGER_MS = 2000;
 
-export class Session implements RequestSink, RequestOwner, Flushable, SessionState {
+export class Session implements RequestSink, RequestOwner, Flushable, SessionState, ConnOwner {
   db = 0;
   authorized: boolean;
   name: Buffer | null = null;
@@ -77,7 +75,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private window = INITIAL_WINDOW;
   /** Recent largest reply size (decays slowly): sizes the window to a byte budget. */
   private replyScale = INITIAL_REPLY_SCALE;
-  /** The client is not reading: nothing more is sent for it until its socket drains. */
+  /** The client is not reading: nothing more is sent for it until its connection drains. */
   private slow = false;
   private readonly deferred = new Fifo<Request>(4);
   private sendTimer: NodeJS.Timeout | null = null;
@@ -86,26 +84,20 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
+    private readonly conn: ClientConn,
     private readonly host: SessionHost,
   ) {
     const o = host.options;
     this.authorized = host.sessionAuth === '';
     this.decoder = new RequestDecoder(o.limits);
-    socket.setNoDelay(true);
-    if (o.keepAliveMs > 0) socket.setKeepAlive(true, o.keepAliveMs);
-    // Handlers shared by every session (no closures per connection): they find the session
-    // on the socket.
-    (socket as SessionSocket)[SESSION] = this;
-    readChunks(socket as SessionSocket, onSocketData);
-    socket.on('drain', onSocketDrain);
-    socket.on('error', noop);
-    socket.on('close', onSocketClose);
+    conn.setNoDelay();
+    if (o.keepAliveMs > 0) conn.setKeepAlive(o.keepAliveMs);
+    conn.attach(this);
   }
 
-  /** `address:port` of the client (asked of the socket on first use). */
+  /** `address:port` of the client (asked of the connection on first use). */
   get remote(): string {
-    this.remoteAddr ??= `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    this.remoteAddr ??= this.conn.remote;
     return this.remoteAddr;
   }
 
@@ -238,7 +230,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   /** A big reply streams through as it arrives once every reply before it is out. */
   onRequestPart(req: Request): void {
     if (this.closed) req.parts = [];
-    else if (req === this.head && !writeParts(this.socket, req)) this.waitDrain();
+    else if (req === this.head && !writeParts(this.conn, req)) this.waitDrain();
   }
 
   flush(): void {
@@ -280,9 +272,9 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     }
     this.head = req;
     if (req === null) this.tail = null;
-    if (count > 0 && !writeReplies(this.socket, first!, count, total, big)) this.waitDrain();
+    if (count > 0 && !writeReplies(this.conn, first!, count, total, big)) this.waitDrain();
     if (cut) {
-      this.socket.destroy();
+      this.conn.destroy();
       return;
     }
     if (req !== null && req.parts !== null) this.onRequestPart(req);
@@ -303,16 +295,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   }
 
   /**
-   * Ends the connection once the replies are out, like Redis after QUIT. Reading goes on (and
-   * is dropped) until the client's FIN: a socket closed with input unread would reset the
-   * connection, and a paused one would never see that FIN. A client that keeps its side open
-   * is closed after QUIT_LINGER_MS.
+   * Ends the connection once the replies are out, like Redis after QUIT. Input that still
+   * comes is dropped (ClientConn.end reads on until the client's FIN).
    */
   private closeAfterReplies(): void {
     this.quit = true;
-    const socket = this.socket;
-    if (socket.writableEnded) return;
-    socket.end(() => setTimeout(() => socket.destroy(), QUIT_LINGER_MS).unref());
+    this.conn.end();
     if (this.readingPaused) this.resumeReading();
   }
 
@@ -332,12 +320,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   }
 
   private waitDrain(): void {
-    if (this.socket.writableLength < this.host.options.sendBufferBytes) return;
+    if (this.conn.unsent < this.host.options.sendBufferBytes) return;
     this.slow = true;
     this.window = 0;
     this.pauseReading();
     if (this.sendTimer === null && this.host.options.sendTimeoutMs > 0) {
-      this.sendTimer = setTimeout(() => this.socket.destroy(), this.host.options.sendTimeoutMs);
+      this.sendTimer = setTimeout(() => this.conn.destroy(), this.host.options.sendTimeoutMs);
     }
   }
 
@@ -358,12 +346,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private pauseReading(): void {
     if (this.readingPaused) return;
     this.readingPaused = true;
-    this.socket.pause();
+    this.conn.pause();
   }
 
   private resumeReading(): void {
     this.readingPaused = false;
-    this.socket.resume();
+    this.conn.resume();
   }
 
   /**
@@ -386,20 +374,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   /** Closes the connection from the proxy's side (shutdown). */
   close(): void {
-    this.socket.destroy();
+    this.conn.destroy();
   }
 }
-
-const SESSION = Symbol('session');
-type SessionSocket = net.Socket & { [SESSION]: Session };
-
-function onSocketData(this: SessionSocket, chunk: Buffer): void {
-  this[SESSION].onData(chunk);
-}
-function onSocketDrain(this: SessionSocket): void {
-  this[SESSION].onDrain();
-}
-function onSocketClose(this: SessionSocket): void {
-  this[SESSION].onClose();
-}
-function noop(): void {}

@@ -237,6 +237,29 @@ test('a paused backend: in-flight requests fail after ~backend_recv_timeout, the
   for (const c of clients) c.destroy();
 });
 
+test('a backend connection idle past backend_recv_timeout still times out a request it never answers', async () => {
+  const r = await redis();
+  const proxy = await proxyOver([r.addr], { backend_recv_timeout: '1s', backend_ping_period: '0s' });
+  const c = await proxy.connect({ timeoutMs: 10_000 });
+  assert.equal(await c.call('SET', 'idle-then-hung', 'v'), 'OK');
+  // The idleness is what is tested: the timeout must count from the next request, not from
+  // the last reply (a timer that already fired while nothing was awaited).
+  await sleep(1500);
+  r.pause();
+  let reply: Reply;
+  const start = Date.now();
+  try {
+    reply = await c.call('GET', 'idle-then-hung');
+  } finally {
+    r.resume();
+  }
+  const ms = Date.now() - start;
+  assert.ok(reply instanceof RedisError, `expected an error while paused, got ${String(reply)}`);
+  assert.match(reply.message, BACKEND_ERROR);
+  assert.ok(ms >= 900 && ms <= 3000, `failed after ${ms} ms, expected ~1000`);
+  c.destroy();
+});
+
 test('product_auth: the right one reaches password-protected backends, a wrong one fails fast', async () => {
   const r = await redis('pw');
   const [good, bad] = await Promise.all([

@@ -56,7 +56,9 @@ test(
     t.diagnostic(
       `RSS grew ${grown.toFixed(1)} MB for ${N} idle connections (${((grown * 1000) / N).toFixed(2)} MB per 1,000)`,
     );
-    assert.ok(grown < 250, `RSS grew ${grown.toFixed(1)} MB`);
+    // Measured 1.4-1.9 MB per 1,000 on bare handles (4.7 over net.Socket); the bound leaves room
+    // for the heap growing in steps, and still fails a return to a net.Socket per client.
+    assert.ok(grown < (2.5 * N) / 1000, `RSS grew ${grown.toFixed(1)} MB`);
     // Still serving: a new client works while all of them are held.
     const extra = await pinged(proxy.port);
     extra.destroy();
