@@ -28,6 +28,8 @@ options:
   --requests-scale X     multiply every workload's -n by X (default 1, or 0.1 with --quick)
   --only a,b             workloads to run: ${WORKLOADS.map((w) => w.id).join(', ')}
   --vs NAME=HOST:PORT    another proxy to compare (repeatable); it must already run on 127.0.0.1
+  --ncpu N[,N...]        also run codis-proxy with --ncpu N worker processes, as target ncpu-N
+                         (its CPU µs/req counts its workers): how throughput grows with cores
   --run-timeout SEC      kill a redis-benchmark run that takes longer (default 60, 20 with --quick)
   --idle-conns N         connections for the idle-memory test (default 1000)
   --write                rewrite bench/RESULTS.md and bench/results.svg (migration: only the
@@ -58,7 +60,7 @@ const MIGRATION_FLAGS = [
   'dashboard-conf',
   'bigkey-fields',
 ];
-const THROUGHPUT_FLAGS = ['rounds', 'requests-scale', 'only', 'vs', 'run-timeout', 'idle-conns'];
+const THROUGHPUT_FLAGS = ['rounds', 'requests-scale', 'only', 'vs', 'ncpu', 'run-timeout', 'idle-conns'];
 
 export interface BenchOptions {
   quick: boolean;
@@ -66,6 +68,7 @@ export interface BenchOptions {
   scale: number;
   workloads: Workload[];
   vs: Target[];
+  ncpus: number[];
   runTimeoutMs: number;
   idleConns: number;
   write: boolean;
@@ -99,6 +102,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       'requests-scale': { type: 'string' },
       only: { type: 'string' },
       vs: { type: 'string', multiple: true, default: [] },
+      ncpu: { type: 'string' },
       'run-timeout': { type: 'string' },
       'idle-conns': { type: 'string' },
       write: { type: 'boolean', default: false },
@@ -150,6 +154,13 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
     if (['direct', 'proxy'].includes(name!)) fail(`--vs name ${name} is taken`);
     return { name: name!, kind: 'vs', host: host!, port: Number(port) };
   });
+  const ncpus = (values.ncpu ?? '')
+    .split(',')
+    .filter((v) => v.trim() !== '')
+    .map((v) => count('--ncpu', v.trim(), 1, 256));
+  if (values.ncpu !== undefined && ncpus.length === 0) fail('--ncpu wants N[,N...]');
+  if (new Set(ncpus).size !== ncpus.length) fail('--ncpu values must be distinct');
+  if (vs.some((t) => /^ncpu-\d+$/.test(t.name))) fail('--vs names ncpu-N are taken');
   if (new Set(vs.map((t) => t.name)).size !== vs.length) fail('--vs names must be distinct');
   return {
     mode,
@@ -159,6 +170,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       scale: positive('--requests-scale', values['requests-scale'], quick ? 0.1 : 1),
       workloads,
       vs,
+      ncpus,
       runTimeoutMs: positive('--run-timeout', values['run-timeout'], quick ? 20 : 60) * 1000,
       idleConns: Math.round(positive('--idle-conns', values['idle-conns'], 1000)),
       write: values.write,

@@ -107,7 +107,7 @@ export function evenSlots(backends: readonly string[]): object[] {
  */
 export async function startProxy(
   backends: readonly string[],
-  opts: { dashboard?: string; product?: string } = {},
+  opts: { dashboard?: string; product?: string; ncpu?: number } = {},
 ): Promise<ProxyProc> {
   const dir = mkdtempSync(join(tmpdir(), 'codis-bench-proxy-'));
   trackDir(dir);
@@ -126,6 +126,7 @@ export async function startProxy(
   );
   writeFileSync(slots, JSON.stringify(evenSlots(backends)));
   const mode = opts.dashboard === undefined ? ['--fillslots', slots] : ['--dashboard', opts.dashboard];
+  if (opts.ncpu !== undefined) mode.push('--ncpu', String(opts.ncpu));
   // node directly (not via a shell) so that child.pid is the proxy itself, for /proc memory reads;
   // with the node flags of the bin's `#!` line, as when the bin runs by itself.
   const args = [...PROXY_NODE_FLAGS, PROXY_BIN, '--config', conf, ...mode, '--log-level', 'WARN'];

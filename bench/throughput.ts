@@ -12,7 +12,8 @@ import { hitRate, preload, startProxy, startRedis, type Managed, type ProxyProc 
 
 export interface Target {
   readonly name: string;
-  readonly kind: 'direct' | 'proxy' | 'vs';
+  /** 'workers': a codis-proxy the bench runs with --ncpu (its CPU counts its workers too). */
+  readonly kind: 'direct' | 'proxy' | 'workers' | 'vs';
   host: string;
   port: number;
   /** The process serving this target, for its CPU time (none for --vs targets). */
@@ -26,6 +27,8 @@ export interface ThroughputOptions {
   vs: readonly Target[];
   runTimeoutMs: number;
   idleConns: number;
+  /** For each, one more codis-proxy target run with --ncpu N, named ncpu-N. */
+  ncpus: readonly number[];
 }
 
 export interface ThroughputResult {
@@ -59,10 +62,27 @@ function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** cpuMs of a process and its children (a proxy's workers). */
+function treeCpuMs(pid: number): number | undefined {
+  const own = cpuMs(pid);
+  if (own === undefined) return undefined;
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // no children file: the process alone
+  }
+  return children.reduce((sum, c) => sum + (cpuMs(c) ?? 0), own);
+}
+
 export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
   const notes: string[] = [];
   const servers: Managed[] = [];
   let proxy: ProxyProc | undefined;
+  const withWorkers: ProxyProc[] = [];
   const peak = new PeakRss();
   try {
     log('starting 2 redis-servers and codis-proxy');
@@ -79,8 +99,14 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
         pid: () => servers[0]!.pid,
       },
       { name: 'proxy', kind: 'proxy', host: '127.0.0.1', port: proxy.port, pid: () => proxy?.pid },
-      ...o.vs,
     ];
+    for (const n of o.ncpus) {
+      log(`starting codis-proxy --ncpu ${n}`);
+      const p = await startProxy(backends, { ncpu: n });
+      withWorkers.push(p);
+      targets.push({ name: `ncpu-${n}`, kind: 'workers', host: '127.0.0.1', port: p.port, pid: () => p.pid });
+    }
+    targets.push(...o.vs);
     for (const t of o.vs) {
       if (!(await pingOk(t.host, t.port)))
         throw new Error(`--vs ${t.name}: no PONG from ${t.host}:${t.port}`);
@@ -123,10 +149,11 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
             continue;
           }
           const pid = t.pid?.();
-          const cpu0 = pid === undefined ? undefined : cpuMs(pid);
+          const cpu = t.kind === 'workers' ? treeCpuMs : cpuMs;
+          const cpu0 = pid === undefined ? undefined : cpu(pid);
           const r = await runBenchmark(w, t.host, t.port, requests, o.runTimeoutMs);
           if (r.ok && cpu0 !== undefined) {
-            const cpu1 = cpuMs(pid!);
+            const cpu1 = cpu(pid!);
             if (cpu1 !== undefined) r.cpuUs = ((cpu1 - cpu0) * 1000) / requests;
           }
           slot[round] = r;
@@ -178,6 +205,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
   } finally {
     await peak.stop();
     await proxy?.stop();
+    await Promise.all(withWorkers.map((p) => p.stop()));
     await Promise.all(servers.map((s) => s.stop()));
   }
 }

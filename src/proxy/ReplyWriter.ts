@@ -17,7 +17,8 @@ export function unwrittenBytes(req: Request): number {
 
 /**
  * Writes the replies of `count` requests from `first` on (`total` bytes; `big` when one of
- * them is BIG_PIECE or more, or streamed). Returns the back-pressure signal (false: the socket will emit 'drain').
+ * them is BIG_PIECE or more, or streamed). False: some of it is queued, and the connection's
+ * owner hears onDrain when it is out.
  */
 export function writeReplies(
   out: ByteSink,
