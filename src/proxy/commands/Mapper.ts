@@ -53,7 +53,7 @@ class Entry implements CommandInfo {
   readonly specs: readonly KeySpec[];
   readonly proc: KeyProc | undefined;
   /** Subcommand index by hash (containers only). */
-  subIndex: Map<number, Entry[]> | undefined = undefined;
+  subIndex: NameIndex | undefined = undefined;
 
   constructor(name: string, arity: number, spec: RedisCommandSpec | undefined, d: Decision, parent?: Entry) {
     const lower = name.toLowerCase();
@@ -101,18 +101,28 @@ function equalsUpper(upper: Buffer, b: Buffer, from = 0, to = b.length): boolean
   return true;
 }
 
-function find(index: Map<number, Entry[]>, name: Buffer, from: number, to: number): Entry | undefined {
-  const bucket = index.get(hashUpper(name, from, to));
+/**
+ * Entries by name hash, in a power-of-two array of buckets: every request looks its command
+ * up, and indexing an array costs less than a Map.
+ */
+type NameIndex = (Entry[] | undefined)[];
+
+function nameIndex(buckets: number): NameIndex {
+  return new Array<Entry[] | undefined>(buckets).fill(undefined);
+}
+
+function find(index: NameIndex, name: Buffer, from: number, to: number): Entry | undefined {
+  const bucket = index[hashUpper(name, from, to) & (index.length - 1)];
   if (bucket === undefined) return undefined;
   for (let i = 0; i < bucket.length; i++) if (equalsUpper(bucket[i]!.upper, name, from, to)) return bucket[i];
   return undefined;
 }
 
-function addTo(index: Map<number, Entry[]>, e: Entry): void {
-  const h = hashUpper(e.upper);
-  const bucket = index.get(h);
+function addTo(index: NameIndex, e: Entry): void {
+  const h = hashUpper(e.upper) & (index.length - 1);
+  const bucket = index[h];
   if (bucket) bucket.push(e);
-  else index.set(h, [e]);
+  else index[h] = [e];
 }
 
 // ------------------------------------------------------------------ building the table
@@ -195,13 +205,13 @@ const UNREVIEWED: Decision = {
 };
 
 const all: Entry[] = [];
-const topIndex = new Map<number, Entry[]>();
+const topIndex = nameIndex(1024);
 
 function build(spec: RedisCommandSpec, parent: Entry | undefined): Entry {
   const entry = new Entry(spec.name, spec.arity, spec, decisionFor(spec.name) ?? UNREVIEWED, parent);
   if (spec.subcommands.length > 0) {
     entry.subcommands = new Map();
-    entry.subIndex = new Map();
+    entry.subIndex = nameIndex(64);
     for (const s of spec.subcommands) {
       const sub = build(s, entry);
       entry.subcommands.set(sub.upper.toString(), sub);
