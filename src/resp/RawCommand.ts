@@ -5,6 +5,8 @@
  *
  * The decoder reuses one RawCommand: its fields are valid only during `onRequest`.
  */
+import { indexOfNewline } from './newline.js';
+
 export class RawCommand {
   data: Buffer = EMPTY;
   /** The whole command is data[start, end). */
@@ -37,9 +39,9 @@ export class RawCommand {
     const n = readInt(data, start + 1);
     this.reserve(n);
     const offs = this.offs;
-    let p = data.indexOf(10, start) + 1;
+    let p = indexOfNewline(data, start) + 1;
     for (let i = 0; i < n; i++) {
-      const body = data.indexOf(10, p) + 1;
+      const body = indexOfNewline(data, p) + 1;
       offs[2 * i] = body;
       offs[2 * i + 1] = body + readInt(data, p + 1);
       p = offs[2 * i + 1]! + 2;

@@ -4,6 +4,7 @@
  * The scanner is resumable: a reply may span any number of chunks, and no state but a few
  * integers is kept between them. Understands RESP2 and the RESP3 aggregate and scalar types.
  */
+import { indexOfNewline } from './newline.js';
 
 export class ReplyProtocolError extends Error {}
 
@@ -157,10 +158,6 @@ function isLengthType(t: number): boolean {
 function isLineType(t: number): boolean {
   // _ null, # boolean, , double, ( big number
   return t === 0x5f || t === 0x23 || t === 0x2c || t === 0x28;
-}
-
-function indexOfNewline(chunk: Uint8Array, from: number): number {
-  return chunk.indexOf(10, from);
 }
 
 /**

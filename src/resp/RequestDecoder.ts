@@ -7,6 +7,7 @@
  * so a 64 MB value costs one copy rather than one per chunk.
  */
 import { writeBulk, writeHeader } from './encode.js';
+import { indexOfNewline } from './newline.js';
 import { RawCommand } from './RawCommand.js';
 
 export class ProtocolError extends Error {}
@@ -89,7 +90,7 @@ export class RequestDecoder {
   private parse(data: Buffer, start: number, sink: RequestSink): number {
     if (data[start] !== 0x2a /* * */) return this.parseInline(data, start, sink);
     const len = data.length;
-    let nl = data.indexOf(10, start);
+    let nl = indexOfNewline(data, start);
     if (nl < 0) return this.incompleteLine(len - start, len - start);
     const n = parseLineInt(data, start + 1, nl);
     if (Number.isNaN(n) || n > this.limits.maxElements) throw new ProtocolError('invalid multibulk length');
@@ -102,7 +103,7 @@ export class RequestDecoder {
       if (data[p] !== 0x24 /* $ */) {
         throw new ProtocolError(`expected '$', got '${printable(data[p]!)}'`);
       }
-      nl = data.indexOf(10, p);
+      nl = indexOfNewline(data, p);
       if (nl < 0) return this.incompleteLine(len - p, len - start);
       const blen = parseLineInt(data, p + 1, nl);
       if (Number.isNaN(blen) || blen < 0 || blen > this.limits.maxBulk) {
