@@ -143,7 +143,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   }
 
   private dropIdle(timeoutMs: number): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const s of this.sessions) if (s.idleFor(now) >= timeoutMs) s.close();
   }
 

@@ -61,13 +61,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   quit = false;
   flushQueued = false;
   private remoteAddr: string | undefined;
-  readonly createdAt = Date.now();
-  lastOpAt = 0;
   private head: Request | null = null;
   private tail: Request | null = null;
   private pending = 0;
   private readonly decoder: RequestDecoder;
-  private now = 0;
+  /** performance.now() of the last read: the start time of the requests in it. */
+  private lastRead = performance.now();
   private closed = false;
   private readingPaused = false;
   /** Requests handed to the router whose replies are not yet written to the client. */
@@ -103,8 +102,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   onData(chunk: Buffer): void {
     if (this.quit) return;
-    this.now = performance.now();
-    this.lastOpAt = Date.now();
+    this.lastRead = performance.now();
     try {
       this.decoder.feed(chunk, this);
     } catch (e) {
@@ -115,9 +113,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (this.pending >= this.host.options.maxPipeline || this.deferred.length > 0) this.pauseReading();
   }
 
-  /** ms since the client last sent anything (the proxy drops it past session_recv_timeout). */
+  /**
+   * ms since the client last sent anything (`now` from performance.now()); past
+   * session_recv_timeout the proxy drops it.
+   */
   idleFor(now: number): number {
-    return now - (this.lastOpAt || this.createdAt);
+    return now - this.lastRead;
   }
 
   onRequest(cmd: RawCommand): void {
@@ -151,7 +152,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   /** `args` null: the request makes them from its bytes if it ever needs them. */
   private request(args: Buffer[] | null, cmd: RawCommand, info: CommandInfo): Request {
-    return new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.now);
+    return new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.lastRead);
   }
 
   private enqueue(req: Request): Request {
@@ -359,7 +360,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
    * only this connection closes.
    */
   private protocolError(msg: string): void {
-    this.enqueue(new Request(this, [], EMPTY, 0, 0, this.db, UNKNOWN, this.now)).fail(
+    this.enqueue(new Request(this, [], EMPTY, 0, 0, this.db, UNKNOWN, this.lastRead)).fail(
       'ERR Protocol error: ' + msg,
     );
     this.quit = true;
