@@ -27,6 +27,15 @@ test('crc32 is the IEEE CRC-32 (same as zlib)', () => {
   assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
 });
 
+test('crc32 of any range (every length and start, 4 bytes at a time and the rest) matches zlib', () => {
+  const b = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 151 + 17) & 0xff));
+  for (let start = 0; start < 8; start++) {
+    for (let end = start; end <= b.length; end++) {
+      assert.equal(crc32(b, start, end), zlibCrc32(b.subarray(start, end)) >>> 0, `[${start}, ${end})`);
+    }
+  }
+});
+
 test('hash tags follow the Codis rule, empty tag hashes the empty string', () => {
   for (const [key, hashed] of CASES) {
     assert.equal(slotOf(key), (zlibCrc32(Buffer.from(hashed)) >>> 0) % 1024, `${key} hashes ${hashed}`);
