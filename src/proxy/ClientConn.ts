@@ -8,6 +8,11 @@ import type { ByteSink } from './SocketWriter.js';
 /** Who hears a connection's events (a Session; a refused connection has none). */
 export interface ConnOwner {
   onData(chunk: Buffer): void;
+  /**
+   * The client sent its FIN (`printf ... | nc -N` does): nothing more comes, but it may still
+   * read. The owner answers what it has, then calls end().
+   */
+  onEnd(): void;
   /** Everything written so far has reached the kernel. */
   onDrain(): void;
   /** The connection is closed (once). */
@@ -39,4 +44,4 @@ export interface ClientConn extends ByteSink {
 /** How long a connection the proxy ended may stay half-open, waiting for the client's FIN. */
 export const LINGER_MS = 2000;
 
-export const NO_OWNER: ConnOwner = { onData() {}, onDrain() {}, onClose() {} };
+export const NO_OWNER: ConnOwner = { onData() {}, onEnd() {}, onDrain() {}, onClose() {} };

@@ -75,12 +75,12 @@ export class HandleConn implements ClientConn, WriteOwner {
     else if (n < 0) this.onReadEnd(n);
   }
 
-  /** The client's FIN: like a net.Server's socket (allowHalfOpen off), this side ends too. */
+  /** The client's FIN (its owner ends this side once it answered), or a read error. */
   private onReadEnd(n: number): void {
     this.readEnded = true;
     if (getSystemErrorName(n) !== 'EOF') this.destroy();
     else if (this.shutDown) this.destroy();
-    else this.end();
+    else this.owner.onEnd();
   }
 
   write(data: Buffer): boolean {

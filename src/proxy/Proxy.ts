@@ -102,7 +102,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** Binds the client listener (not yet serving: the router is offline). */
   async listen(): Promise<void> {
-    const server = net.createServer();
+    // Half-open allowed: a client that sends its FIN after its commands still gets the replies.
+    const server = net.createServer({ allowHalfOpen: true });
     this.server = server;
     await listenOn(server, this.config.proto_type, this.config.proxy_addr);
     const unixPath = this.config.proto_type === 'unix' ? this.config.proxy_addr : '';

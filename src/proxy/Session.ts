@@ -305,6 +305,15 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (this.readingPaused) this.resumeReading();
   }
 
+  /**
+   * The client sent its FIN after its commands (`printf ... | nc -N`): like Redis, it gets
+   * the replies to what it sent, then the connection ends.
+   */
+  onEnd(): void {
+    this.quit = true;
+    if (this.head === null) this.closeAfterReplies();
+  }
+
   /** Some replies are ready, and some of the requests sent with them are still out. */
   private partlyAnswered(): boolean {
     let req = this.head;

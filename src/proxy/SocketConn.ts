@@ -13,6 +13,8 @@ export class SocketConn implements ClientConn {
   ) {
     this.sink = new SocketSink(socket);
     socket.on('data', (chunk: Buffer) => this.owner.onData(chunk));
+    // Needs allowHalfOpen: otherwise the socket ends itself at the client's FIN.
+    socket.on('end', () => this.owner.onEnd());
     socket.on('drain', () => this.owner.onDrain());
     socket.on('error', () => {});
     socket.on('close', () => this.owner.onClose());

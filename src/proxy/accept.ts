@@ -14,7 +14,8 @@ interface ListenHandle {
  * connection: about 2.7 KB more than the bare handle (10,000 idle clients: 3.9 against 1.2 MB
  * per 1,000), and a stream's work on every read and write. So once the server listens, its
  * handle's connection callback is taken over and the libuv handle is used bare. Where that is not possible, connections come through
- * 'connection' events. `unixPath` names the clients of a unix socket.
+ * 'connection' events (the server must allow half-open connections, so that a client's FIN
+ * does not end the connection before its replies). `unixPath` names the clients of a unix socket.
  */
 export function acceptConns(server: net.Server, unixPath: string, onConn: (c: ClientConn) => void): void {
   const listener = (server as unknown as { _handle?: ListenHandle | null })._handle;
@@ -28,6 +29,12 @@ export function acceptConns(server: net.Server, unixPath: string, onConn: (c: Cl
       return;
     }
     if (isAdoptable(handle)) onConn(new HandleConn(handle, unixPath));
-    else onConn(new SocketConn(new net.Socket({ handle } as net.SocketConstructorOpts), unixPath));
+    else
+      onConn(
+        new SocketConn(
+          new net.Socket({ handle, allowHalfOpen: true } as net.SocketConstructorOpts),
+          unixPath,
+        ),
+      );
   };
 }

@@ -18,10 +18,15 @@ import { readInto } from '../../src/proxy/SocketReader.js';
 class Owner implements ConnOwner {
   readonly kept: Buffer[] = [];
   drains = 0;
+  ended = false;
   closed = false;
   private wake: (() => void) | null = null;
   onData(chunk: Buffer): void {
     this.kept.push(chunk);
+    this.poke();
+  }
+  onEnd(): void {
+    this.ended = true;
     this.poke();
   }
   onDrain(): void {
@@ -73,7 +78,9 @@ async function serve(kind: Kind): Promise<Served> {
     else ready.push(c);
   };
   const server =
-    kind === 'handle' ? net.createServer() : net.createServer((s) => onConn(new SocketConn(s, '')));
+    kind === 'handle'
+      ? net.createServer()
+      : net.createServer({ allowHalfOpen: true }, (s) => onConn(new SocketConn(s, '')));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   if (kind === 'handle') acceptConns(server, '', onConn);
@@ -176,14 +183,22 @@ for (const kind of ['handle', 'socket'] as const) {
     srv.close();
   });
 
-  test(`${kind}: the client's FIN closes the connection`, async () => {
+  test(`${kind}: after the client's FIN it still gets what is written, then end closes`, async () => {
     const srv = await serve(kind);
-    const c = await client(srv.port);
-    const { owner } = await srv.next();
+    const c = net.connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+    await once(c, 'connect');
+    const { conn, owner } = await srv.next();
+    let text = '';
+    c.on('data', (d: Buffer) => (text += d.toString()));
     c.end('last words');
-    await owner.until('close', () => owner.closed);
+    await owner.until('end', () => owner.ended);
     assert.equal(owner.text(), 'last words');
-    await once(c, 'close');
+    assert.equal(owner.closed, false, 'a half-closed client is not dropped');
+    conn.write(Buffer.from('+reply\r\n'));
+    conn.end();
+    await once(c, 'end');
+    assert.equal(text, '+reply\r\n');
+    await owner.until('close', () => owner.closed);
     srv.close();
   });
 }

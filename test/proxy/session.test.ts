@@ -157,6 +157,29 @@ describe('commands answered by the proxy', () => {
     socket.destroy();
   });
 
+  test('a client that sends its FIN after its commands (printf | nc -N) gets every reply, then is closed', async () => {
+    const before = await sessionsAlive(main);
+    const [k0, k1] = [keyOn('fin', 0), keyOn('fin', 1)];
+    const socket = net.connect({ port: main.port, host: '127.0.0.1', allowHalfOpen: true });
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const ended = once(socket, 'end');
+    await once(socket, 'connect');
+    socket.end(
+      Buffer.concat([
+        encodeCommand(['PING']),
+        encodeCommand(['SET', k0, 'v0']),
+        encodeCommand(['SET', k1, 'v1']),
+        encodeCommand(['MGET', k0, k1]),
+        encodeCommand(['DEL', k0, k1]),
+      ]),
+    );
+    await ended; // the proxy's FIN, after the replies
+    assert.equal(received, '+PONG\r\n+OK\r\n+OK\r\n*2\r\n$2\r\nv0\r\n$2\r\nv1\r\n:2\r\n');
+    await untilAlive(main, before);
+    socket.destroy();
+  });
+
   test('unknown commands → ERR unknown command, and they never reach a backend', async () => {
     const c = await main.connect();
     const before = (await Promise.all(backends.map(errorReplies))).reduce((a, b) => a + b);
