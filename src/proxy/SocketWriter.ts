@@ -50,7 +50,7 @@ interface StreamWrapBinding {
 
 /** Node's stream_wrap binding, or null where it is not reachable. */
 export const streamWrap: StreamWrapBinding | null = loadBinding();
-export const directWrites = streamWrap !== null;
+const directWrites = streamWrap !== null;
 
 /** The request object for the next write; a write that is queued keeps it. */
 let spare: WriteReq | null = streamWrap === null ? null : newReq();
@@ -116,7 +116,7 @@ function onWriteDone(this: WriteReq, status: number): void {
   owner.afterWrite(status);
 }
 
-export function errnoError(err: number, syscall: string): NodeJS.ErrnoException {
+function errnoError(err: number, syscall: string): NodeJS.ErrnoException {
   const code = getSystemErrorName(err);
   return Object.assign(new Error(`${syscall} ${code}`), { errno: err, code, syscall });
 }
