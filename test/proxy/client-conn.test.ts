@@ -145,6 +145,24 @@ for (const kind of ['handle', 'socket'] as const) {
     srv.close();
   });
 
+  test(`${kind}: a client that resets the connection with writes queued for it is closed, and others go on`, async () => {
+    const srv = await serve(kind);
+    const c = await client(srv.port);
+    c.pause();
+    const { conn, owner } = await srv.next();
+    assert.equal(conn.write(Buffer.alloc(16 * 1024 * 1024, 'r')), false);
+    c.resetAndDestroy();
+    await owner.until('close', () => owner.closed);
+    assert.equal(conn.unsent, 0);
+    assert.equal(conn.write(Buffer.from('after close')), true, 'a write after close is dropped');
+    const other = await client(srv.port);
+    const o = await srv.next();
+    other.write('still serving');
+    await o.owner.until('other', () => o.owner.bytes() === 13);
+    other.destroy();
+    srv.close();
+  });
+
   test(`${kind}: pause stops reads until resume`, async () => {
     const srv = await serve(kind);
     const c = await client(srv.port);
