@@ -12,7 +12,7 @@ import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command } from '../resp/encode.js';
 import { scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
-import { readInto } from './SocketReader.js';
+import { joinPieces, SlabReader } from './SocketReader.js';
 import { copyBytes } from '../utils/copyBytes.js';
 
 /** Something waiting for one reply from a backend. */
@@ -50,6 +50,8 @@ export interface BackendOptions {
 const RETRY_MIN_MS = 50;
 /** A reply this large is handed on in parts as it arrives. */
 const STREAM_MIN = 1024 * 1024;
+/** Bytes read in one go before a backend yields the rest of the turn (see onChunk). */
+const YIELD_BYTES = 256 * 1024;
 const RETRY_MAX_MS = 5000;
 const MASTERDOWN = Buffer.from('-MASTERDOWN');
 const LOADING = Buffer.from('-LOADING');
@@ -91,6 +93,10 @@ export class BackendConn implements Flushable {
   private partialLen = 0;
   /** The head task takes its reply in parts (a big reply streamed through). */
   private streaming = false;
+  /** Bytes of full reads in a row: the socket had more queued than one read takes. */
+  private burst = 0;
+  /** Reading stopped for the rest of this turn, to resume at the next flush. */
+  private yielded = false;
   private lastError = '';
 
   constructor(
@@ -136,6 +142,7 @@ export class BackendConn implements Flushable {
   flush(): void {
     const socket = this.socket;
     const sink = this.sink;
+    if (this.yielded) this.resumeReading();
     const n = this.unsent;
     if (socket === null || sink === null || n === 0) return;
     this.unsent = 0;
@@ -205,7 +212,7 @@ export class BackendConn implements Flushable {
       host: this.host,
       port: this.port,
       noDelay: true,
-      onread: readInto((chunk) => this.onData(chunk)),
+      onread: new SlabReader((chunk, full) => this.onChunk(chunk, full)).opts(),
     });
     this.socket = socket;
     this.sink = new SocketSink(socket);
@@ -213,6 +220,8 @@ export class BackendConn implements Flushable {
     this.partial = [];
     this.partialLen = 0;
     this.streaming = false;
+    this.burst = 0;
+    this.yielded = false;
     if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
     const connectTimer = setTimeout(
       () => socket.destroy(new Error('connect timeout')),
@@ -263,6 +272,33 @@ export class BackendConn implements Flushable {
     for (const t of first) this.push(t);
   }
 
+  /**
+   * A backend with a long queue of replies (a burst of big ones) would otherwise be read to
+   * the end before any client gets its reply or any new request leaves: libuv reads a
+   * stream up to 32 times per readable event. After YIELD_BYTES in full reads the connection
+   * stops until this turn's flushes are done, so replies go out and new requests reach the
+   * server while the rest is still queued, and proxy and server work at the same time.
+   */
+  private onChunk(chunk: Buffer, full: boolean): boolean {
+    this.onData(chunk);
+    if (!full) {
+      this.burst = 0;
+      return true;
+    }
+    this.burst += chunk.length;
+    if (this.burst < YIELD_BYTES || this.socket === null || this.socket.destroyed) return true;
+    this.burst = 0;
+    this.yielded = true;
+    scheduleFlush(this);
+    return false;
+  }
+
+  private resumeReading(): void {
+    this.yielded = false;
+    const socket = this.socket;
+    if (socket !== null && !socket.destroyed) socket.resume();
+  }
+
   private onData(chunk: Buffer): void {
     let pos = 0;
     const len = chunk.length;
@@ -288,7 +324,7 @@ export class BackendConn implements Flushable {
         this.deliver(task, chunk, pos, end);
       } else if (this.partial.length > 0) {
         this.partial.push(chunk.subarray(pos, end));
-        const reply = Buffer.concat(this.partial);
+        const reply = joinPieces(this.partial, this.partialLen + end - pos);
         this.partial = [];
         this.partialLen = 0;
         this.deliver(task, reply, 0, reply.length);

@@ -45,7 +45,39 @@ export class ReplyScanner {
     while (i < len) {
       switch (this.state) {
         case S_HEADER_START: {
-          const t = chunk[i++]!;
+          const t = chunk[i]!;
+          if (t === 0x24 /* $ */ || t === 0x2a /* * */) {
+            // Fast path, the bulk of a big array reply: a whole `$n` / `*n` header in this
+            // chunk is read with locals; anything else goes through the states below.
+            let j = i + 1;
+            let c = j < len ? chunk[j]! : 0;
+            if (c >= 48 && c <= 57) {
+              let n = 0;
+              do {
+                n = n * 10 + (c - 48);
+                c = ++j < len ? chunk[j]! : 0;
+              } while (c >= 48 && c <= 57);
+              if (c === 13 && j + 1 < len && chunk[j + 1] === 10) {
+                j += 2;
+                if (t === 0x24) {
+                  const end = j + n + 2;
+                  if (end > len) {
+                    this.left = end - len;
+                    this.state = S_BODY;
+                    return -1;
+                  }
+                  i = end;
+                  if (this.elementDone()) return i;
+                } else {
+                  i = j;
+                  if (n > 0) this.stack.push(n);
+                  else if (this.elementDone()) return i;
+                }
+                continue;
+              }
+            }
+          }
+          i++;
           this.type = t;
           if (t === 0x2b /* + */ || t === 0x2d /* - */ || t === 0x3a /* : */ || isLineType(t)) {
             // Values on the line are not needed: jump to its newline.

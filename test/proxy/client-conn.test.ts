@@ -12,7 +12,6 @@ import { acceptConns } from '../../src/proxy/accept.js';
 import type { ClientConn, ConnOwner } from '../../src/proxy/ClientConn.js';
 import { HandleConn } from '../../src/proxy/HandleConn.js';
 import { SocketConn } from '../../src/proxy/SocketConn.js';
-import { readInto } from '../../src/proxy/SocketReader.js';
 
 /** Records a connection's events and lets a test wait for them. */
 class Owner implements ConnOwner {
@@ -220,23 +219,3 @@ for (const kind of ['handle', 'socket'] as const) {
     srv.close();
   });
 }
-
-test('a connecting socket with readInto gets its own copies of what it reads', async () => {
-  const server = net.createServer((s) => {
-    s.write('one');
-    s.once('data', () => s.end('two'));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  const owner = new Owner();
-  const c = net.connect({ port, host: '127.0.0.1', onread: readInto((b) => owner.onData(b)) });
-  await owner.until('one', () => owner.bytes() === 3);
-  const first = owner.kept[0]!;
-  c.write('go');
-  await owner.until('two', () => owner.bytes() === 6);
-  assert.equal(first.toString(), 'one');
-  assert.equal(owner.text(), 'onetwo');
-  c.destroy();
-  server.close();
-});

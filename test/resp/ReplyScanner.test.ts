@@ -22,6 +22,8 @@ const REPLIES = [
   '|1\r\n+a\r\n+b\r\n:7\r\n',
   '=7\r\ntxt:abc\r\n',
   '(12345678901234567890\r\n',
+  '*2\r\n$10\r\n0123456789\r\n*0\r\n',
+  '*12\r\n' + ':1\r\n'.repeat(12),
 ];
 
 function boundaries(chunks: Buffer[]): number[] {
@@ -60,6 +62,8 @@ test('boundaries do not depend on how the stream is chunked', () => {
 
 test('rejects bytes that cannot start a reply', () => {
   assert.throws(() => new ReplyScanner().scan(Buffer.from('hello\r\n'), 0), ReplyProtocolError);
+  assert.throws(() => new ReplyScanner().scan(Buffer.from('$3\r\rabc\r\n'), 0), ReplyProtocolError);
+  assert.throws(() => new ReplyScanner().scan(Buffer.from('*1x\r\n'), 0), ReplyProtocolError);
 });
 
 test('splits array replies into element views and reads integers', () => {
