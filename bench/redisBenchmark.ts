@@ -8,11 +8,13 @@ export interface Workload {
   readonly id: string;
   readonly label: string;
   /** redis-benchmark -t name. */
-  readonly test: 'set' | 'get' | 'mset';
+  readonly test: 'set' | 'get' | 'mset' | 'lrange_600';
   readonly pipeline: number;
   readonly clients: number;
   /** -n at --requests-scale 1: a proxy run takes ~2-4 s on a 2-core box (direct runs are faster). */
   readonly requests: number;
+  /** Run only when named in --only: not one of the issue's table rows. */
+  readonly extra?: boolean;
 }
 
 export const WORKLOADS: readonly Workload[] = [
@@ -24,10 +26,26 @@ export const WORKLOADS: readonly Workload[] = [
   { id: 'mset', label: 'MSET(10) c50', test: 'mset', pipeline: 1, clients: 50, requests: 50_000 },
   { id: 'set-p1-c500', label: 'SET -P 1 c500', test: 'set', pipeline: 1, clients: 500, requests: 100_000 },
   { id: 'get-p1-c500', label: 'GET -P 1 c500', test: 'get', pipeline: 1, clients: 500, requests: 100_000 },
+  // Big replies (about 42 KB each) from one list: one backend, the bytes path rather than the
+  // per-request one. An extra: its buffers would lift the run's peak RSS above the table rows'.
+  {
+    id: 'lrange600',
+    label: 'LRANGE_600 c50',
+    test: 'lrange_600',
+    pipeline: 1,
+    clients: 50,
+    requests: 20_000,
+    extra: true,
+  },
 ];
 
 /** The row name redis-benchmark prints for each -t test. */
-const CSV_NAME: Record<Workload['test'], string> = { set: 'SET', get: 'GET', mset: 'MSET (10 keys)' };
+const CSV_NAME: Record<Workload['test'], string> = {
+  set: 'SET',
+  get: 'GET',
+  mset: 'MSET (10 keys)',
+  lrange_600: 'LRANGE_600 (first 600 elements)',
+};
 
 export interface RunOk {
   ok: true;

@@ -118,6 +118,12 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
   `GETs hit: before the rounds all ${KEYSPACE} keys redis-benchmark can pick (key:000000000000 .. ` +
     `key:${String(KEYSPACE - 1).padStart(12, '0')}) are SET to ${VALUE_SIZE}-byte values through each target.`,
   "`MSET(10)` is redis-benchmark's mset test: MSET with 10 keys, which the proxy splits per slot.",
+  ...(o.workloads.some((w) => w.test === 'lrange_600')
+    ? [
+        "`LRANGE_600` is redis-benchmark's test of that name: the first 600 of a list's 64-byte items, about " +
+          '42 KB a reply, all from one key (so one backend); each run does its LPUSH first.',
+      ]
+    : []),
   'Within a round every target runs each workload back to back; the starting target rotates per round.',
   "`CPU µs/req` is the CPU time (user + system, read from /proc) that the target's own process spent per " +
     'request: the redis-server for `direct`, the codis-proxy process for `proxy` (not the servers behind it), ' +

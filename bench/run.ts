@@ -27,6 +27,9 @@ options:
   --rounds N             interleaved rounds (default 3); medians are taken over rounds
   --requests-scale X     multiply every workload's -n by X (default 1, or 0.1 with --quick)
   --only a,b             workloads to run: ${WORKLOADS.map((w) => w.id).join(', ')}
+                         (default: all but the extras, ${WORKLOADS.filter((w) => w.extra === true)
+                           .map((w) => w.id)
+                           .join(', ')})
   --vs NAME=HOST:PORT    another proxy to compare (repeatable); it must already run on 127.0.0.1
   --ncpu N[,N...]        also run codis-proxy with --ncpu N worker processes, as target ncpu-N
                          (its CPU µs/req counts its workers): how throughput grows with cores
@@ -136,7 +139,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
     if (!Number.isInteger(n) || n > max) fail(`${name} must be an integer of at most ${max}, got ${v}`);
     return n;
   };
-  let workloads = [...WORKLOADS];
+  let workloads = WORKLOADS.filter((w) => w.extra !== true);
   if (values.only !== undefined) {
     const ids = values.only
       .split(',')
