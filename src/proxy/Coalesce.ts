@@ -7,6 +7,7 @@
  */
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
 import { arrayHeader, error, integer, OK, writeBulkRange, writeHeader } from '../resp/encode.js';
+import { copyBytes } from '../utils/copyBytes.js';
 import { RawCommand } from '../resp/RawCommand.js';
 import { slotOfRange } from './hash.js';
 import { Request } from './Request.js';
@@ -93,7 +94,11 @@ function groupKeys(router: Router, req: Request, cmd: RawCommand, step: number):
   return groups;
 }
 
-/** The sub-command for one group, encoded straight from the client's bytes. */
+/**
+ * The sub-command for one group, made from the client's bytes: each key (and its value) is
+ * copied with its `$len` header as the client encoded it, and keys next to each other in the
+ * command are copied as one run.
+ */
 function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
   const data = cmd.data;
   const nameLen = cmd.argEnd(0) - cmd.argStart(0);
@@ -101,9 +106,13 @@ function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
   const out = Buffer.allocUnsafe(16 + nameLen + g.bytes + n * 16);
   let p = writeHeader(out, 0, 0x2a, n);
   p = writeBulkRange(out, p, data, cmd.argStart(0), cmd.argEnd(0));
-  for (const i of g.keys) {
-    p = writeBulkRange(out, p, data, cmd.argStart(i), cmd.argEnd(i));
-    if (step === 2) p = writeBulkRange(out, p, data, cmd.argStart(i + 1), cmd.argEnd(i + 1));
+  const keys = g.keys;
+  for (let k = 0; k < keys.length; ) {
+    const first = keys[k]!;
+    let last = first;
+    while (++k < keys.length && keys[k] === last + step) last = keys[k]!;
+    // Argument i's header starts just past argument i-1's CRLF.
+    p += copyBytes(data, cmd.argEnd(first - 1) + 2, cmd.argEnd(last + step - 1) + 2, out, p);
   }
   return out.subarray(0, p);
 }

@@ -152,6 +152,11 @@ export class RequestDecoder {
 }
 
 /** Parses the decimal integer in data[from, nl) where nl indexes the '\n' of "\r\n". */
+/**
+ * The integer on a header line, or NaN unless written as Redis writes it (its string2ll): no
+ * leading zeros, no `-0`, no `+`. Redis drops a connection that sends `$03`, so a header it
+ * would refuse must never be forwarded on a shared backend connection.
+ */
 function parseLineInt(data: Buffer, from: number, nl: number): number {
   const end = nl - 1;
   if (end <= from || data[end] !== 13) return NaN;
@@ -162,6 +167,7 @@ function parseLineInt(data: Buffer, from: number, nl: number): number {
     i++;
     if (i === end) return NaN;
   }
+  if (data[i] === 0x30 /* 0 */ && (neg || end - i > 1)) return NaN;
   let v = 0;
   for (; i < end; i++) {
     const d = data[i]! - 48;

@@ -77,6 +77,8 @@ describe('classic malformed frames', () => {
     ['negative bulk length', '*1\r\n$-5\r\n', /invalid bulk length/],
     ['bulk length over 512 MB', '*1\r\n$600000000\r\n', /invalid bulk length/],
     ['bulk longer than announced', '*1\r\n$3\r\nGETX\r\n', /^ERR Protocol error: /],
+    ['bulk length with a leading zero', '*2\r\n$3\r\nGET\r\n$03\r\nfoo\r\n', /invalid bulk length/],
+    ['multibulk length with a leading zero', '*02\r\n$3\r\nGET\r\n$3\r\nfoo\r\n', /invalid multibulk length/],
     ['unbalanced quotes inline', 'SET "k v\r\n', /unbalanced quotes/],
     ['inline line over 64 KB', Buffer.alloc(70 * 1024, 'a'), /too big inline request/],
     [
@@ -97,6 +99,32 @@ describe('classic malformed frames', () => {
       await c.waitClosed(5000);
     });
   }
+
+  test('lengths Redis would refuse never reach the shared backend connections', async () => {
+    const accepted = async () => {
+      let n = 0;
+      for (const b of backends) {
+        const info = String(await b.call('INFO', 'stats'));
+        n += Number(/total_connections_received:(\d+)/.exec(info)![1]);
+      }
+      return n;
+    };
+    const before = await accepted();
+    for (const frame of [
+      '*2\r\n$3\r\nGET\r\n$03\r\nk\r\n',
+      '*2\r\n$3\r\nGET\r\n$-0\r\n\r\n',
+      '*02\r\n$4\r\nPING\r\n',
+    ]) {
+      const c = await proxy.connect();
+      const reply = c.readReply();
+      c.writeRaw(frame);
+      assert.match(errorOf(await reply), /^ERR Protocol error: /);
+      await c.waitClosed(5000);
+    }
+    // Each INFO above came on the helper's own connection; a dropped backend connection
+    // would have been made anew by the proxy.
+    assert.equal(await accepted(), before);
+  });
 
   test('commands before the bad frame are answered, nothing after it runs', async () => {
     const c = await proxy.connect();

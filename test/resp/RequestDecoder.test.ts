@@ -69,6 +69,12 @@ test('malformed input raises a ProtocolError with a reason', () => {
     ['*2\r\n+GET\r\n', /expected '\$', got '\+'/],
     ['*1\r\n$x\r\n', /invalid bulk length/],
     ['*1\r\n$-1\r\n', /invalid bulk length/],
+    // Redis refuses these (and drops the connection): they must not reach a shared backend.
+    ['*2\r\n$3\r\nGET\r\n$03\r\nfoo\r\n', /invalid bulk length/],
+    ['*1\r\n$-0\r\n', /invalid bulk length/],
+    ['*1\r\n$+4\r\nPING\r\n', /invalid bulk length/],
+    ['*02\r\n$3\r\nGET\r\n$3\r\nfoo\r\n', /invalid multibulk length/],
+    ['*-0\r\n', /invalid multibulk length/],
     ['*1\r\n$3\r\nGETXX', /CRLF/],
     ['*9999999\r\n', /invalid multibulk length/],
     ['set "unterminated\r\n', /unbalanced quotes/],
