@@ -134,8 +134,10 @@ export async function startProxy(
   const logs = keepLog(child);
   try {
     await started(child, [port!, adminPort!], 'codis-proxy', logs);
-    if (opts.dashboard === undefined && !(await pingOk('127.0.0.1', port!)))
-      throw new Error(`codis-proxy does not answer PING: ${logs()}`);
+    // Workers start in parallel with everything else on a loaded box: give them time.
+    const wait = opts.ncpu === undefined ? 3000 : 10_000;
+    if (opts.dashboard === undefined && !(await pingOk('127.0.0.1', port!, wait)))
+      throw new Error(`codis-proxy does not answer PING within ${wait} ms: ${logs()}`);
   } catch (e) {
     child.kill('SIGKILL');
     removeDir(dir);
