@@ -107,7 +107,7 @@ function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
   let p = writeHeader(out, 0, 0x2a, n);
   p = writeBulkRange(out, p, data, cmd.argStart(0), cmd.argEnd(0));
   const keys = g.keys;
-  for (let k = 0; k < keys.length; ) {
+  for (let k = 0; k < keys.length;) {
     const first = keys[k]!;
     let last = first;
     while (++k < keys.length && keys[k] === last + step) last = keys[k]!;
