@@ -182,50 +182,86 @@ function printable(b: number): string {
   return b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '\\x' + b.toString(16).padStart(2, '0');
 }
 
-/** Splits an inline command on blanks; double and single quotes group as in redis-cli. */
+/**
+ * Splits an inline command as Redis does (sdssplitargs): blanks separate arguments; "double
+ * quotes" take \n \r \t \b \a \xHH and \<any> escapes, 'single quotes' only \'; a quote may
+ * open inside an argument, and a closing quote must be followed by a blank or the end. A NUL
+ * byte ends the line, as it ends Redis's C string.
+ */
 function splitInline(data: Buffer, start: number, end: number): Buffer[] {
   const out: Buffer[] = [];
+  const at = (k: number): number => (k < end ? data[k]! : 0);
   let i = start;
-  while (i < end) {
-    while (i < end && (data[i] === 0x20 || data[i] === 0x09)) i++;
-    if (i >= end) break;
-    const q = data[i];
-    if (q === 0x22 || q === 0x27) {
-      const close = data.indexOf(q, i + 1);
-      if (close < 0 || close >= end) throw new ProtocolError('unbalanced quotes in request');
-      out.push(q === 0x22 ? unescape(data.subarray(i + 1, close)) : data.subarray(i + 1, close));
-      i = close + 1;
-    } else {
-      const s = i;
-      while (i < end && data[i] !== 0x20 && data[i] !== 0x09) i++;
+  for (;;) {
+    while (i < end && isSpace(data[i]!)) i++;
+    if (at(i) === 0) return out;
+    // The common case, an argument without quotes, is a view of the line.
+    const s = i;
+    while (i < end && !endsToken(data[i]!) && data[i] !== 0x22 && data[i] !== 0x27) i++;
+    if (endsToken(at(i))) {
       out.push(data.subarray(s, i));
-    }
-  }
-  return out;
-}
-
-/** Backslash escapes inside double quotes (\n, \r, \t, \\, \", \xHH), as sdssplitargs. */
-function unescape(b: Buffer): Buffer {
-  if (b.indexOf(0x5c) < 0) return b;
-  const out: number[] = [];
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c !== 0x5c || i + 1 >= b.length) {
-      out.push(c);
       continue;
     }
-    const e = b[++i]!;
-    if (e === 0x78 && i + 2 < b.length) {
-      const hex = parseInt(String.fromCharCode(b[i + 1]!, b[i + 2]!), 16);
-      if (!Number.isNaN(hex)) {
-        out.push(hex);
-        i += 2;
-        continue;
+    const cur: number[] = [];
+    for (let k = s; k < i; k++) cur.push(data[k]!);
+    let inq = false;
+    let insq = false;
+    for (let done = false; !done; ) {
+      const c = at(i);
+      if (inq) {
+        if (c === 0x5c && at(i + 1) === 0x78 && isHex(at(i + 2)) && isHex(at(i + 3))) {
+          cur.push(parseInt(String.fromCharCode(at(i + 2), at(i + 3)), 16));
+          i += 3;
+        } else if (c === 0x5c && at(i + 1) !== 0) {
+          const e = data[++i]!;
+          cur.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
+        } else if (c === 0x22) {
+          if (at(i + 1) !== 0 && !isSpace(at(i + 1))) throw new ProtocolError('unbalanced quotes in request');
+          done = true;
+        } else if (c === 0) {
+          throw new ProtocolError('unbalanced quotes in request');
+        } else {
+          cur.push(c);
+        }
+      } else if (insq) {
+        if (c === 0x5c && at(i + 1) === 0x27) {
+          i++;
+          cur.push(0x27);
+        } else if (c === 0x27) {
+          if (at(i + 1) !== 0 && !isSpace(at(i + 1))) throw new ProtocolError('unbalanced quotes in request');
+          done = true;
+        } else if (c === 0) {
+          throw new ProtocolError('unbalanced quotes in request');
+        } else {
+          cur.push(c);
+        }
+      } else if (endsToken(c)) {
+        done = true;
+      } else if (c === 0x22) {
+        inq = true;
+      } else if (c === 0x27) {
+        insq = true;
+      } else {
+        cur.push(c);
       }
+      if (c !== 0) i++;
     }
-    out.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
+    out.push(Buffer.from(cur));
   }
-  return Buffer.from(out);
+}
+
+/** C's isspace: what is skipped between arguments. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** What ends an unquoted argument in sdssplitargs (not \v or \f). */
+function endsToken(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
 export function encodeMultiBulk(args: readonly Buffer[]): Buffer {

@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
-import { RedisError, startRedis, type RedisServer, type Reply } from '../helpers/redis.js';
+import { RedisError, startRedis, type RedisServer, type Reply, type RespClient } from '../helpers/redis.js';
 
 let backends: RedisServer[] = [];
 let proxy: ProxyProcess;
@@ -124,6 +124,46 @@ describe('classic malformed frames', () => {
     // Each INFO above came on the helper's own connection; a dropped backend connection
     // would have been made anew by the proxy.
     assert.equal(await accepted(), before);
+  });
+
+  test('inline commands split exactly as Redis splits them', async () => {
+    const LINES = [
+      'plain words',
+      'a"b c"',
+      '"a\\"b" \'x\\\'y\'',
+      '"\\x41\\x4g\\t\\n\\q" end',
+      '""  \'\'',
+      'x\ry\tz',
+      'a\vb \v c',
+      '"a"b',
+      "'a'b",
+      '"unterminated',
+      "it's",
+    ];
+    const pushed = async (server: { connect(): Promise<RespClient> }, key: string, line: string) => {
+      const c = await server.connect();
+      const reply = c.readReply();
+      c.writeRaw(
+        Buffer.concat([Buffer.from(`RPUSH ${key} `), Buffer.from(line, 'latin1'), Buffer.from('\r\n')]),
+      );
+      const r = await reply;
+      c.destroy();
+      return r;
+    };
+    for (const [i, line] of LINES.entries()) {
+      const key = `inline:${i}`;
+      const direct = await pushed(backends[0]!, key, line);
+      const proxied = await pushed(proxy, `${key}:p`, line);
+      if (direct instanceof RedisError) {
+        assert.equal(errorOf(proxied), direct.message, JSON.stringify(line));
+        continue;
+      }
+      assert.equal(proxied, direct, JSON.stringify(line));
+      const want = await backends[0]!.call('LRANGE', key, 0, -1);
+      const c = await proxy.connect();
+      assert.deepEqual(await c.call('LRANGE', `${key}:p`, 0, -1), want, JSON.stringify(line));
+      c.destroy();
+    }
   });
 
   test('commands before the bad frame are answered, nothing after it runs', async () => {
