@@ -206,7 +206,7 @@ function splitInline(data: Buffer, start: number, end: number): Buffer[] {
     for (let k = s; k < i; k++) cur.push(data[k]!);
     let inq = false;
     let insq = false;
-    for (let done = false; !done; ) {
+    for (let done = false; !done;) {
       const c = at(i);
       if (inq) {
         if (c === 0x5c && at(i + 1) === 0x78 && isHex(at(i + 2)) && isHex(at(i + 3))) {
