@@ -204,45 +204,30 @@ function splitInline(data: Buffer, start: number, end: number): Buffer[] {
     }
     const cur: number[] = [];
     for (let k = s; k < i; k++) cur.push(data[k]!);
-    let inq = false;
-    let insq = false;
+    /** The open quote, or 0. */
+    let quote = 0;
     for (let done = false; !done;) {
       const c = at(i);
-      if (inq) {
-        if (c === 0x5c && at(i + 1) === 0x78 && isHex(at(i + 2)) && isHex(at(i + 3))) {
-          cur.push(parseInt(String.fromCharCode(at(i + 2), at(i + 3)), 16));
-          i += 3;
-        } else if (c === 0x5c && at(i + 1) !== 0) {
-          const e = data[++i]!;
-          cur.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
-        } else if (c === 0x22) {
-          if (at(i + 1) !== 0 && !isSpace(at(i + 1))) throw new ProtocolError('unbalanced quotes in request');
-          done = true;
-        } else if (c === 0) {
-          throw new ProtocolError('unbalanced quotes in request');
-        } else {
-          cur.push(c);
-        }
-      } else if (insq) {
-        if (c === 0x5c && at(i + 1) === 0x27) {
-          i++;
-          cur.push(0x27);
-        } else if (c === 0x27) {
-          if (at(i + 1) !== 0 && !isSpace(at(i + 1))) throw new ProtocolError('unbalanced quotes in request');
-          done = true;
-        } else if (c === 0) {
-          throw new ProtocolError('unbalanced quotes in request');
-        } else {
-          cur.push(c);
-        }
-      } else if (endsToken(c)) {
+      if (quote === 0) {
+        if (endsToken(c)) done = true;
+        else if (c === 0x22 || c === 0x27) quote = c;
+        else cur.push(c);
+      } else if (c === 0) {
+        throw new ProtocolError('unbalanced quotes in request');
+      } else if (c === quote) {
+        if (at(i + 1) !== 0 && !isSpace(at(i + 1))) throw new ProtocolError('unbalanced quotes in request');
         done = true;
-      } else if (c === 0x22) {
-        inq = true;
-      } else if (c === 0x27) {
-        insq = true;
-      } else {
+      } else if (c !== 0x5c || at(i + 1) === 0) {
         cur.push(c);
+      } else if (quote === 0x27) {
+        if (at(i + 1) === 0x27) i++;
+        cur.push(data[i]!);
+      } else if (at(i + 1) === 0x78 && isHex(at(i + 2)) && isHex(at(i + 3))) {
+        cur.push(parseInt(String.fromCharCode(at(i + 2), at(i + 3)), 16));
+        i += 3;
+      } else {
+        const e = data[++i]!;
+        cur.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
       }
       if (c !== 0) i++;
     }
