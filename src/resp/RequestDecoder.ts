@@ -151,9 +151,8 @@ export class RequestDecoder {
   }
 }
 
-/** Parses the decimal integer in data[from, nl) where nl indexes the '\n' of "\r\n". */
 /**
- * The integer on a header line, or NaN unless written as Redis writes it (its string2ll): no
+ * The integer in data[from, nl), where nl indexes the '\n' of "\r\n"; NaN unless written as Redis writes it (its string2ll): no
  * leading zeros, no `-0`, no `+`. Redis drops a connection that sends `$03`, so a header it
  * would refuse must never be forwarded on a shared backend connection.
  */
