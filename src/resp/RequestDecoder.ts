@@ -152,9 +152,10 @@ export class RequestDecoder {
 }
 
 /**
- * The integer in data[from, nl), where nl indexes the '\n' of "\r\n"; NaN unless written as Redis writes it (its string2ll): no
- * leading zeros, no `-0`, no `+`. Redis drops a connection that sends `$03`, so a header it
- * would refuse must never be forwarded on a shared backend connection.
+ * The integer in data[from, nl), where nl indexes the '\n' of "\r\n"; NaN unless written as
+ * Redis writes it (its string2ll): no leading zeros, no `-0`, no `+`. Redis drops a connection
+ * that sends `$03`, so a header it would refuse must never be forwarded on a shared backend
+ * connection.
  */
 function parseLineInt(data: Buffer, from: number, nl: number): number {
   const end = nl - 1;
