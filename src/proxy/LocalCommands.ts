@@ -54,8 +54,13 @@ export function wrongArity(name: string): string {
 export function auth(ctx: LocalContext, s: SessionState, args: readonly Buffer[]): Buffer {
   if (args.length !== 2 && args.length !== 3) return error(wrongArity('auth'));
   if (ctx.sessionAuth === '') {
-    // As Redis's passwordless default user: any password works for it by name.
-    if (args.length === 3 && args[1]!.toString() === 'default') return OK;
+    // As Redis's passwordless default user: any password works for it by name, and no other
+    // user exists.
+    if (args.length === 3) {
+      return args[1]!.toString() === 'default'
+        ? OK
+        : error('WRONGPASS invalid username-password pair or user is disabled.');
+    }
     return error(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
@@ -173,12 +178,15 @@ const client: Handler = (ctx, s, req) => {
       return req.answer(OK);
     }
     case 'GETNAME':
+      if (n !== 2) return req.answer(error(wrongArity('client|getname')));
       return req.answer(s.name === null ? NIL : bulk(s.name));
     case 'ID':
+      if (n !== 2) return req.answer(error(wrongArity('client|id')));
       return req.answer(integer(s.id));
     case 'SETINFO':
       return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
     case 'INFO':
+      if (n !== 2) return req.answer(error(wrongArity('client|info')));
       return req.answer(bulk(ctx.info.clientLine(s) + '\n'));
     default:
       return req.answer(error(`ERR handle request, command 'CLIENT ${sub}' is not allowed`));

@@ -92,5 +92,10 @@ test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', 
   assert.equal(await r.call('CLIENT', 'GETNAME'), null);
   assert.match(String(await r.call('CLIENT', 'INFO')), / db=0 /);
   assert.equal(String(await r.call('ECHO', 'hi')), 'hi');
+  for (const sub of ['ID', 'GETNAME', 'INFO']) {
+    const e = await r.call('CLIENT', sub, 'extra');
+    assert.ok(e instanceof RedisError, `CLIENT ${sub} extra`);
+    assert.equal(e.message, `ERR wrong number of arguments for 'client|${sub.toLowerCase()}' command`);
+  }
   r.close();
 });

@@ -102,9 +102,14 @@ describe('AUTH gate (session_auth)', () => {
     h.destroy();
   });
 
-  test('without session_auth, AUTH says that no password is configured', async () => {
+  test('without session_auth, AUTH answers as a Redis with no password', async () => {
     const c = await main.connect();
     assert.match(errorOf(await c.call('AUTH', 'x')), /^ERR .*without any password configured/);
+    assert.equal(await c.call('AUTH', 'default', 'anything'), 'OK');
+    assert.equal(
+      errorOf(await c.call('AUTH', 'someone', 'x')),
+      'WRONGPASS invalid username-password pair or user is disabled.',
+    );
     assert.equal(await c.call('PING'), 'PONG');
     c.destroy();
   });
