@@ -146,7 +146,17 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
     child.kill('SIGKILL');
     throw e;
   }
+  let stopping = false;
+  // A proxy that dies on its own fails the tests after it with bare ECONNREFUSED: its log says why.
+  child.once('exit', (code, signal) => {
+    if (!stopping && code !== 0) {
+      process.stderr.write(
+        `codis-proxy :${port} exited with ${code ?? signal}; its log:\n${log.slice(-16_000)}\n`,
+      );
+    }
+  });
   const stopWith = async (sig: NodeJS.Signals) => {
+    stopping = true;
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     await exited;
   };
