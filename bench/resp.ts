@@ -146,6 +146,19 @@ export class RespConn {
 }
 
 /** One PING on a fresh connection: true only for +PONG within the timeout. */
+/**
+ * PING until PONG, for up to `ms`: a proxy may listen a moment before it is online (with
+ * workers, until the primary has handed them the slot table) and refuse clients meanwhile.
+ */
+export async function waitPong(host: string, port: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await pingOk(host, port, Math.max(100, until - Date.now()))) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function pingOk(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
   let c: RespConn | undefined;
   try {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePorts, removeDir, spawnTracked, stopChild, trackDir, waitForPort } from './proc.js';
-import { pingOk, RespConn } from './resp.js';
+import { RespConn, waitPong } from './resp.js';
 
 /** dist/bench/ → repository root. */
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -134,10 +134,8 @@ export async function startProxy(
   const logs = keepLog(child);
   try {
     await started(child, [port!, adminPort!], 'codis-proxy', logs);
-    // Workers start in parallel with everything else on a loaded box: give them time.
-    const wait = opts.ncpu === undefined ? 3000 : 10_000;
-    if (opts.dashboard === undefined && !(await pingOk('127.0.0.1', port!, wait)))
-      throw new Error(`codis-proxy does not answer PING within ${wait} ms: ${logs()}`);
+    if (opts.dashboard === undefined && !(await waitPong('127.0.0.1', port!, 10_000)))
+      throw new Error(`codis-proxy does not answer PING within 10 s: ${logs()}`);
   } catch (e) {
     child.kill('SIGKILL');
     removeDir(dir);
