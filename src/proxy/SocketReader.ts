@@ -3,13 +3,16 @@
  * events every read costs a fresh 64 KB buffer, a stream push and a next-tick (and in Node 20
  * a Map made when that tick queue drains): more than the request itself. So a client's bare
  * handle reads into one buffer shared by all of them and its session gets an exact-size copy
- * it may keep (a small one is a slice of Node's buffer pool), and a backend socket reads
- * through a SlabReader.
+ * it may keep (a small one is a slice of Node's buffer pool); a backend socket does the same
+ * through a SlabReader, except during a burst of big reads.
  */
 import type net from 'node:net';
 import { copyBytes } from '../utils/copyBytes.js';
 
-/** Every client read lands here first; reads run one at a time, each copied out before the next. */
+/**
+ * Every client read, and a backend's outside a burst, lands here first; reads run one at a
+ * time, each copied out before the next.
+ */
 export const READ_BUF = Buffer.allocUnsafe(64 * 1024);
 
 export function takeRead(n: number): Buffer {
@@ -27,16 +30,20 @@ export type ChunkHandler = (chunk: Buffer, full: boolean) => boolean;
 /**
  * A backend socket's reads (`onread` for net.connect). A burst of big replies (LRANGE, MGET,
  * HGETALL) would cost a copy of every byte out of a shared buffer, and another wherever a
- * reply spans two reads. Here small reads are still copied out to an exact size, and the
- * room is reused; a big read is handed on as a view of the slab it landed in, and the next
- * read goes just after it, so a reply spanning reads is still one range of memory (see
- * `joinPieces`). A view keeps its whole slab alive, hence slabs of modest size.
+ * reply spans two reads. So once a read is big, the connection reads into a slab of its own:
+ * each read is handed on as a view of the slab and the next one goes just after it, so a
+ * reply spanning reads is still one range of memory (see `joinPieces`). A small read is copied
+ * out at its exact size, as a client's is, and after a run of them the connection goes back
+ * to the shared buffer: an idle or lightly used connection holds no slab, and small replies
+ * never keep one alive.
  */
 export class SlabReader {
-  private slab = Buffer.allocUnsafeSlow(SLAB);
+  /** Where the next read lands: READ_BUF, or slab[pos…] during a burst. */
+  private room: Buffer = READ_BUF;
+  private slab: Buffer | null = null;
   private pos = 0;
-  /** Where the next read lands: slab[pos…]. */
-  private room: Buffer = this.slab;
+  /** Small reads in a row during a burst. */
+  private smallReads = 0;
 
   constructor(private readonly onChunk: ChunkHandler) {}
 
@@ -46,21 +53,34 @@ export class SlabReader {
 
   private onRead(n: number): boolean {
     const full = n === this.room.length;
-    if (n < SHARE_MIN) {
+    const slab = this.slab;
+    if (slab === null || n < SHARE_MIN) {
       const chunk = Buffer.allocUnsafe(n);
       copyBytes(this.room, 0, n, chunk, 0);
+      // A big read starts a burst: the next reads go to a slab. A run of small ones ends it.
+      if (n >= SHARE_MIN) this.newSlab();
+      else if (slab !== null && ++this.smallReads >= SMALL_RUN) this.toShared();
       return this.onChunk(chunk, full);
     }
+    this.smallReads = 0;
     const chunk = this.room.subarray(0, n);
     this.pos += n;
-    if (SLAB - this.pos < ROOM_MIN) {
-      this.slab = Buffer.allocUnsafeSlow(SLAB);
-      this.pos = 0;
-      this.room = this.slab;
-    } else {
-      this.room = this.slab.subarray(this.pos);
-    }
+    if (SLAB - this.pos < ROOM_MIN) this.newSlab();
+    else this.room = slab.subarray(this.pos);
     return this.onChunk(chunk, full);
+  }
+
+  private newSlab(): void {
+    this.slab = Buffer.allocUnsafeSlow(SLAB);
+    this.smallReads = 0;
+    this.pos = 0;
+    this.room = this.slab;
+  }
+
+  /** The slab itself lives on as long as views of it do. */
+  private toShared(): void {
+    this.slab = null;
+    this.room = READ_BUF;
   }
 }
 
@@ -81,3 +101,5 @@ const SLAB = 128 * 1024;
 const ROOM_MIN = 32 * 1024;
 /** Reads shorter than this are copied out: small replies then never hold a slab. */
 const SHARE_MIN = 8 * 1024;
+/** Small reads in a row that end a burst (one small read in the middle of one does not). */
+const SMALL_RUN = 16;

@@ -18,45 +18,59 @@ function pattern(n: number, seed: number): Buffer {
   return b;
 }
 
-test('what a backend socket reads stays intact: small reads are copies, big ones views no later read overwrites', async () => {
-  const big = pattern(3 * 1024 * 1024, 3);
-  const server = net.createServer((s) => {
-    s.write('one');
-    s.once('data', () => s.end(big));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const kept: Buffer[] = [];
-  let got = 0;
-  let wake: (() => void) | null = null;
-  const reader = new SlabReader((chunk) => {
-    kept.push(chunk);
-    got += chunk.length;
-    wake?.();
-    return true;
-  });
-  const { port } = server.address() as net.AddressInfo;
-  const c = net.connect({ port, host: '127.0.0.1', onread: reader.opts() });
-  const until = async (n: number) => {
-    while (got < n) await new Promise<void>((r) => (wake = r));
-  };
-  await until(3);
-  c.write('go');
-  await until(3 + big.length);
-  assert.equal(kept[0]!.toString(), 'one');
-  assert.ok(Buffer.concat(kept).subarray(3).equals(big), 'every byte as sent, none overwritten');
-  // Big reads that follow each other lie end to end, so a reply across them needs no copy.
-  const views = kept.filter((k) => k.length >= 8 * 1024);
-  const adjacent = views.some(
-    (k, i) =>
-      i > 0 &&
-      k.buffer === views[i - 1]!.buffer &&
-      k.byteOffset === views[i - 1]!.byteOffset + views[i - 1]!.length,
-  );
-  assert.ok(adjacent, 'consecutive big reads share their slab');
-  c.destroy();
-  server.close();
-});
+test(
+  'what a backend socket reads stays intact: small reads are copies, big ones views no later read overwrites',
+  { timeout: 20_000 },
+  async () => {
+    // One message per request: small, a burst, a run of small ones (the burst ends), a burst again.
+    const script = [
+      Buffer.from('one'),
+      pattern(3 * 1024 * 1024, 3),
+      ...Array.from({ length: 20 }, (_, i) => Buffer.from(`small-${i}`)),
+      pattern(1024 * 1024, 5),
+    ];
+    const server = net.createServer((s) => {
+      let next = 0;
+      s.write(script[next++]!);
+      s.on('data', () => {
+        if (next < script.length) s.write(script[next++]!);
+        else s.end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const kept: Buffer[] = [];
+    let got = 0;
+    let wake: (() => void) | null = null;
+    const reader = new SlabReader((chunk) => {
+      kept.push(chunk);
+      got += chunk.length;
+      wake?.();
+      return true;
+    });
+    const { port } = server.address() as net.AddressInfo;
+    const c = net.connect({ port, host: '127.0.0.1', onread: reader.opts() });
+    let total = 0;
+    for (const m of script) {
+      total += m.length;
+      while (got < total) await new Promise<void>((r) => (wake = r));
+      c.write('next');
+    }
+    assert.equal(kept[0]!.toString(), 'one');
+    assert.ok(Buffer.concat(kept).equals(Buffer.concat(script)), 'every byte as sent, none overwritten');
+    // Big reads that follow each other lie end to end, so a reply across them needs no copy.
+    const views = kept.filter((k) => k.length >= 8 * 1024);
+    const adjacent = views.some(
+      (k, i) =>
+        i > 0 &&
+        k.buffer === views[i - 1]!.buffer &&
+        k.byteOffset === views[i - 1]!.byteOffset + views[i - 1]!.length,
+    );
+    assert.ok(adjacent, 'consecutive big reads share their slab');
+    c.destroy();
+    server.close();
+  },
+);
 
 test('joinPieces makes one view of pieces end to end in memory, and a copy of any others', () => {
   const slab = pattern(1000, 1);
