@@ -15,9 +15,10 @@ import { copyBytes } from '../utils/copyBytes.js';
  */
 export const READ_BUF = Buffer.allocUnsafe(64 * 1024);
 
-export function takeRead(n: number): Buffer {
+/** An exact-size copy of the first `n` bytes a read put in `room` (READ_BUF unless said). */
+export function takeRead(n: number, room: Buffer = READ_BUF): Buffer {
   const chunk = Buffer.allocUnsafe(n);
-  copyBytes(READ_BUF, 0, n, chunk, 0);
+  copyBytes(room, 0, n, chunk, 0);
   return chunk;
 }
 
@@ -55,8 +56,7 @@ export class SlabReader {
     const full = n === this.room.length;
     const slab = this.slab;
     if (slab === null || n < SHARE_MIN) {
-      const chunk = Buffer.allocUnsafe(n);
-      copyBytes(this.room, 0, n, chunk, 0);
+      const chunk = takeRead(n, this.room);
       // A big read starts a burst: the next reads go to a slab. A run of small ones ends it.
       if (n >= SHARE_MIN) this.newSlab();
       else if (slab !== null && ++this.smallReads >= SMALL_RUN) this.toShared();
