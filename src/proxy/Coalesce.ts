@@ -30,7 +30,7 @@ interface Group {
   /** Argument indices of the keys in this group (values follow keys for MSET). */
   keys: number[];
   slots: Slot[];
-  /** Bytes of the sub-command's arguments, to size its buffer. */
+  /** Bytes of its keys (and values) as the client encoded them, `$len` headers included. */
   bytes: number;
 }
 
@@ -88,7 +88,8 @@ function groupKeys(router: Router, req: Request, cmd: RawCommand, step: number):
     }
     if (g === undefined) groups.push((g = { target, keys: [], slots: [], bytes: 0 }));
     g.keys.push(i);
-    g.bytes += ke - ks + (step === 2 ? cmd.argEnd(i + 1) - cmd.argStart(i + 1) : 0);
+    // Argument i's header starts just past argument i-1's CRLF.
+    g.bytes += cmd.argEnd(i + step - 1) - cmd.argEnd(i - 1);
     if (g.slots[g.slots.length - 1] !== slot && !g.slots.includes(slot)) g.slots.push(slot);
   }
   return groups;
@@ -103,7 +104,8 @@ function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
   const data = cmd.data;
   const nameLen = cmd.argEnd(0) - cmd.argStart(0);
   const n = 1 + g.keys.length * step;
-  const out = Buffer.allocUnsafe(16 + nameLen + g.bytes + n * 16);
+  // Two `*n`/`$n` headers of up to 14 bytes each, the name, then the arguments as they came.
+  const out = Buffer.allocUnsafe(28 + nameLen + 2 + g.bytes);
   let p = writeHeader(out, 0, 0x2a, n);
   p = writeBulkRange(out, p, data, cmd.argStart(0), cmd.argEnd(0));
   const keys = g.keys;
@@ -111,7 +113,6 @@ function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
     const first = keys[k]!;
     let last = first;
     while (++k < keys.length && keys[k] === last + step) last = keys[k]!;
-    // Argument i's header starts just past argument i-1's CRLF.
     p += copyBytes(data, cmd.argEnd(first - 1) + 2, cmd.argEnd(last + step - 1) + 2, out, p);
   }
   return out.subarray(0, p);
