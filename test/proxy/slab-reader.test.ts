@@ -21,7 +21,7 @@ function pattern(n: number, seed: number): Buffer {
 test(
   'what a backend socket reads stays intact: small reads are copies, big ones views no later read overwrites',
   { timeout: 20_000 },
-  async () => {
+  async (t) => {
     // One message per request: small, a burst, a run of small ones (the burst ends), a burst again.
     const script = [
       Buffer.from('one'),
@@ -50,6 +50,11 @@ test(
     });
     const { port } = server.address() as net.AddressInfo;
     const c = net.connect({ port, host: '127.0.0.1', onread: reader.opts() });
+    // Also after a timeout, so that a reader that loses bytes fails the test instead of hanging it.
+    t.after(() => {
+      c.destroy();
+      server.close();
+    });
     let total = 0;
     for (const m of script) {
       total += m.length;
@@ -67,8 +72,6 @@ test(
         k.byteOffset === views[i - 1]!.byteOffset + views[i - 1]!.length,
     );
     assert.ok(adjacent, 'consecutive big reads share their slab');
-    c.destroy();
-    server.close();
   },
 );
 
