@@ -32,9 +32,8 @@ export type WorkerReply =
 export const WORKER_READY = 'codis-proxy-worker-ready';
 
 /** How many workers to run: 1 on two cores or fewer (client, proxy and Redis share them), else cores − 1. */
-export function defaultWorkers(): number {
-  const n = os.availableParallelism();
-  return n <= 2 ? 1 : n - 1;
+export function defaultWorkers(cores = os.availableParallelism()): number {
+  return cores <= 2 ? 1 : cores - 1;
 }
 
 interface Pending {

@@ -5,6 +5,7 @@ import { startProxy, evenSlots, type ProxyProcess } from '../helpers/proxy.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { RespClient } from '../helpers/resp-client.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
+import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
 
 let servers: RedisServer[];
 let proxy: ProxyProcess;
@@ -16,6 +17,13 @@ before(async () => {
 after(async () => {
   await proxy?.stop();
   await Promise.all(servers.map((s) => s.stop()));
+});
+
+test('by default one process on up to 2 cores (client and Redis share them), cores - 1 workers beyond', () => {
+  assert.deepEqual(
+    [1, 2, 3, 4, 16].map((n) => defaultWorkers(n)),
+    [1, 1, 2, 3, 15],
+  );
 });
 
 function workerPids(): number[] {
