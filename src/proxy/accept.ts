@@ -13,9 +13,10 @@ interface ListenHandle {
  * Hands each connection `server` accepts to `onConn`. A net.Server makes a net.Socket per
  * connection: about 2.7 KB more than the bare handle (10,000 idle clients: 3.9 against 1.2 MB
  * per 1,000), and a stream's work on every read and write. So once the server listens, its
- * handle's connection callback is taken over and the libuv handle is used bare. Where that is not possible, connections come through
- * 'connection' events (the server must allow half-open connections, so that a client's FIN
- * does not end the connection before its replies). `unixPath` names the clients of a unix socket.
+ * handle's connection callback is taken over and the libuv handle is used bare. Where that is
+ * not possible, connections come through 'connection' events (the server must allow half-open
+ * connections, so that a client's FIN does not end the connection before its replies).
+ * `unixPath` names the clients of a unix socket.
  */
 export function acceptConns(server: net.Server, unixPath: string, onConn: (c: ClientConn) => void): void {
   const listener = (server as unknown as { _handle?: ListenHandle | null })._handle;
