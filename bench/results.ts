@@ -59,6 +59,9 @@ export function resultsMarkdown(d: ResultsDoc): string {
   const { facts: f, opts: o } = d;
   const others = [
     ...o.ncpus.map((n) => `\`ncpu-${n}\` = codis-proxy --ncpu ${n}`),
+    ...(o.twemproxy === undefined
+      ? []
+      : [`\`twemproxy\` = ${o.twemproxy.version} (${o.twemproxy.bin}) over the same redis-servers`]),
     ...o.vs.map((t) => `\`${t.name}\` = ${t.host}:${t.port}`),
   ];
   const vs = others.length ? others.join(', ') : 'none';
@@ -117,6 +120,13 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
     'itself; `proxy` is bin/codis-proxy on the same box.',
   `GETs hit: before the rounds all ${KEYSPACE} keys redis-benchmark can pick (key:000000000000 .. ` +
     `key:${String(KEYSPACE - 1).padStart(12, '0')}) are SET to ${VALUE_SIZE}-byte values through each target.`,
+  ...(o.twemproxy === undefined
+    ? []
+    : [
+        '`twemproxy` is nutcracker started by the bench over the same two redis-servers: one pool, ketama ' +
+          'over fnv1a_64, one connection per server, preconnected, no ejection; its CPU µs/req and peak RSS ' +
+          'are its own process, read as for the proxy.',
+      ]),
   "`MSET(10)` is redis-benchmark's mset test: MSET with 10 keys, which the proxy splits per slot.",
   ...(o.workloads.some((w) => w.test === 'lrange_600')
     ? [

@@ -13,6 +13,7 @@ import { migrationReport } from './migrationReport.js';
 import { load1, machineFacts, migrationSection, resultsMarkdown, withMigrationSection } from './results.js';
 import { ROOT } from './servers.js';
 import { runThroughput, type Target, type ThroughputResult } from './throughput.js';
+import { findNutcracker, type Nutcracker } from './twemproxy.js';
 
 const USAGE = `usage: npm run bench -- [mode] [options]
 
@@ -31,6 +32,8 @@ options:
                            .map((w) => w.id)
                            .join(', ')})
   --vs NAME=HOST:PORT    another proxy to compare (repeatable); it must already run on 127.0.0.1
+  --twemproxy            also run twemproxy (nutcracker: $NUTCRACKER, PATH or /usr/sbin; Debian's
+                         package nutcracker) over the same two redis-servers, as target twemproxy
   --ncpu N[,N...]        also run codis-proxy with --ncpu N worker processes, as target ncpu-N
                          (its CPU µs/req counts its workers): how throughput grows with cores
   --run-timeout SEC      kill a redis-benchmark run that takes longer (default 60, 20 with --quick)
@@ -63,7 +66,16 @@ const MIGRATION_FLAGS = [
   'dashboard-conf',
   'bigkey-fields',
 ];
-const THROUGHPUT_FLAGS = ['rounds', 'requests-scale', 'only', 'vs', 'ncpu', 'run-timeout', 'idle-conns'];
+const THROUGHPUT_FLAGS = [
+  'rounds',
+  'requests-scale',
+  'only',
+  'vs',
+  'twemproxy',
+  'ncpu',
+  'run-timeout',
+  'idle-conns',
+];
 
 export interface BenchOptions {
   quick: boolean;
@@ -72,6 +84,8 @@ export interface BenchOptions {
   workloads: Workload[];
   vs: Target[];
   ncpus: number[];
+  /** nutcracker when --twemproxy was given. */
+  twemproxy?: Nutcracker;
   runTimeoutMs: number;
   idleConns: number;
   write: boolean;
@@ -106,6 +120,8 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       only: { type: 'string' },
       vs: { type: 'string', multiple: true, default: [] },
       ncpu: { type: 'string' },
+      // No default: `given` must see it only when it was passed.
+      twemproxy: { type: 'boolean' },
       'run-timeout': { type: 'string' },
       'idle-conns': { type: 'string' },
       write: { type: 'boolean', default: false },
@@ -165,6 +181,13 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
   if (new Set(ncpus).size !== ncpus.length) fail('--ncpu values must be distinct');
   if (vs.some((t) => /^ncpu-\d+$/.test(t.name))) fail('--vs names ncpu-N are taken');
   if (new Set(vs.map((t) => t.name)).size !== vs.length) fail('--vs names must be distinct');
+  let twemproxy: Nutcracker | undefined;
+  if (values.twemproxy === true) {
+    if (vs.some((t) => t.name === 'twemproxy')) fail('--vs name twemproxy is taken by --twemproxy');
+    twemproxy = findNutcracker();
+    if (twemproxy === undefined)
+      fail('--twemproxy: nutcracker not found (apt-get install nutcracker, or set NUTCRACKER to its path)');
+  }
   return {
     mode,
     opts: {
@@ -174,6 +197,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       workloads,
       vs,
       ncpus,
+      twemproxy,
       runTimeoutMs: positive('--run-timeout', values['run-timeout'], quick ? 20 : 60) * 1000,
       idleConns: Math.round(positive('--idle-conns', values['idle-conns'], 1000)),
       write: values.write,
@@ -213,6 +237,7 @@ function memoryLines(r: ThroughputResult): string[] {
           : `; admin rusage.mem says ${r.idle.statsPerThousandMB.toFixed(2)} MB per 1,000)`);
   return [
     `proxy peak RSS during the run: ${r.peakRssMB.toFixed(1)} MB (VmHWM; admin rusage.mem max ${r.peakStatsRssMB.toFixed(1)} MB)`,
+    ...r.peers.map((p) => `${p.name} peak RSS during the run: ${p.peakRssMB.toFixed(1)} MB (VmHWM)`),
     idle,
   ];
 }

@@ -1,19 +1,23 @@
 /**
- * The default bench mode: interleaved redis-benchmark rounds against direct redis, codis-proxy and any
- * --vs proxies, then the proxy's memory figures.
+ * The default bench mode: interleaved redis-benchmark rounds against direct redis, codis-proxy,
+ * twemproxy when asked and any --vs proxies, then the proxy's memory figures.
  */
 import { readFileSync } from 'node:fs';
 import { idleConnections, PeakRss, type IdleResult } from './memory.js';
-import { isRunning, isStopping } from './proc.js';
+import { isRunning, isStopping, procMem } from './proc.js';
 import { KEYSPACE, runBenchmark, VALUE_SIZE, type RunResult, type Workload } from './redisBenchmark.js';
 import { summarize, type Row, type Runs } from './report.js';
 import { pingOk } from './resp.js';
 import { hitRate, preload, startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
+import { startTwemproxy, type Nutcracker } from './twemproxy.js';
 
 export interface Target {
   readonly name: string;
-  /** 'workers': a codis-proxy the bench runs with --ncpu (its CPU counts its workers too). */
-  readonly kind: 'direct' | 'proxy' | 'workers' | 'vs';
+  /**
+   * 'workers': a codis-proxy the bench runs with --ncpu (its CPU counts its workers too);
+   * 'peer': another proxy the bench runs over the same redis-servers.
+   */
+  readonly kind: 'direct' | 'proxy' | 'workers' | 'peer' | 'vs';
   host: string;
   port: number;
   /** The process serving this target, for its CPU time (none for --vs targets). */
@@ -29,6 +33,13 @@ export interface ThroughputOptions {
   idleConns: number;
   /** For each, one more codis-proxy target run with --ncpu N, named ncpu-N. */
   ncpus: readonly number[];
+  /** Run twemproxy over the same redis-servers, as target twemproxy. */
+  twemproxy?: Nutcracker;
+}
+
+export interface PeerMemory {
+  name: string;
+  peakRssMB: number;
 }
 
 export interface ThroughputResult {
@@ -36,6 +47,7 @@ export interface ThroughputResult {
   peakRssMB: number;
   peakStatsRssMB: number;
   idle: IdleResult | string;
+  peers: PeerMemory[];
   notes: string[];
 }
 
@@ -83,6 +95,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
   const servers: Managed[] = [];
   let proxy: ProxyProc | undefined;
   const withWorkers: ProxyProc[] = [];
+  const peers: Managed[] = [];
   const peak = new PeakRss();
   try {
     log('starting 2 redis-servers and codis-proxy');
@@ -105,6 +118,12 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       const p = await startProxy(backends, { ncpu: n });
       withWorkers.push(p);
       targets.push({ name: `ncpu-${n}`, kind: 'workers', host: '127.0.0.1', port: p.port, pid: () => p.pid });
+    }
+    if (o.twemproxy !== undefined) {
+      log(`starting twemproxy (${o.twemproxy.bin}, ${o.twemproxy.version})`);
+      const p = await startTwemproxy(o.twemproxy.bin, backends);
+      peers.push(p);
+      targets.push({ name: 'twemproxy', kind: 'peer', host: '127.0.0.1', port: p.port, pid: () => p.pid });
     }
     targets.push(...o.vs);
     for (const t of o.vs) {
@@ -179,6 +198,11 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       }
     }
     await peak.stop();
+    // VmHWM is the process's own peak: no sampling needed for a peer that runs throughout.
+    const peerMemory = peers.map((p, i) => ({
+      name: targets.find((t) => t.kind === 'peer' && t.port === p.port)?.name ?? `peer-${i}`,
+      peakRssMB: (procMem(p.pid)?.hwm ?? NaN) / MB,
+    }));
 
     let idle: IdleResult | string;
     log(`measuring RSS growth at ${o.idleConns} idle connections on a fresh proxy`);
@@ -200,12 +224,13 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       peakRssMB: peak.hwm / MB,
       peakStatsRssMB: peak.statsMax / MB,
       idle,
+      peers: peerMemory,
       notes,
     };
   } finally {
     await peak.stop();
     await proxy?.stop();
-    await Promise.all(withWorkers.map((p) => p.stop()));
+    await Promise.all([...withWorkers, ...peers].map((p) => p.stop()));
     await Promise.all(servers.map((s) => s.stop()));
   }
 }
