@@ -111,7 +111,8 @@ export function svgChart(rows: readonly Row[], title: string): string {
   const max = Math.max(1, ...rows.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0)));
   const step = max <= 1.5 ? 0.25 : 0.5;
   const top = Math.ceil((max * 1.08) / step) * step;
-  const [left, right, upper, plotH] = [56, 20, 64, 260];
+  // The right margin holds the direct line's label, clear of the last group's bars.
+  const [left, right, upper, plotH] = [56, 84, 64, 260];
   const barW = targets.length <= 2 ? 36 : 22;
   const groupW = Math.max(96, targets.length * barW + 28);
   const width = left + right + workloads.length * groupW;
@@ -153,7 +154,7 @@ export function svgChart(rows: readonly Row[], title: string): string {
   });
   out.push(
     `<line x1="${left}" x2="${width - right}" y1="${y(1)}" y2="${y(1)}" stroke="#333" stroke-dasharray="5 3"/>`,
-    `<text x="${width - right}" y="${y(1) - 4}" text-anchor="end">direct = 1.00</text>`,
+    `<text x="${width - right + 6}" y="${y(1) + 4}">direct = 1.00</text>`,
     `<line x1="${left}" x2="${left}" y1="${upper}" y2="${y(0)}" stroke="#333"/>`,
     `<line x1="${left}" x2="${width - right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`,
   );
