@@ -237,7 +237,11 @@ function memoryLines(r: ThroughputResult): string[] {
           : `; admin rusage.mem says ${r.idle.statsPerThousandMB.toFixed(2)} MB per 1,000)`);
   return [
     `proxy peak RSS during the run: ${r.peakRssMB.toFixed(1)} MB (VmHWM; admin rusage.mem max ${r.peakStatsRssMB.toFixed(1)} MB)`,
-    ...r.peers.map((p) => `${p.name} peak RSS during the run: ${p.peakRssMB.toFixed(1)} MB (VmHWM)`),
+    ...r.peers.map((p) =>
+      Number.isFinite(p.peakRssMB)
+        ? `${p.name} peak RSS during the run: ${p.peakRssMB.toFixed(1)} MB (VmHWM)`
+        : `${p.name} peak RSS: not read (it had exited)`,
+    ),
     idle,
   ];
 }

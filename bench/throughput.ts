@@ -95,7 +95,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
   const servers: Managed[] = [];
   let proxy: ProxyProc | undefined;
   const withWorkers: ProxyProc[] = [];
-  const peers: Managed[] = [];
+  const peers: { name: string; proc: Managed }[] = [];
   const peak = new PeakRss();
   try {
     log('starting 2 redis-servers and codis-proxy');
@@ -122,7 +122,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     if (o.twemproxy !== undefined) {
       log(`starting twemproxy (${o.twemproxy.bin}, ${o.twemproxy.version})`);
       const p = await startTwemproxy(o.twemproxy.bin, backends);
-      peers.push(p);
+      peers.push({ name: 'twemproxy', proc: p });
       targets.push({ name: 'twemproxy', kind: 'peer', host: '127.0.0.1', port: p.port, pid: () => p.pid });
     }
     targets.push(...o.vs);
@@ -199,9 +199,9 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     }
     await peak.stop();
     // VmHWM is the process's own peak: no sampling needed for a peer that runs throughout.
-    const peerMemory = peers.map((p, i) => ({
-      name: targets.find((t) => t.kind === 'peer' && t.port === p.port)?.name ?? `peer-${i}`,
-      peakRssMB: (procMem(p.pid)?.hwm ?? NaN) / MB,
+    const peerMemory = peers.map(({ name, proc }) => ({
+      name,
+      peakRssMB: (procMem(proc.pid)?.hwm ?? NaN) / MB,
     }));
 
     let idle: IdleResult | string;
@@ -230,7 +230,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
   } finally {
     await peak.stop();
     await proxy?.stop();
-    await Promise.all([...withWorkers, ...peers].map((p) => p.stop()));
+    await Promise.all([...withWorkers, ...peers.map((p) => p.proc)].map((p) => p.stop()));
     await Promise.all(servers.map((s) => s.stop()));
   }
 }
