@@ -5,8 +5,8 @@
  * sub-command of their own so their usual handling (hold, MIGRATE first) applies.
  * Replies are merged in key order.
  */
-import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
-import { arrayHeader, error, integer, OK, writeBulkRange, writeHeader } from '../resp/encode.js';
+import { arrayBodyStart, integerReply, ReplyScanner } from '../resp/ReplyScanner.js';
+import { error, headerLength, integer, OK, writeBulkRange, writeHeader } from '../resp/encode.js';
 import { copyBytes } from '../utils/copyBytes.js';
 import { RawCommand } from '../resp/RawCommand.js';
 import { slotOfRange } from './hash.js';
@@ -104,8 +104,8 @@ function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
   const data = cmd.data;
   const nameLen = cmd.argEnd(0) - cmd.argStart(0);
   const n = 1 + g.keys.length * step;
-  // Two `*n`/`$n` headers of up to 14 bytes each, the name, then the arguments as they came.
-  const out = Buffer.allocUnsafe(28 + nameLen + 2 + g.bytes);
+  // Sized exactly: no view of a larger buffer to make afterwards.
+  const out = Buffer.allocUnsafe(headerLength(n) + headerLength(nameLen) + nameLen + 2 + g.bytes);
   let p = writeHeader(out, 0, 0x2a, n);
   p = writeBulkRange(out, p, data, cmd.argStart(0), cmd.argEnd(0));
   const keys = g.keys;
@@ -115,7 +115,7 @@ function encodeSub(cmd: RawCommand, g: Group, step: number): Buffer {
     while (++k < keys.length && keys[k] === last + step) last = keys[k]!;
     p += copyBytes(data, cmd.argEnd(first - 1) + 2, cmd.argEnd(last + step - 1) + 2, out, p);
   }
-  return out.subarray(0, p);
+  return out;
 }
 
 function send(router: Router, req: Request, g: Group): void {
@@ -128,26 +128,49 @@ function send(router: Router, req: Request, g: Group): void {
   g.target.push(req);
 }
 
+// The merges read the sub-replies where they landed: no view and no string is made of them.
+
 function firstError(req: Request): Buffer | null {
-  for (const s of req.subs!) if (s.reply![0] === 0x2d) return s.reply!;
+  for (const s of req.subs!) if (s.replyType() === 0x2d) return s.reply!;
   return null;
 }
 
+/** Finds the MGET values in the sub-replies; reset before each, as a bad reply may stop it midway. */
+const VALUES = new ReplyScanner();
+
+/** The values in key order, copied once into the reply. */
 function mergeValues(req: Request): Buffer {
   const err = firstError(req);
   if (err !== null) return err;
+  const subs = req.subs!;
   let n = 0;
-  for (const s of req.subs!) n += s.keyIndex!.length;
-  const out = new Array<Buffer>(n + 1);
-  out[0] = arrayHeader(n);
-  for (const s of req.subs!) {
-    const values = splitArrayReply(s.reply!);
-    if (values === null || values.length !== s.keyIndex!.length) {
-      throw new Error(`bad mget resp: ${s.reply!.toString('latin1', 0, 16)}`);
+  for (const s of subs) n += s.keyIndex!.length;
+  // The value for key k is from[k][at[2k], at[2k + 1]).
+  const from = new Array<Buffer>(n);
+  const at = new Int32Array(2 * n);
+  let bytes = 0;
+  for (const s of subs) {
+    const data = s.replyData!;
+    const keys = s.keyIndex!;
+    let p = arrayBodyStart(data, s.replyStart, s.replyEnd, keys.length);
+    if (p < 0) throw new Error(`bad mget resp: ${data.toString('latin1', s.replyStart, s.replyStart + 16)}`);
+    VALUES.reset();
+    for (let j = 0; j < keys.length; j++) {
+      const end = VALUES.scan(data, p);
+      if (end < 0 || end > s.replyEnd) throw new Error('bad mget resp: truncated');
+      // keyIndex holds argument indices: key k is argument k + 1.
+      const k = keys[j]! - 1;
+      from[k] = data;
+      at[2 * k] = p;
+      at[2 * k + 1] = end;
+      bytes += end - p;
+      p = end;
     }
-    for (let j = 0; j < values.length; j++) out[s.keyIndex![j]!] = values[j]!;
   }
-  return Buffer.concat(out);
+  const out = Buffer.allocUnsafe(headerLength(n) + bytes);
+  let p = writeHeader(out, 0, 0x2a, n);
+  for (let k = 0; k < n; k++) p += copyBytes(from[k]!, at[2 * k]!, at[2 * k + 1]!, out, p);
+  return out;
 }
 
 function mergeSum(req: Request): Buffer {
@@ -155,7 +178,7 @@ function mergeSum(req: Request): Buffer {
   if (err !== null) return err;
   let sum = 0;
   for (const s of req.subs!) {
-    const v = integerReply(s.reply!);
+    const v = integerReply(s.replyData!, s.replyStart, s.replyEnd);
     if (Number.isNaN(v)) throw new Error(`bad ${req.info.name.toLowerCase()} resp: not an integer`);
     sum += v;
   }
@@ -166,7 +189,7 @@ function mergePairs(req: Request): Buffer {
   const err = firstError(req);
   if (err !== null) return err;
   for (const s of req.subs!) {
-    if (s.reply![0] !== 0x2b) return error('ERR handle response, bad mset resp');
+    if (s.replyType() !== 0x2b) return error('ERR handle response, bad mset resp');
   }
   return OK;
 }

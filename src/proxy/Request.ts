@@ -109,6 +109,12 @@ export class Request implements BackendTask {
     for (const s of subs) s.parent = this;
   }
 
+  /** The reply's first byte, its RESP type (0x2d `-` for an error), read without a view; -1 without one. */
+  replyType(): number {
+    const d = this.replyData;
+    return d === null || this.replyEnd <= this.replyStart ? -1 : d[this.replyStart]!;
+  }
+
   /** The reply bytes (a view into the backend's chunk), once done. */
   get reply(): Buffer | null {
     const d = this.replyData;

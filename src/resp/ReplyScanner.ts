@@ -194,7 +194,7 @@ function isLineType(t: number): boolean {
 
 /**
  * Splits a complete array reply into its elements' raw bytes (views). Returns null when the
- * reply is not an array (e.g. an error). Used to merge split MGET replies.
+ * reply is not an array (e.g. an error). For the replies to the proxy's own commands.
  */
 export function splitArrayReply(reply: Buffer): Buffer[] | null {
   if (reply[0] !== 0x2a) return null;
@@ -214,9 +214,35 @@ export function splitArrayReply(reply: Buffer): Buffer[] | null {
 }
 
 /** The integer of a `:n` reply, or NaN for any other reply. */
-export function integerReply(reply: Buffer): number {
-  if (reply[0] !== 0x3a) return NaN;
-  return Number(reply.toString('latin1', 1, reply.length - 2));
+export function integerReply(data: Uint8Array, start: number, end: number): number {
+  if (end - start < 4 || data[start] !== 0x3a || data[end - 2] !== 13) return NaN;
+  return parseDigits(data, start + 1, end - 2);
+}
+
+/** The decimal integer (an optional `-`, then digits) in data[start, end), or NaN. */
+function parseDigits(data: Uint8Array, start: number, end: number): number {
+  const neg = data[start] === 0x2d;
+  let i = neg ? start + 1 : start;
+  if (i >= end) return NaN;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = data[i]! - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return neg ? -v : v;
+}
+
+/**
+ * Where the elements of an array reply of `n` elements start in data[start, end): just past
+ * its `*n` header, or -1 when it is not such an array.
+ */
+export function arrayBodyStart(data: Uint8Array, start: number, end: number, n: number): number {
+  if (data[start] !== 0x2a) return -1;
+  let nl = start + 1;
+  while (nl < end && data[nl] !== 13) nl++;
+  if (nl + 1 >= end || data[nl + 1] !== 10 || parseDigits(data, start + 1, nl) !== n) return -1;
+  return nl + 2;
 }
 
 /** Whether the reply bytes at buf[at…] begin with `prefix` (an error code such as `-NOSCRIPT`). */

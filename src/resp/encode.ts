@@ -65,6 +65,13 @@ export function writeBulkRange(out: Buffer, p: number, data: Buffer, start: numb
   return p;
 }
 
+/** Bytes of the header writeHeader writes for `n` (n >= 0): the type, the digits and CRLF. */
+export function headerLength(n: number): number {
+  let len = 4;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) len++;
+  return len;
+}
+
 /** Writes `*n\r\n` or `$n\r\n` (type `*` or `$`) at p, without making a string of the number; returns the end. */
 export function writeHeader(out: Buffer, p: number, type: number, n: number): number {
   out[p++] = type;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  arrayBodyStart,
   integerReply,
   ReplyProtocolError,
   ReplyScanner,
@@ -70,6 +71,22 @@ test('splits array replies into element views and reads integers', () => {
   const parts = splitArrayReply(Buffer.from('*3\r\n$1\r\na\r\n$-1\r\n*1\r\n:2\r\n'))!;
   assert.deepEqual(parts.map(String), ['$1\r\na\r\n', '$-1\r\n', '*1\r\n:2\r\n']);
   assert.equal(splitArrayReply(Buffer.from('-ERR x\r\n')), null);
-  assert.equal(integerReply(Buffer.from(':17\r\n')), 17);
-  assert.ok(Number.isNaN(integerReply(Buffer.from('+OK\r\n'))));
+  const int = (s: string, at = 0): number => {
+    const b = Buffer.from(s);
+    return integerReply(b, at, b.length);
+  };
+  assert.equal(int(':17\r\n'), 17);
+  assert.equal(int(':-3\r\n'), -3);
+  assert.equal(int('+OK\r\n:42\r\n', 5), 42);
+  for (const bad of ['+OK\r\n', ':\r\n', ':-\r\n', ':1x\r\n', ':12'])
+    assert.ok(Number.isNaN(int(bad)), JSON.stringify(bad));
+});
+
+test('finds where the elements of an array reply of n elements start, in place', () => {
+  const b = Buffer.from('+OK\r\n*12\r\n$1\r\na\r\n');
+  assert.equal(arrayBodyStart(b, 5, b.length, 12), 10);
+  assert.equal(arrayBodyStart(b, 5, b.length, 2), -1, 'another count');
+  assert.equal(arrayBodyStart(b, 0, b.length, 12), -1, 'not an array');
+  const cut = Buffer.from('*3\r');
+  assert.equal(arrayBodyStart(cut, 0, cut.length, 3), -1, 'header cut short');
 });
