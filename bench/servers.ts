@@ -73,8 +73,13 @@ export async function startRedis(): Promise<Managed> {
     removeDir(dir);
     throw e;
   }
+  return managed(child, port!, dir, logs);
+}
+
+/** A started child serving on loopback `port`; stopping it also removes its temp dir. */
+export function managed(child: ChildProcess, port: number, dir: string, logs: () => string): Managed {
   return {
-    port: port!,
+    port,
     addr: `127.0.0.1:${port}`,
     pid: child.pid!,
     child,
@@ -141,19 +146,7 @@ export async function startProxy(
     removeDir(dir);
     throw e;
   }
-  return {
-    port: port!,
-    adminPort: adminPort!,
-    addr: `127.0.0.1:${port}`,
-    admin: `127.0.0.1:${adminPort}`,
-    pid: child.pid!,
-    child,
-    logs,
-    stop: async () => {
-      await stopChild(child);
-      removeDir(dir);
-    },
-  };
+  return { ...managed(child, port!, dir, logs), adminPort: adminPort!, admin: `127.0.0.1:${adminPort}` };
 }
 
 /** `rusage.mem` from the admin API, or undefined when it does not answer within 2 s. */

@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, removeDir, spawnTracked, stopChild, trackDir } from './proc.js';
+import { freePorts, removeDir, spawnTracked, trackDir } from './proc.js';
 import { waitPong } from './resp.js';
-import type { Managed } from './servers.js';
+import { managed, type Managed } from './servers.js';
 
 export interface Nutcracker {
   bin: string;
@@ -75,15 +75,5 @@ export async function startTwemproxy(bin: string, backends: readonly string[]): 
     removeDir(dir);
     throw new Error(`twemproxy (${bin}) does not answer PING within 10 s: ${why || '(no log)'}`);
   }
-  return {
-    port: port!,
-    addr: `127.0.0.1:${port}`,
-    pid: child.pid!,
-    child,
-    logs,
-    stop: async () => {
-      await stopChild(child);
-      removeDir(dir);
-    },
-  };
+  return managed(child, port!, dir, logs);
 }
