@@ -1,7 +1,8 @@
 /**
  * Backend failures seen through a real codis-proxy: a killed backend fails its slots' requests quickly
  * (never a hang) while the other backend's slots keep working, and traffic recovers after a restart;
- * a paused backend is timed out by backend_recv_timeout; product_auth is used for backends.
+ * a paused backend is timed out by backend_recv_timeout; product_auth is used for backends; a
+ * command split over a live and a killed backend answers the failure.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -283,4 +284,43 @@ test('product_auth: the right one reaches password-protected backends, a wrong o
   assert.ok(w instanceof RedisError);
   b.destroy();
   assert.equal(String(await r.call('GET', 'auth-0')), '0', 'nothing was written without the password');
+});
+
+test('a split MGET, MSET or DEL with a key on a killed backend answers the backend error; the live backend does its part', async () => {
+  const [r1, r2] = await Promise.all([redis(), redis()]);
+  const proxy = await proxyOver([r1!.addr, r2!.addr]);
+  const c = await proxy.connect({ timeoutMs: CALL_TIMEOUT_MS });
+  const values = async (...keys: string[]): Promise<(string | null)[]> =>
+    ((await c.call('MGET', ...keys)) as (Buffer | null)[]).map((v) => (v === null ? null : String(v)));
+  try {
+    const down = keyWhere('split-down-', (s) => s < 512);
+    const live1 = keyWhere('split-live-a', (s) => s >= 512);
+    const live2 = keyWhere('split-live-b', (s) => s >= 512);
+    assert.equal(await c.call('MSET', down, 'd', live1, 'a', live2, 'b'), 'OK');
+    await r1!.kill();
+
+    for (const args of [
+      ['MGET', live1, down, live2],
+      ['MSET', down, 'x', live1, 'y'],
+      ['DEL', live2, down],
+    ]) {
+      const reply = await c.call(...args).catch((e: unknown) => e);
+      assert.ok(reply instanceof RedisError, `${args[0]} answered ${String(reply)}`);
+      assert.match(reply.message, BACKEND_ERROR, args[0]);
+    }
+    // A split command is not atomic across backends (as in Codis): the live one did its part.
+    assert.deepEqual(await values(live2, live1), [null, 'y']);
+
+    await r1!.restart();
+    await pollUntil('the restarted backend serves a split MGET again', 10_000, async () => {
+      try {
+        const got = await values(live1, down, live2);
+        return got[0] === 'y' && got[2] === null;
+      } catch {
+        return false;
+      }
+    });
+  } finally {
+    c.destroy();
+  }
 });
