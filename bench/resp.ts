@@ -145,7 +145,6 @@ export class RespConn {
   }
 }
 
-/** One PING on a fresh connection: true only for +PONG within the timeout. */
 /**
  * PING until PONG, for up to `ms`: a proxy may listen a moment before it is online (with
  * workers, until the primary has handed them the slot table) and refuse clients meanwhile.
@@ -159,6 +158,7 @@ export async function waitPong(host: string, port: number, ms: number): Promise<
   }
 }
 
+/** One PING on a fresh connection: true only for +PONG within the timeout. */
 export async function pingOk(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
   let c: RespConn | undefined;
   try {

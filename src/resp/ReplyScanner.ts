@@ -199,7 +199,7 @@ function isLineType(t: number): boolean {
 export function splitArrayReply(reply: Buffer): Buffer[] | null {
   if (reply[0] !== 0x2a) return null;
   const nl = reply.indexOf(10);
-  const n = Number(reply.toString('latin1', 1, nl - 1));
+  const n = parseDigits(reply, 1, nl - 1);
   const out: Buffer[] = [];
   if (!(n > 0)) return out;
   const sc = new ReplyScanner();

@@ -71,6 +71,8 @@ test('splits array replies into element views and reads integers', () => {
   const parts = splitArrayReply(Buffer.from('*3\r\n$1\r\na\r\n$-1\r\n*1\r\n:2\r\n'))!;
   assert.deepEqual(parts.map(String), ['$1\r\na\r\n', '$-1\r\n', '*1\r\n:2\r\n']);
   assert.equal(splitArrayReply(Buffer.from('-ERR x\r\n')), null);
+  assert.deepEqual(splitArrayReply(Buffer.from('*0\r\n')), []);
+  assert.deepEqual(splitArrayReply(Buffer.from('*-1\r\n')), []);
   const int = (s: string, at = 0): number => {
     const b = Buffer.from(s);
     return integerReply(b, at, b.length);
