@@ -22,6 +22,7 @@ import type { SlotJson } from '../models/Slot.js';
 import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
+import { cpuSeconds, infoText } from './InfoText.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { Jodis } from './Jodis.js';
 import { HaMonitor } from './HaMonitor.js';
@@ -262,51 +263,49 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   }
 
   infoText(sections: readonly string[], session: SessionState): string {
-    const all = sections.length === 0 || sections.includes('all') || sections.includes('everything');
-    const want = (s: string) =>
-      all || sections.includes(s) || (sections.includes('default') && s !== 'proxy');
-    const out: string[] = [];
-    const add = (name: string, fields: Record<string, string | number>) => {
-      if (!want(name.toLowerCase())) return;
-      out.push(`# ${name}`, ...Object.entries(fields).map(([k, v]) => `${k}:${v}`), '');
-    };
     const mem = this.rusage.mem;
-    add('Server', {
-      redis_version: REDIS_VERSION,
-      redis_mode: 'standalone',
-      codis_version: VERSION,
-      os: `${os.type()} ${os.release()} ${os.arch()}`,
-      arch_bits: 64,
-      process_id: process.pid,
-      tcp_port: Number(this.model.proxy_addr.split(':').pop()),
-      uptime_in_seconds: Math.floor((Date.now() - this.startTime.getTime()) / 1000),
+    const cpu = process.cpuUsage();
+    return infoText(sections, {
+      server: {
+        redis_version: REDIS_VERSION,
+        redis_mode: 'standalone',
+        codis_version: VERSION,
+        os: `${os.type()} ${os.release()} ${os.arch()}`,
+        arch_bits: 64,
+        process_id: process.pid,
+        tcp_port: Number(this.model.proxy_addr.split(':').pop()),
+        uptime_in_seconds: Math.floor((Date.now() - this.startTime.getTime()) / 1000),
+      },
+      clients: { connected_clients: this.counters.sessionsAlive, maxclients: this.config.proxy_max_clients },
+      memory: {
+        used_memory: mem,
+        used_memory_rss: mem,
+        used_memory_human: `${(mem / 1048576).toFixed(2)}M`,
+      },
+      persistence: { loading: 0 },
+      stats: {
+        total_connections_received: this.counters.sessionsTotal,
+        total_commands_processed: this.counters.total,
+        instantaneous_ops_per_sec: this.counters.qps,
+        total_error_replies: this.counters.fails + this.counters.redisErrors,
+      },
+      replication: { role: 'master', connected_slaves: 0 },
+      cpu: {
+        used_cpu_sys: cpuSeconds(cpu.system),
+        used_cpu_user: cpuSeconds(cpu.user),
+        used_cpu_sys_children: cpuSeconds(0),
+        used_cpu_user_children: cpuSeconds(0),
+      },
+      cluster: { cluster_enabled: 0 },
+      proxy: {
+        product_name: this.config.product_name,
+        online: this.router.online ? 1 : 0,
+        slots_online: this.router.slots.filter((s) => s.backend !== null).length,
+        backends: this.router.primary.addrs().join(','),
+        session_db: session.db,
+      },
+      commands: this.counters.commands(),
     });
-    add('Clients', {
-      connected_clients: this.counters.sessionsAlive,
-      maxclients: this.config.proxy_max_clients,
-    });
-    add('Memory', {
-      used_memory: mem,
-      used_memory_rss: mem,
-      used_memory_human: `${(mem / 1048576).toFixed(2)}M`,
-    });
-    add('Persistence', { loading: 0 });
-    add('Stats', {
-      total_connections_received: this.counters.sessionsTotal,
-      total_commands_processed: this.counters.total,
-      instantaneous_ops_per_sec: this.counters.qps,
-      total_error_replies: this.counters.fails + this.counters.redisErrors,
-    });
-    add('Replication', { role: 'master', connected_slaves: 0 });
-    add('Cluster', { cluster_enabled: 0 });
-    add('Proxy', {
-      product_name: this.config.product_name,
-      online: this.router.online ? 1 : 0,
-      slots_online: this.router.slots.filter((s) => s.backend !== null).length,
-      backends: this.router.primary.addrs().join(','),
-      session_db: session.db,
-    });
-    return out.join('\r\n');
   }
 
   clientLine(s: SessionState): string {

@@ -4,7 +4,7 @@ import type { SessionState } from './LocalCommands.js';
 export interface ProxyInfo {
   /** The Redis version clients are told (they gate features on it). */
   readonly redisVersion: string;
-  /** INFO text for the given lower-case sections (all when empty). */
+  /** INFO text for the given sections (the default ones when empty), as Redis picks them. */
   infoText(sections: readonly string[], session: SessionState): string;
   /** One line in the CLIENT INFO / CLIENT LIST format. */
   clientLine(session: SessionState): string;

@@ -18,6 +18,8 @@ import {
 import { acceptedCommandCount, commandReply } from '../../src/proxy/commands/CommandReplies.js';
 import { decidedNames, decisionFor } from '../../src/proxy/commands/policy.js';
 import { REDIS_COMMANDS } from '../../src/proxy/commands/table.generated.js';
+import { patternSlot } from '../../src/proxy/commands/sortPatterns.js';
+import { slotOf } from '../../src/proxy/hash.js';
 
 const B = (s: string) => Buffer.from(s);
 const argv = (line: string) => line.split(' ').map(B);
@@ -174,6 +176,25 @@ test('XREAD/XREADGROUP refuse BLOCK through argCheck', () => {
   const group = must('xreadgroup');
   assert.match(group.argCheck?.(argv('XREADGROUP GROUP g c BLOCK 10 STREAMS s >')) ?? '', /block/);
   assert.equal(group.argCheck?.(argv('XREADGROUP GROUP block c NOACK STREAMS s >')), undefined);
+});
+
+test("SORT/SORT_RO refuse BY and GET patterns whose keys may leave the sorted key's slot", () => {
+  assert.equal(patternSlot(B('{a}w_*')), slotOf('a'));
+  assert.equal(patternSlot(B('{a}w_*->field')), slotOf('a'));
+  assert.equal(patternSlot(B('x{}w_*')), slotOf(''));
+  assert.equal(patternSlot(B('nosort')), -1); // no '*': no key is formed
+  for (const anySlot of ['w_*', 'w_*{a}', '{a*}w', '{a_*', 'w_*->{a}'])
+    assert.equal(patternSlot(B(anySlot)), -2, anySlot);
+  for (const name of ['sort', 'sort_ro']) {
+    const check = must(name).argCheck!;
+    assert.equal(check(argv(`${name} {a}l BY {a}w_* GET # GET {a}o_*->f LIMIT 0 10 ALPHA DESC`)), undefined);
+    assert.equal(check(argv(`${name} {a}l BY nosort GET {a}w_*`)), undefined);
+    assert.equal(check(argv(`${name} plain GET #`)), undefined);
+    assert.match(check(argv(`${name} {a}l BY {b}w_*`)) ?? '', /BY pattern/);
+    assert.match(check(argv(`${name} {a}l GET # GET o_*`)) ?? '', /GET pattern/);
+    assert.equal(check(argv(`${name} {a}l LIMIT 0 1 BY`)), undefined); // syntax error: Redis answers
+  }
+  assert.equal(must('sort').argCheck!(argv('SORT {a}l STORE by BY {a}w_*')), undefined); // STORE's key "by"
 });
 
 // ------------------------------------------------------------------ key extraction

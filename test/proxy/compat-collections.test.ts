@@ -18,7 +18,7 @@ import {
   type Step,
 } from '../helpers/compat.js';
 import { keyOn } from '../helpers/proxy.js';
-import type { Arg, Reply } from '../helpers/redis.js';
+import { RedisError, type Arg, type Reply } from '../helpers/redis.js';
 
 const compat = compatSuite();
 const { same, assertKeyspaceSpread } = compat;
@@ -89,6 +89,44 @@ describe('lists', () => {
       ['LMPOP', 2, t('a'), t('b'), 'RIGHT'],
       ['LMPOP', 1, t('missing'), 'RIGHT'],
       ['LRANGE', t('b'), 0, -1],
+    ]);
+  });
+
+  test("SORT and SORT_RO: BY and GET patterns within the sorted key's {tag}, STORE", async () => {
+    const o = tagged('sort-other', 1);
+    await same([
+      ['RPUSH', t('ids'), 3, 1, 2],
+      ['MSET', t('w_1'), 30, t('w_2'), 10, t('w_3'), 20],
+      ['HSET', t('o_1'), 'name', 'one'],
+      ['HSET', t('o_2'), 'name', 'two'],
+      ['SORT', t('ids')],
+      ['SORT', t('ids'), 'DESC', 'LIMIT', 0, 2],
+      ['SORT', t('ids'), 'BY', t('w_*')],
+      ['SORT', t('ids'), 'BY', t('w_*'), 'GET', '#', 'GET', t('o_*->name'), 'GET', t('w_*')],
+      ['SORT', t('ids'), 'BY', 'nosort', 'GET', t('w_*')],
+      ['SORT_RO', t('ids'), 'BY', t('w_*'), 'DESC'],
+      ['SORT', t('ids'), 'BY', t('w_*'), 'STORE', t('sorted')],
+      ['LRANGE', t('sorted'), 0, -1],
+      err('SORT', t('ids'), 'BY'),
+    ]);
+    // Patterns whose keys may hash elsewhere: the backend would read them from its own keyspace.
+    for (const cmd of [
+      ['SORT', t('ids'), 'BY', 'w_*'],
+      ['SORT', t('ids'), 'GET', '#', 'GET', 'o_*->name'],
+      ['SORT_RO', t('ids'), 'BY', o('w_*')],
+      ['SORT', t('ids'), 'BY', `w_*${t('')}`],
+    ]) {
+      const r = await compat.viaProxy.call(...cmd);
+      assert.ok(r instanceof RedisError, `${cmd.join(' ')} → ${show(r)}`);
+      assert.match(
+        r.message,
+        /^ERR handle request, command 'SORT(_RO)?' is not allowed \(the keys its (BY|GET) pattern/,
+      );
+    }
+    assert.deepEqual(((await compat.viaProxy.call('LRANGE', t('ids'), 0, -1)) as Reply[]).map(String), [
+      '3',
+      '1',
+      '2',
     ]);
   });
 });

@@ -39,6 +39,30 @@ test('INFO describes the proxy, by section', async () => {
   assert.match(String(await c.call('INFO', 'proxy')), /slots_online:1024/);
 });
 
+test('INFO picks sections as Redis does: CPU by default, Commandstats on request', async () => {
+  await c.call('GET', 'info-k');
+  await c.call('GET');
+  const byDefault = String(await c.call('INFO'));
+  const titles = (text: string) => text.match(/^# \w+/gm);
+  assert.deepEqual(titles(String(await c.call('INFO', 'default'))), titles(byDefault));
+  assert.match(byDefault, /# CPU\r\nused_cpu_sys:\d+\.\d{6}\r\nused_cpu_user:\d+\.\d{6}\r\n/);
+  assert.doesNotMatch(byDefault, /# Commandstats/);
+  const cpu = String(await c.call('INFO', 'CPU'));
+  assert.match(cpu, /^# CPU\r\n/);
+  assert.doesNotMatch(cpu, /used_memory|# Server/);
+  const stats = String(await c.call('INFO', 'commandstats'));
+  assert.match(stats, /^# Commandstats\r\n/);
+  assert.match(
+    stats,
+    /\r\ncmdstat_get:calls=[1-9]\d*,usec=\d+,usec_per_call=\d+\.\d{2},rejected_calls=1,failed_calls=0\r\n/,
+  );
+  const all = String(await c.call('INFO', 'all'));
+  for (const s of ['Server', 'CPU', 'Commandstats', 'Proxy']) assert.match(all, new RegExp(`# ${s}\r\n`));
+  const twoSections = String(await c.call('INFO', 'cpu', 'server'));
+  assert.match(twoSections, /^# Server\r\n[^]*# CPU\r\n/);
+  assert.equal(String(await c.call('INFO', 'no-such-section')), '');
+});
+
 test('COMMAND answers from the proxy table', async () => {
   const count = (await c.call('COMMAND', 'COUNT')) as number;
   assert.ok(count > 150 && count < 240, `count ${count}`);

@@ -15,6 +15,7 @@
  *   with stock Redis there is no sensible backend to send them to.
  */
 import { Handling } from './CommandInfo.js';
+import { sortCheck } from './sortPatterns.js';
 
 export interface Decision {
   readonly handling: Handling;
@@ -77,7 +78,7 @@ const groups: [Decision, string[]][] = [
     `bitcount bitfield_ro bitpos dump expiretime geodist geohash geopos georadius_ro
      georadiusbymember_ro geosearch get getbit getrange hexists hget hgetall hkeys hlen hmget
      hrandfield hstrlen hvals lcs lindex llen lpos lrange pexpiretime pfcount pttl scard sdiff
-     sinter sintercard sismember smembers smismember sort_ro srandmember strlen substr sunion ttl
+     sinter sintercard sismember smembers smismember srandmember strlen substr sunion ttl
      type xlen xpending xrange xrevrange zcard zcount zdiff zinter zintercard zlexcount zmscore
      zrandmember zrange zrangebylex zrangebyscore zrank zrevrange zrevrangebylex zrevrangebyscore
      zrevrank zscore zunion eval_ro evalsha_ro fcall_ro xinfo object pubsub`.split(/\s+/),
@@ -94,7 +95,7 @@ const groups: [Decision, string[]][] = [
      geosearchstore getdel getex getset hdel hincrby hincrbyfloat hmset hset hsetnx incr incrby
      incrbyfloat linsert lmove lmpop lpop lpush lpushx lrem lset ltrim msetnx persist pexpire
      pexpireat pfadd pfdebug pfmerge psetex rename renamenx rpop rpoplpush rpush rpushx sadd
-     sdiffstore set setbit setex setnx setrange sinterstore smove sort spop srem sunionstore xack
+     sdiffstore set setbit setex setnx setrange sinterstore smove spop srem sunionstore xack
      xadd xautoclaim xclaim xdel xgroup xsetid xtrim zadd zdiffstore zincrby zinterstore zmpop
      zpopmax zpopmin zrangestore zrem zremrangebylex zremrangebyrank zremrangebyscore
      zunionstore`.split(/\s+/),
@@ -108,6 +109,8 @@ const groups: [Decision, string[]][] = [
   // Codis's MO: cursors must stay on one server (a replica may be another one next time).
   // TOUCH and OBJECT IDLETIME/FREQ read access metadata, which only the master's clock keeps.
   [MASTER_ONLY, ['hscan', 'sscan', 'zscan', 'object|idletime', 'object|freq']],
+  // SORT's BY and GET patterns read other keys, which must share the sorted key's slot.
+  [{ handling: Handling.Forward, argCheck: sortCheck }, ['sort', 'sort_ro']],
   // XREAD is a read; both refuse BLOCK (argCheck).
   [{ handling: Handling.Forward, argCheck: xreadCheck }, ['xread', 'xreadgroup']],
   // Split per backend and merged by the proxy. TOUCH is master-only (see above).

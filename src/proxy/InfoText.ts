@@ -1,0 +1,100 @@
+/**
+ * The text of INFO, picked by section as Redis picks it: no argument or `default` gives the
+ * default sections, `all` and `everything` add Commandstats, and named sections (any case)
+ * add themselves. Monitoring tools read these fields by their Redis names.
+ */
+import type { OpStatsJson } from './Stats.js';
+
+export type InfoFields = Record<string, string | number>;
+
+/** The proxy's state, by INFO section (Redis's names, then the proxy's own). */
+export interface InfoSnapshot {
+  server: InfoFields;
+  clients: InfoFields;
+  memory: InfoFields;
+  persistence: InfoFields;
+  stats: InfoFields;
+  replication: InfoFields;
+  cpu: InfoFields;
+  cluster: InfoFields;
+  proxy: InfoFields;
+  commands: readonly OpStatsJson[];
+}
+
+const ORDER = [
+  'server',
+  'clients',
+  'memory',
+  'persistence',
+  'stats',
+  'replication',
+  'cpu',
+  'commandstats',
+  'cluster',
+  'proxy',
+] as const;
+type Section = (typeof ORDER)[number];
+
+const TITLES: Record<Section, string> = {
+  server: 'Server',
+  clients: 'Clients',
+  memory: 'Memory',
+  persistence: 'Persistence',
+  stats: 'Stats',
+  replication: 'Replication',
+  cpu: 'CPU',
+  commandstats: 'Commandstats',
+  cluster: 'Cluster',
+  proxy: 'Proxy',
+};
+
+/** Not in the default set, as in Redis. */
+const EXTRA: ReadonlySet<Section> = new Set(['commandstats']);
+
+/** The sections INFO's arguments ask for; unknown names ask for nothing. */
+export function infoSections(args: readonly string[]): Set<Section> {
+  const out = new Set<Section>();
+  const names = args.length === 0 ? ['default'] : args.map((a) => a.toLowerCase());
+  for (const name of names) {
+    if (name === 'default' || name === 'all' || name === 'everything') {
+      for (const s of ORDER) if (name !== 'default' || !EXTRA.has(s)) out.add(s);
+    } else if ((ORDER as readonly string[]).includes(name)) {
+      out.add(name as Section);
+    }
+  }
+  return out;
+}
+
+export function infoText(args: readonly string[], snap: InfoSnapshot): string {
+  const want = infoSections(args);
+  const out: string[] = [];
+  for (const s of ORDER) {
+    if (!want.has(s)) continue;
+    const lines = s === 'commandstats' ? commandLines(snap.commands) : fieldLines(snap[s]);
+    out.push(`# ${TITLES[s]}`, ...lines, '');
+  }
+  return out.join('\r\n');
+}
+
+function fieldLines(fields: InfoFields): string[] {
+  return Object.entries(fields).map(([k, v]) => `${k}:${v}`);
+}
+
+/**
+ * Redis's `cmdstat_<name>` lines. A command the proxy answered with an error of its own
+ * (refused, wrong arity, backend down) counts as rejected; an error reply from Redis as failed.
+ */
+function commandLines(ops: readonly OpStatsJson[]): string[] {
+  return ops.map((o) => {
+    const perCall = o.calls > 0 ? (o.usecs / o.calls).toFixed(2) : '0.00';
+    return (
+      `cmdstat_${o.opstr.toLowerCase()}:calls=${o.calls},usec=${o.usecs},usec_per_call=${perCall},` +
+      `rejected_calls=${o.fails},failed_calls=${o.redis_errtype}`
+    );
+  });
+}
+
+/** Seconds of CPU as Redis prints them (used_cpu_sys:0.123456). */
+export function cpuSeconds(micros: number): string {
+  return (micros / 1e6).toFixed(6);
+}
