@@ -90,7 +90,9 @@ function groupKeys(router: Router, req: Request, cmd: RawCommand, step: number):
     g.keys.push(i);
     // Argument i's header starts just past argument i-1's CRLF.
     g.bytes += cmd.argEnd(i + step - 1) - cmd.argEnd(i - 1);
-    if (g.slots[g.slots.length - 1] !== slot && !g.slots.includes(slot)) g.slots.push(slot);
+    // Never index -1: a negative index is a named-property load, slow and megamorphic.
+    const slots = g.slots;
+    if (slots.length === 0 || (slots[slots.length - 1] !== slot && !slots.includes(slot))) slots.push(slot);
   }
   return groups;
 }

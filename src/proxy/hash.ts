@@ -26,6 +26,15 @@ for (let n = 0; n < 256; n++) {
 
 /** CRC-32 (IEEE) of buf[start, end), as an unsigned 32-bit integer. */
 export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
+  return crcBits(buf, start, end) >>> 0;
+}
+
+/**
+ * The CRC's 32 bits as a signed integer. The slot is taken from its low bits with a mask: the
+ * unsigned value does not fit a small integer, and `%` on it compiles to a floating-point
+ * remainder (x87 fprem), which showed as a tenth of the cost of grouping an MSET's keys.
+ */
+function crcBits(buf: Uint8Array, start: number, end: number): number {
   let crc = -1;
   let i = start;
   for (; i + 4 <= end; i += 4) {
@@ -33,8 +42,11 @@ export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
     crc = T3[crc & 0xff]! ^ T2[(crc >>> 8) & 0xff]! ^ T1[(crc >>> 16) & 0xff]! ^ T0[crc >>> 24]!;
   }
   for (; i < end; i++) crc = T0[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ -1) >>> 0;
+  return crc ^ -1;
 }
+
+/** MAX_SLOT_NUM is a power of two: the slot is the CRC's low bits, as `crc % 1024` would give. */
+const SLOT_MASK = MAX_SLOT_NUM - 1;
 
 /** The slot of a key given as a byte range of a larger buffer (the request's receive chunk). */
 export function slotOfRange(buf: Uint8Array, start: number, end: number): number {
@@ -47,10 +59,10 @@ export function slotOfRange(buf: Uint8Array, start: number, end: number): number
   }
   if (open >= 0) {
     for (let j = open + 1; j < end; j++) {
-      if (buf[j] === 0x7d /* } */) return crc32(buf, open + 1, j) % MAX_SLOT_NUM;
+      if (buf[j] === 0x7d /* } */) return crcBits(buf, open + 1, j) & SLOT_MASK;
     }
   }
-  return crc32(buf, start, end) % MAX_SLOT_NUM;
+  return crcBits(buf, start, end) & SLOT_MASK;
 }
 
 export function slotOf(key: Uint8Array | string): number {

@@ -49,3 +49,14 @@ test('keys sharing a tag share a slot, binary keys hash their bytes', () => {
   const bin = Buffer.from([0xff, 0x00, 0x7b, 0x01, 0x7d]);
   assert.equal(slotOf(bin), (zlibCrc32(Buffer.from([0x01])) >>> 0) % 1024);
 });
+
+test('the slot is crc32 mod 1024 for keys whose CRC has its top bit set and for those that do not', () => {
+  let high = 0;
+  for (let i = 0; i < 4000; i++) {
+    const key = Buffer.from(`key:${i * 7919}`);
+    const crc = zlibCrc32(key) >>> 0;
+    if (crc >= 0x80000000) high++;
+    assert.equal(slotOf(key), crc % 1024, key.toString());
+  }
+  assert.ok(high > 1000 && high < 3000, `${high} of 4000 keys had the top bit set`);
+});
