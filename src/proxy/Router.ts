@@ -8,7 +8,7 @@ import { CmdFlag } from './commands/CommandInfo.js';
 import { MAX_SLOT_NUM } from './hash.js';
 import type { Request } from './Request.js';
 import { SharedBackendConnPool, type SharedBackendConn } from './SharedBackendConn.js';
-import { ForwardMethod, Slot } from './Slot.js';
+import { ForwardMethod, NO_REPLICAS, Slot } from './Slot.js';
 import type { BackendConn, BackendOptions } from './BackendConn.js';
 import { DEFAULT_BIG_KEY, forwardMigrating, holdKey } from './forward.js';
 
@@ -109,10 +109,12 @@ export class Router {
       }
     }
     if (!this.opts.primaryOnly && m.replica_groups) {
+      const groups: SharedBackendConn[][] = [];
       for (const group of m.replica_groups) {
         const conns = group.filter((a) => a !== '').map((a) => this.replica.retain(a));
-        if (conns.length > 0) slot.replicaGroups.push(conns);
+        if (conns.length > 0) groups.push(conns);
       }
+      if (groups.length > 0) slot.replicaGroups = groups;
     }
     if (slot.migrate === null && slot.keyHolds !== null) {
       // Holds only make sense while migrating; whatever waited goes on with the new mapping.
@@ -187,7 +189,7 @@ export class Router {
     slot.backendGroupId = 0;
     slot.migrateGroupId = 0;
     slot.bigKey = null;
-    slot.replicaGroups = [];
+    slot.replicaGroups = NO_REPLICAS;
   }
 
   toJson(slot: Slot): SlotJson {

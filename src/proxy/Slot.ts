@@ -15,23 +15,20 @@ export const enum ForwardMethod {
   SemiAsync = 1,
 }
 
+/** The replica groups of a slot that has none: one shared array, not one per slot. */
+export const NO_REPLICAS: readonly (readonly SharedBackendConn[])[] = [];
+
 export class Slot implements InflightCounter {
+  // The fields every request reads or counts come first, close together: a multi-key command
+  // touches up to one slot per key, and each slot object it reaches is a likely cache miss.
   backend: SharedBackendConn | null = null;
-  backendGroupId = 0;
   migrate: SharedBackendConn | null = null;
-  migrateGroupId = 0;
-  /** While migrating: the dashboard's big-key thresholds, when it sent them. */
-  bigKey: BigKeyLimits | null = null;
-  /** Replica connections in priority order (same host, same data centre, others). */
-  replicaGroups: SharedBackendConn[][] = [];
-  method: ForwardMethod = ForwardMethod.Sync;
   /** Locked by the dashboard: requests wait until a later fill unlocks the slot. */
   locked = false;
   /** A fill is waiting for in-flight requests to drain. */
   switching = false;
-  /** Set while the proxy's own sentinel watch replaced the dashboard's backend. */
-  switched = false;
-  readonly held = new Fifo<Request>(4);
+  /** Replica connections in priority order (same host, same data centre, others). */
+  replicaGroups: readonly (readonly SharedBackendConn[])[] = NO_REPLICAS;
   inflight = 0;
   /**
    * Requests sent before the last epoch bump that are still unanswered. A key hold bumps the
@@ -39,6 +36,14 @@ export class Slot implements InflightCounter {
    */
   private epoch = 0;
   private oldInflight = 0;
+  backendGroupId = 0;
+  migrateGroupId = 0;
+  /** While migrating: the dashboard's big-key thresholds, when it sent them. */
+  bigKey: BigKeyLimits | null = null;
+  method: ForwardMethod = ForwardMethod.Sync;
+  /** Set while the proxy's own sentinel watch replaced the dashboard's backend. */
+  switched = false;
+  readonly held = new Fifo<Request>(4);
   private drainWaiters: (() => void)[] = [];
   private oldWaiters: (() => void)[] = [];
   /** Keys held during a big-key move (`db:key` → requests waiting for it), while migrating. */
