@@ -15,6 +15,7 @@
  *   with stock Redis there is no sensible backend to send them to.
  */
 import { Handling } from './CommandInfo.js';
+import { isKeyword } from './keyword.js';
 import { sortCheck } from './sortPatterns.js';
 
 export interface Decision {
@@ -52,22 +53,13 @@ const REPLICATION = refuse('replication and cluster topology are managed by the 
 function xreadCheck(args: readonly Buffer[]): string | undefined {
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!;
-    if (a.length === 7 && eqUpper(a, 'STREAMS')) return undefined;
-    if (a.length === 5 && eqUpper(a, 'BLOCK')) return BLOCKING.reason;
-    if (a.length === 5 && eqUpper(a, 'COUNT')) i += 1;
-    else if (a.length === 5 && eqUpper(a, 'GROUP')) i += 2;
-    else if (!(a.length === 5 && eqUpper(a, 'NOACK'))) return undefined; // syntax error: Redis answers
+    if (isKeyword(a, 'STREAMS')) return undefined;
+    if (isKeyword(a, 'BLOCK')) return BLOCKING.reason;
+    if (isKeyword(a, 'COUNT')) i += 1;
+    else if (isKeyword(a, 'GROUP')) i += 2;
+    else if (!isKeyword(a, 'NOACK')) return undefined; // syntax error: Redis answers
   }
   return undefined;
-}
-
-function eqUpper(b: Buffer, upper: string): boolean {
-  for (let i = 0; i < upper.length; i++) {
-    let c = b[i]!;
-    if (c >= 97 && c <= 122) c -= 32;
-    if (c !== upper.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 const groups: [Decision, string[]][] = [

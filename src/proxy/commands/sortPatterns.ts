@@ -6,6 +6,7 @@
  * sorted key's slot: its hash tag `{…}` comes whole before the first `*`.
  */
 import { slotOfRange } from '../hash.js';
+import { isKeyword } from './keyword.js';
 
 const ASTERISK = 0x2a;
 const OPEN = 0x7b;
@@ -18,10 +19,10 @@ export function sortCheck(args: readonly Buffer[]): string | undefined {
   const keySlot = slotOfRange(key, 0, key.length);
   for (let i = 2; i < args.length; i++) {
     const opt = args[i]!;
-    const kind = optionName(opt);
-    if (kind === 'LIMIT') i += 2;
-    else if (kind === 'STORE') i += 1;
-    else if (kind === 'BY' || kind === 'GET') {
+    const kind = isKeyword(opt, 'BY') ? 'BY' : isKeyword(opt, 'GET') ? 'GET' : undefined;
+    if (isKeyword(opt, 'LIMIT')) i += 2;
+    else if (isKeyword(opt, 'STORE')) i += 1;
+    else if (kind !== undefined) {
       const pattern = args[i + 1];
       if (pattern === undefined) return undefined; // syntax error: Redis answers
       i += 1;
@@ -53,10 +54,4 @@ export function patternSlot(p: Buffer): number {
   const close = p.indexOf(CLOSE, open + 1);
   if (close < 0 || close > star) return ANY_SLOT;
   return slotOfRange(p, 0, star);
-}
-
-function optionName(b: Buffer): string | undefined {
-  if (b.length > 5) return undefined;
-  const s = b.toString('latin1').toUpperCase();
-  return s === 'BY' || s === 'GET' || s === 'LIMIT' || s === 'STORE' ? s : undefined;
 }
