@@ -18,7 +18,8 @@ export interface InfoSnapshot {
   cpu: InfoFields;
   cluster: InfoFields;
   proxy: InfoFields;
-  commands: readonly OpStatsJson[];
+  /** Per-command counters, read only when Commandstats is asked for. */
+  commands: () => readonly OpStatsJson[];
 }
 
 const ORDER = [
@@ -52,7 +53,7 @@ const TITLES: Record<Section, string> = {
 const EXTRA: ReadonlySet<Section> = new Set(['commandstats']);
 
 /** The sections INFO's arguments ask for; unknown names ask for nothing. */
-export function infoSections(args: readonly string[]): Set<Section> {
+function infoSections(args: readonly string[]): Set<Section> {
   const out = new Set<Section>();
   const names = args.length === 0 ? ['default'] : args.map((a) => a.toLowerCase());
   for (const name of names) {
@@ -70,7 +71,7 @@ export function infoText(args: readonly string[], snap: InfoSnapshot): string {
   const out: string[] = [];
   for (const s of ORDER) {
     if (!want.has(s)) continue;
-    const lines = s === 'commandstats' ? commandLines(snap.commands) : fieldLines(snap[s]);
+    const lines = s === 'commandstats' ? commandLines(snap.commands()) : fieldLines(snap[s]);
     out.push(`# ${TITLES[s]}`, ...lines, '');
   }
   return out.join('\r\n');

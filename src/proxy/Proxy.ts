@@ -304,7 +304,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
         backends: this.router.primary.addrs().join(','),
         session_db: session.db,
       },
-      commands: this.counters.commands(),
+      commands: () => this.counters.commands(),
     });
   }
 
