@@ -312,6 +312,27 @@ test('fillslots moving a slot to another backend changes where new writes land',
   c.destroy();
 });
 
+test('fillslots adds a replica group, reads follow it; a later fill without it sends them back to the master', async () => {
+  const key = keyWhere('replica-', (s) => s < 512);
+  const slot = slotOf(key);
+  await r1.call('SET', key, 'on-master');
+  await r2.call('SET', key, 'on-replica');
+  const c = await client();
+  const spec = evenSlots([r1.addr, r2.addr])[slot]!;
+  await ok(proxy, 'PUT', `/api/proxy/fillslots/${xauth}`, [{ ...spec, replica_groups: [[r2.addr]] }]);
+  assert.deepEqual((await ok(proxy, 'GET', '/proxy/slots')).json[slot].replica_groups, [[r2.addr]]);
+  // Until the proxy's connection to the replica is up, reads stay on the master.
+  await until(
+    'reads to go to the replica group',
+    async () => String(await c.call('GET', key)) === 'on-replica',
+  );
+  await ok(proxy, 'PUT', `/api/proxy/fillslots/${xauth}`, [spec]);
+  assert.equal((await ok(proxy, 'GET', '/proxy/slots')).json[slot].replica_groups, undefined);
+  assert.deepEqual(await c.call('GET', key), Buffer.from('on-master'));
+  await Promise.all([r1.call('DEL', key), r2.call('DEL', key)]);
+  c.destroy();
+});
+
 test('a locked slot holds a GET until a later fillslots unlocks it; other slots are served', async () => {
   const key = keyWhere('locked-', (s) => s < 512);
   const other = keyWhere('free-', (s) => s !== slotOf(key));
