@@ -5,7 +5,6 @@
  *
  * The decoder reuses one RawCommand: its fields are valid only during `onRequest`.
  */
-import { indexOfNewline } from './newline.js';
 
 export class RawCommand {
   data: Buffer = EMPTY;
@@ -39,12 +38,13 @@ export class RawCommand {
     const n = readInt(data, start + 1);
     this.reserve(n);
     const offs = this.offs;
-    let p = indexOfNewline(data, start) + 1;
+    let p = intEnd + 2;
     for (let i = 0; i < n; i++) {
-      const body = indexOfNewline(data, p) + 1;
+      const len = readInt(data, p + 1);
+      const body = intEnd + 2;
       offs[2 * i] = body;
-      offs[2 * i + 1] = body + readInt(data, p + 1);
-      p = offs[2 * i + 1]! + 2;
+      offs[2 * i + 1] = body + len;
+      p = body + len + 2;
     }
     this.data = data;
     this.start = start;
@@ -82,9 +82,13 @@ export function splitMultiBulk(data: Buffer, start: number): Buffer[] {
 
 const SPLIT = new RawCommand();
 
-/** The non-negative decimal number at data[i] up to its '\r'. */
+/** Where readInt stopped: the '\r' after the number. */
+let intEnd = 0;
+
+/** The non-negative decimal number at data[i] up to its '\r' (sets intEnd). */
 function readInt(data: Buffer, i: number): number {
   let v = 0;
   for (let c = data[i]!; c !== 13; c = data[++i]!) v = v * 10 + (c - 48);
+  intEnd = i;
   return v;
 }

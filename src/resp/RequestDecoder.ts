@@ -90,11 +90,16 @@ export class RequestDecoder {
   private parse(data: Buffer, start: number, sink: RequestSink): number {
     if (data[start] !== 0x2a /* * */) return this.parseInline(data, start, sink);
     const len = data.length;
-    let nl = indexOfNewline(data, start);
-    if (nl < 0) return this.incompleteLine(len - start, len - start);
-    const n = parseLineInt(data, start + 1, nl);
-    if (Number.isNaN(n) || n > this.limits.maxElements) throw new ProtocolError('invalid multibulk length');
-    let p = nl + 1;
+    let p = readHeader(data, start, len);
+    let n = headerValue;
+    if (p < 0) {
+      const nl = indexOfNewline(data, start);
+      if (nl < 0) return this.incompleteLine(len - start, len - start);
+      n = parseLineInt(data, start + 1, nl);
+      if (Number.isNaN(n)) throw new ProtocolError('invalid multibulk length');
+      p = nl + 1;
+    }
+    if (n > this.limits.maxElements) throw new ProtocolError('invalid multibulk length');
     if (n <= 0) return p; // Redis skips empty and null multi-bulks
     cmd.reserve(n);
     const offs = cmd.offs;
@@ -103,13 +108,16 @@ export class RequestDecoder {
       if (data[p] !== 0x24 /* $ */) {
         throw new ProtocolError(`expected '$', got '${printable(data[p]!)}'`);
       }
-      nl = indexOfNewline(data, p);
-      if (nl < 0) return this.incompleteLine(len - p, len - start);
-      const blen = parseLineInt(data, p + 1, nl);
-      if (Number.isNaN(blen) || blen < 0 || blen > this.limits.maxBulk) {
-        throw new ProtocolError('invalid bulk length');
+      let body = readHeader(data, p, len);
+      let blen = headerValue;
+      if (body < 0) {
+        const nl = indexOfNewline(data, p);
+        if (nl < 0) return this.incompleteLine(len - p, len - start);
+        blen = parseLineInt(data, p + 1, nl);
+        if (Number.isNaN(blen) || blen < 0) throw new ProtocolError('invalid bulk length');
+        body = nl + 1;
       }
-      const body = nl + 1;
+      if (blen > this.limits.maxBulk) throw new ProtocolError('invalid bulk length');
       const next = body + blen + 2;
       if (next > len) return this.incomplete(next - start + (n - i - 1) * 4);
       if (data[next - 2] !== 13 || data[next - 1] !== 10)
@@ -149,6 +157,30 @@ export class RequestDecoder {
     this.wanted = wanted;
     return INCOMPLETE;
   }
+}
+
+/** The number in the header line readHeader read last. */
+let headerValue = 0;
+
+/**
+ * The usual header line, a type byte, up to 15 digits and CRLF, read in one pass: where the
+ * line ends (past its '\n'), with its number in headerValue. Anything else (a line not all
+ * here, a sign, a leading zero, a stray byte) gives -1, and the general path reads it (and
+ * refuses it if it must) as before.
+ */
+function readHeader(data: Buffer, p: number, len: number): number {
+  const max = p + 16 < len ? p + 16 : len;
+  let q = p + 1;
+  let v = 0;
+  let c = 0;
+  while (q < max && (c = data[q]!) >= 0x30 && c <= 0x39) {
+    v = v * 10 + c - 0x30;
+    q++;
+  }
+  if (c !== 13 || q === p + 1 || q + 1 >= len || data[q + 1] !== 10) return -1;
+  if (data[p + 1] === 0x30 && q > p + 2) return -1;
+  headerValue = v;
+  return q + 2;
 }
 
 /**

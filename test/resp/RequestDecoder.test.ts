@@ -36,6 +36,13 @@ test('gives the same result however the stream is split', () => {
   }
   const bytes = [...PIPE].map((b) => Buffer.from([b]));
   assert.deepEqual(decodeAll(bytes), whole);
+  // Headers of several digits, split inside them too.
+  const long = Buffer.from(`*3\r\n$3\r\nSET\r\n$12\r\nkey:00000001\r\n$100\r\n${'v'.repeat(100)}\r\n`);
+  const [set] = decodeAll([long]);
+  assert.deepEqual(set!.args, ['SET', 'key:00000001', 'v'.repeat(100)]);
+  for (let i = 1; i < long.length; i++) {
+    assert.deepEqual(decodeAll([long.subarray(0, i), long.subarray(i)]), [set], `split at ${i}`);
+  }
 });
 
 test('arguments are views of the received chunk, not copies', () => {
@@ -76,6 +83,10 @@ test('malformed input raises a ProtocolError with a reason', () => {
     ['*02\r\n$3\r\nGET\r\n$3\r\nfoo\r\n', /invalid multibulk length/],
     ['*-0\r\n', /invalid multibulk length/],
     ['*1\r\n$3\r\nGETXX', /CRLF/],
+    ['*1\r\n$4x\r\nPING\r\n', /invalid bulk length/],
+    ['*1\r\n$4\rxPING\r\n', /invalid bulk length/],
+    ['*1\r\n$12345678901234567\r\n', /invalid bulk length/],
+    ['*1x\r\n$4\r\nPING\r\n', /invalid multibulk length/],
     ['*9999999\r\n', /invalid multibulk length/],
     ['set "unterminated\r\n', /unbalanced quotes/],
   ];
