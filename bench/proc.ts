@@ -127,6 +127,51 @@ export function procMem(pid: number): { rss: number; hwm: number } | undefined {
   }
 }
 
+const TICKS_PER_SEC = 100; // USER_HZ on Linux
+
+/** User + system CPU time of a process so far, ms (undefined off Linux or once it is gone). */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SEC;
+  } catch {
+    return undefined;
+  }
+}
+
+/** cpuMs of a process and its children (a proxy's workers). */
+export function treeCpuMs(pid: number): number | undefined {
+  const own = cpuMs(pid);
+  if (own === undefined) return undefined;
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // no children file: the process alone
+  }
+  return children.reduce((sum, c) => sum + (cpuMs(c) ?? 0), own);
+}
+
+/**
+ * CPU time the whole machine has spent busy so far, ms, over all cores: user, nice, system, irq,
+ * softirq and steal from /proc/stat (undefined off Linux).
+ */
+export function machineBusyMs(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    const ticks = user! + nice! + system! + irq! + softirq! + (steal ?? 0);
+    return Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_SEC : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs a command to completion and returns its stdout ('' if it cannot run). */
 export function capture(cmd: string, args: string[], timeoutMs = 5000): Promise<string> {
   return new Promise((resolve) => {

@@ -14,6 +14,9 @@ export interface Row {
   p99: number;
   /** Median CPU µs per request of the target's own process (NaN when not measured). */
   cpuUs: number;
+  /** Median CPU µs per request of the whole machine, and cores it kept busy (NaN when not measured). */
+  machineUs: number;
+  busyCores: number;
   failures: RunFail[];
 }
 
@@ -42,6 +45,8 @@ export function summarize(workloads: readonly Workload[], targets: readonly stri
         p50: median(ok.map((r) => r.p50)),
         p99: median(ok.map((r) => r.p99)),
         cpuUs: median(ok.flatMap((r) => (r.cpuUs === undefined ? [] : [r.cpuUs]))),
+        machineUs: median(ok.flatMap((r) => (r.machineUs === undefined ? [] : [r.machineUs]))),
+        busyCores: median(ok.flatMap((r) => (r.busyCores === undefined ? [] : [r.busyCores]))),
         failures: rs.flatMap((r) => (r && !r.ok ? [r] : [])),
       });
     }
@@ -54,7 +59,20 @@ const num = (v: number, digits = 0): string =>
     ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : 'FAIL';
 
-const HEAD = ['workload', 'target', 'rps (median)', 'x direct', 'p50 ms', 'p99 ms', 'CPU µs/req', 'ok runs'];
+const HEAD = [
+  'workload',
+  'target',
+  'rps (median)',
+  'x direct',
+  'p50 ms',
+  'p99 ms',
+  'CPU µs/req',
+  'machine µs/req',
+  'cores busy',
+  'ok runs',
+];
+
+const orDash = (v: number, digits: number): string => (Number.isFinite(v) ? num(v, digits) : '-');
 
 function cells(r: Row, first: boolean): string[] {
   return [
@@ -64,7 +82,9 @@ function cells(r: Row, first: boolean): string[] {
     r.target === 'direct' && Number.isFinite(r.rps) ? '1.00' : num(r.ratio, 2),
     num(r.p50, 3),
     num(r.p99, 3),
-    Number.isFinite(r.cpuUs) ? num(r.cpuUs, 1) : '-',
+    orDash(r.cpuUs, 1),
+    orDash(r.machineUs, 1),
+    orDash(r.busyCores, 2),
     `${r.ok}/${r.rounds}`,
   ];
 }

@@ -138,6 +138,10 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
   "`CPU µs/req` is the CPU time (user + system, read from /proc) that the target's own process spent per " +
     'request: the redis-server for `direct`, the codis-proxy process for `proxy` (not the servers behind it), ' +
     'the primary and its workers for `ncpu-N`. It depends far less on the neighbours than rps does.',
+  '`machine µs/req` is the CPU time the whole machine spent per request (/proc/stat: user, system, irq, softirq ' +
+    'and steal, on every core): redis-benchmark, the redis-servers, the target and the kernel under them. ' +
+    "`cores busy` is that time over the run's wall time. Where runs keep every core busy, a target's " +
+    "`x direct` is direct's machine µs/req over its own; with cores idle, the latency of each hop decides it.",
   "Peak RSS is the proxy's VmHWM over the whole run (preload included). The idle-connection figure uses a " +
     'fresh proxy: connections open in batches of 100, each sends one PING, then RSS is read once it settles.',
   'All processes share the same cores, so redis-benchmark competes with what it measures; figures are shared-machine ' +

@@ -2,9 +2,8 @@
  * The default bench mode: interleaved redis-benchmark rounds against direct redis, codis-proxy,
  * twemproxy when asked and any --vs proxies, then the proxy's memory figures.
  */
-import { readFileSync } from 'node:fs';
 import { idleConnections, PeakRss, type IdleResult } from './memory.js';
-import { isRunning, isStopping, procMem } from './proc.js';
+import { cpuMs, isRunning, isStopping, machineBusyMs, procMem, treeCpuMs } from './proc.js';
 import { KEYSPACE, runBenchmark, VALUE_SIZE, type RunResult, type Workload } from './redisBenchmark.js';
 import { summarize, type Row, type Runs } from './report.js';
 import { pingOk } from './resp.js';
@@ -58,36 +57,6 @@ function describe(r: RunResult): string {
   return r.ok
     ? `${Math.round(r.rps).toLocaleString('en-US')} rps, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.seconds.toFixed(1)} s)`
     : `FAILED: ${r.error}`;
-}
-
-const TICKS_PER_SEC = 100; // USER_HZ on Linux
-
-/** User + system CPU time of a process so far, ms (undefined off Linux or once it is gone). */
-function cpuMs(pid: number): number | undefined {
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SEC;
-  } catch {
-    return undefined;
-  }
-}
-
-/** cpuMs of a process and its children (a proxy's workers). */
-function treeCpuMs(pid: number): number | undefined {
-  const own = cpuMs(pid);
-  if (own === undefined) return undefined;
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .split(' ')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    // no children file: the process alone
-  }
-  return children.reduce((sum, c) => sum + (cpuMs(c) ?? 0), own);
 }
 
 export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
@@ -170,10 +139,16 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
           const pid = t.pid?.();
           const cpu = t.kind === 'workers' ? treeCpuMs : cpuMs;
           const cpu0 = pid === undefined ? undefined : cpu(pid);
+          const busy0 = machineBusyMs();
           const r = await runBenchmark(w, t.host, t.port, requests, o.runTimeoutMs);
+          const busy1 = machineBusyMs();
           if (r.ok && cpu0 !== undefined) {
             const cpu1 = cpu(pid!);
             if (cpu1 !== undefined) r.cpuUs = ((cpu1 - cpu0) * 1000) / requests;
+          }
+          if (r.ok && busy0 !== undefined && busy1 !== undefined) {
+            r.machineUs = ((busy1 - busy0) * 1000) / requests;
+            r.busyCores = (busy1 - busy0) / 1000 / r.seconds;
           }
           slot[round] = r;
           if (isStopping()) throw new Error('interrupted');
