@@ -38,12 +38,21 @@ export function multiKind(name: string): MultiKind {
   return name === 'MGET' ? MultiKind.Values : name === 'MSET' ? MultiKind.Pairs : MultiKind.Sum;
 }
 
-/** The command being split: offsets into its bytes, so no argument views are made. */
+/** The command being split, when not given decoded: offsets into its bytes, so no argument views are made. */
 const ARGS = new RawCommand();
 
-export function dispatchMulti(router: Router, req: Request, kind: MultiKind): void {
+/** `decoded`: the request's command as the decoder left it, if still there (saves decoding it again). */
+export function dispatchMulti(
+  router: Router,
+  req: Request,
+  kind: MultiKind,
+  decoded: RawCommand | null,
+): void {
   const step = kind === MultiKind.Pairs ? 2 : 1;
-  const cmd = ARGS.load(req.payload, req.payloadStart);
+  const cmd =
+    decoded !== null && decoded.data === req.payload && decoded.start === req.payloadStart
+      ? decoded
+      : ARGS.load(req.payload, req.payloadStart);
   const groups = groupKeys(router, req, cmd, step);
   const payloads = groups !== null && groups.length > 1 ? groups.map((g) => encodeSub(cmd, g, step)) : null;
   ARGS.release();

@@ -130,7 +130,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       if (route !== NOT_FAST) {
         const req = this.enqueue(this.request(null, cmd, info));
         req.seed = this.id;
-        this.forward(req, route);
+        this.forward(req, route, cmd);
         return;
       }
     }
@@ -205,18 +205,19 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
    * a client that does not read its replies gets a small window, so the replies it makes
    * the proxy hold stay bounded (not session_max_pipeline × reply size).
    */
-  private forward(req: Request, route: number): void {
+  private forward(req: Request, route: number, cmd: RawCommand | null = null): void {
     req.route = route;
     if (this.outstanding >= this.window) {
       this.deferred.push(req);
       return;
     }
-    this.send(req);
+    this.send(req, cmd);
   }
 
-  private send(req: Request): void {
+  /** `cmd`: the request as just decoded, which a split command reads instead of decoding it again. */
+  private send(req: Request, cmd: RawCommand | null): void {
     this.outstanding++;
-    if (req.route === ROUTE_MULTI) dispatchMulti(this.host.router, req, multiKind(req.info.name));
+    if (req.route === ROUTE_MULTI) dispatchMulti(this.host.router, req, multiKind(req.info.name), cmd);
     else this.host.router.dispatch(req, req.route);
   }
 
@@ -326,7 +327,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (this.slow) return;
     const o = this.host.options;
     this.window = Math.min(o.maxPipeline, Math.max(1, Math.floor(o.replyBudgetBytes / this.replyScale)));
-    while (this.deferred.length > 0 && this.outstanding < this.window) this.send(this.deferred.shift()!);
+    while (this.deferred.length > 0 && this.outstanding < this.window)
+      this.send(this.deferred.shift()!, null);
   }
 
   private waitDrain(): void {

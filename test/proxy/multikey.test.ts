@@ -97,6 +97,24 @@ describe('cross-slot MGET, MSET, DEL, UNLINK, EXISTS, TOUCH', () => {
     }
   });
 
+  test('500 split MSETs and MGETs pipelined in one write, past the session window, each answer in order', async () => {
+    // The first ones are split as they are decoded; the rest wait for the window and are split later.
+    const four = (i: number) => [0, 1, 2, 3].map((j) => `${keys[(i * 7 + j * 53) % keys.length]!}:pipe`);
+    const cmds = Array.from({ length: 250 }, (_, i) => [
+      ['MSET', ...four(i).flatMap((k) => [k, `${val(k)} #${i}`])],
+      ['MGET', ...four(i)],
+    ]).flat();
+    const replies = await c.pipeline(cmds);
+    for (let i = 0; i < 250; i++) {
+      assert.equal(replies[2 * i], 'OK', `MSET #${i}`);
+      assert.deepEqual(
+        texts(replies[2 * i + 1]!),
+        four(i).map((k) => `${val(k)} #${i}`),
+        `MGET #${i}`,
+      );
+    }
+  });
+
   test('a split command with a key in a slot that has no group fails whole, and writes nothing', async () => {
     const down = 'offline:k';
     const slots = evenSlots(backends.map((b) => b.addr)).map((s) =>
