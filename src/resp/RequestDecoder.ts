@@ -91,14 +91,9 @@ export class RequestDecoder {
     if (data[start] !== 0x2a /* * */) return this.parseInline(data, start, sink);
     const len = data.length;
     let p = readHeader(data, start, len);
-    let n = headerValue;
-    if (p < 0) {
-      const nl = indexOfNewline(data, start);
-      if (nl < 0) return this.incompleteLine(len - start, len - start);
-      n = parseLineInt(data, start + 1, nl);
-      if (Number.isNaN(n)) throw new ProtocolError('invalid multibulk length');
-      p = nl + 1;
-    }
+    if (p < 0) p = this.header(data, start, start, 'multibulk');
+    if (p === INCOMPLETE) return p;
+    const n = headerValue;
     if (n > this.limits.maxElements) throw new ProtocolError('invalid multibulk length');
     if (n <= 0) return p; // Redis skips empty and null multi-bulks
     cmd.reserve(n);
@@ -109,15 +104,10 @@ export class RequestDecoder {
         throw new ProtocolError(`expected '$', got '${printable(data[p]!)}'`);
       }
       let body = readHeader(data, p, len);
-      let blen = headerValue;
-      if (body < 0) {
-        const nl = indexOfNewline(data, p);
-        if (nl < 0) return this.incompleteLine(len - p, len - start);
-        blen = parseLineInt(data, p + 1, nl);
-        if (Number.isNaN(blen) || blen < 0) throw new ProtocolError('invalid bulk length');
-        body = nl + 1;
-      }
-      if (blen > this.limits.maxBulk) throw new ProtocolError('invalid bulk length');
+      if (body < 0) body = this.header(data, p, start, 'bulk');
+      if (body === INCOMPLETE) return body;
+      const blen = headerValue;
+      if (blen < 0 || blen > this.limits.maxBulk) throw new ProtocolError('invalid bulk length');
       const next = body + blen + 2;
       if (next > len) return this.incomplete(next - start + (n - i - 1) * 4);
       if (data[next - 2] !== 13 || data[next - 1] !== 10)
@@ -132,6 +122,20 @@ export class RequestDecoder {
     cmd.argc = n;
     sink.onRequest(cmd);
     return p;
+  }
+
+  /**
+   * A header line at data[p] that readHeader left (its type byte checked; `start`: where the
+   * request began): where the line ends, with its number in headerValue, or INCOMPLETE. `what`
+   * names it in the error.
+   */
+  private header(data: Buffer, p: number, start: number, what: string): number {
+    const nl = indexOfNewline(data, p);
+    if (nl < 0) return this.incompleteLine(data.length - p, data.length - start);
+    const v = parseLineInt(data, p + 1, nl);
+    if (Number.isNaN(v)) throw new ProtocolError(`invalid ${what} length`);
+    headerValue = v;
+    return nl + 1;
   }
 
   private parseInline(data: Buffer, start: number, sink: RequestSink): number {
@@ -159,7 +163,7 @@ export class RequestDecoder {
   }
 }
 
-/** The number in the header line readHeader read last. */
+/** The number in the header line read last (readHeader, RequestDecoder.header). */
 let headerValue = 0;
 
 /**
