@@ -38,7 +38,7 @@ export function multiKind(name: string): MultiKind {
   return name === 'MGET' ? MultiKind.Values : name === 'MSET' ? MultiKind.Pairs : MultiKind.Sum;
 }
 
-/** The command being split, when not given decoded: offsets into its bytes, so no argument views are made. */
+/** The command being split, when not handed over decoded: offsets into its bytes, no argument views. */
 const ARGS = new RawCommand();
 
 /** `decoded`: the request's command as the decoder left it, if still there (saves decoding it again). */
