@@ -6,6 +6,10 @@
 // (TTL = the timeout, at least 1 s; etcd raises it to its minimum, about 2 s); every unary call
 // has a deadline of the timeout.
 
+/** Longest wait between two tries to re-open the watch stream after etcd was unreachable. */
+export const WATCH_RETRY_MAX_MS = 2000;
+
+import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, type IOptions, type Lease, type Watcher } from 'etcd3';
 import {
   ChangeFeed,
@@ -56,6 +60,11 @@ export class EtcdClient implements Client {
       dialTimeout: this.timeoutMs,
       // Streams (watch, lease keep-alive) must live on; unary calls get the Codis-style deadline.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
+      // The library's default backs off up to 30 s, so a watch could stay blind that long after the
+      // network came back: a proxy or dashboard would miss topology changes meanwhile.
+      faultHandling: {
+        watchBackoff: new ExponentialBackoff({ maxDelay: WATCH_RETRY_MAX_MS }).next(),
+      },
     };
     if (credentials) options.auth = { username: credentials.user, password: credentials.password };
     this.etcd = new Etcd3(options);
