@@ -9,6 +9,7 @@ export const PACKAGES = {
   benchmark: ['redis-benchmark', 'redis-tools'],
   sentinel: ['redis-sentinel', 'redis-sentinel'],
   etcd: ['etcd', 'etcd-server'],
+  etcdctl: ['etcdctl', 'etcd-client'], // the etcd auth tests set up users with it
   zookeeper: ['/usr/share/java/zookeeper.jar', 'zookeeper'],
   chromium: ['chromium', 'chromium'],
 };

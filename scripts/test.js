@@ -13,7 +13,7 @@ function testFiles(dir) {
   });
 }
 
-ensure(['redis', 'sentinel', 'etcd', 'zookeeper', 'chromium']);
+ensure(['redis', 'sentinel', 'etcd', 'etcdctl', 'zookeeper', 'chromium']);
 const picked = process.argv.slice(2);
 const args = [
   '--test',
