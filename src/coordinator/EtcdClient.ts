@@ -6,11 +6,14 @@
 // (TTL = the timeout, at least 1 s; etcd raises it to its minimum, about 2 s); every unary call
 // has a deadline of the timeout.
 
-/** Longest wait between two tries to re-open the watch stream after etcd was unreachable. */
-export const WATCH_RETRY_MAX_MS = 2000;
+/**
+ * Longest wait, once etcd is reachable again, before the client uses it: between two tries to
+ * re-open a watch stream, and before a member taken out after 3 failed calls is tried again.
+ */
+export const ETCD_RETRY_MAX_MS = 2000;
 
-import { ExponentialBackoff } from 'cockatiel';
-import { Etcd3, type IOptions, type Lease, type Watcher } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions, type Lease, type Watcher } from 'etcd3';
 import {
   ChangeFeed,
   CoordinatorError,
@@ -60,10 +63,15 @@ export class EtcdClient implements Client {
       dialTimeout: this.timeoutMs,
       // Streams (watch, lease keep-alive) must live on; unary calls get the Codis-style deadline.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
-      // The library's default backs off up to 30 s, so a watch could stay blind that long after the
-      // network came back: a proxy or dashboard would miss topology changes meanwhile.
+      // The library's defaults (watch backoff up to 30 s, a failing member out for 5 s) would leave a
+      // proxy or dashboard blind to topology changes that long after the network came back.
       faultHandling: {
-        watchBackoff: new ExponentialBackoff({ maxDelay: WATCH_RETRY_MAX_MS }).next(),
+        watchBackoff: new ExponentialBackoff({ maxDelay: ETCD_RETRY_MAX_MS }).next(),
+        host: () =>
+          circuitBreaker(handleWhen(isRecoverableError), {
+            halfOpenAfter: ETCD_RETRY_MAX_MS,
+            breaker: new ConsecutiveBreaker(3),
+          }),
       },
     };
     if (credentials) options.auth = { username: credentials.user, password: credentials.password };

@@ -64,8 +64,9 @@ async function eventually(
 class Recorder<T> {
   readonly seen: T[] = [];
   readonly push = (v: T) => void this.seen.push(v);
-  async waitLast(expected: T, what: string): Promise<void> {
-    await eventually(
+  /** Resolves with the milliseconds it waited. */
+  async waitLast(expected: T, what: string): Promise<number> {
+    return await eventually(
       what,
       () => this.seen.length > 0 && isDeepStrictEqual(this.seen.at(-1), expected),
       10000,
@@ -295,7 +296,10 @@ function contract(title: string, setup: () => Promise<{ backend: Backend; teardo
         const why = await Promise.race([e.lost, sleep(15000).then(() => 'not lost')]);
         assert.ok(why instanceof Error && why.message.includes(e.path), String(why));
         relay.heal();
-        await rec.waitLast([], 'watch saw the removal after the partition');
+        const caughtUp = await rec.waitLast([], 'watch saw the removal after the partition');
+        // Retries stay a couple of seconds apart however long the outage was (etcd's library
+        // default backs off up to 30 s): a proxy must not stay blind that long.
+        assert.ok(caughtUp < 5000, `the watch caught up ${caughtUp} ms after the network came back`);
         const again = await cut.createEphemeral(e.path, b('2')); // on a new lease / session
         await rec.waitLast([e.path], 'watch still works');
         assert.equal((await other.read(e.path))?.toString(), '2');
