@@ -6,12 +6,6 @@
 // (TTL = the timeout, at least 1 s; etcd raises it to its minimum, about 2 s); every unary call
 // has a deadline of the timeout.
 
-/**
- * Longest wait, once etcd is reachable again, before the client uses it: between two tries to
- * re-open a watch stream, and before a member taken out after 3 failed calls is tried again.
- */
-export const ETCD_RETRY_MAX_MS = 2000;
-
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions, type Lease, type Watcher } from 'etcd3';
 import {
@@ -31,6 +25,12 @@ import {
   type Unsubscribe,
   type WatchErrorHandler,
 } from './Client.js';
+
+/**
+ * Longest wait, once etcd is reachable again, before the client uses it: between two tries to
+ * re-open a watch stream, and before a member taken out after 3 failed calls is tried again.
+ */
+const ETCD_RETRY_MAX_MS = 2000;
 
 /** `a:2379,http://b:2379` → full URLs (Codis adds http:// when missing). */
 export function etcdHosts(addr: string): string[] {
