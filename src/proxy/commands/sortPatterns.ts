@@ -19,18 +19,23 @@ export function sortCheck(args: readonly Buffer[]): string | undefined {
   const keySlot = slotOfRange(key, 0, key.length);
   for (let i = 2; i < args.length; i++) {
     const opt = args[i]!;
-    const kind = isKeyword(opt, 'BY') ? 'BY' : isKeyword(opt, 'GET') ? 'GET' : undefined;
-    if (isKeyword(opt, 'LIMIT')) i += 2;
-    else if (isKeyword(opt, 'STORE')) i += 1;
-    else if (kind !== undefined) {
-      const pattern = args[i + 1];
-      if (pattern === undefined) return undefined; // syntax error: Redis answers
+    if (isKeyword(opt, 'LIMIT')) {
+      i += 2;
+      continue;
+    }
+    if (isKeyword(opt, 'STORE')) {
       i += 1;
-      if (kind === 'GET' && pattern.length === 1 && pattern[0] === 0x23 /* # */) continue;
-      const slot = patternSlot(pattern);
-      if (slot !== NO_KEYS && slot !== keySlot) {
-        return `the keys its ${kind} pattern forms may live on another backend; put the sorted key's {hash tag} before the '*'`;
-      }
+      continue;
+    }
+    const kind = isKeyword(opt, 'BY') ? 'BY' : isKeyword(opt, 'GET') ? 'GET' : undefined;
+    if (kind === undefined) continue; // ASC, DESC, ALPHA
+    const pattern = args[i + 1];
+    if (pattern === undefined) return undefined; // syntax error: Redis answers
+    i += 1;
+    if (kind === 'GET' && pattern.length === 1 && pattern[0] === 0x23 /* # */) continue;
+    const slot = patternSlot(pattern);
+    if (slot !== NO_KEYS && slot !== keySlot) {
+      return `the keys its ${kind} pattern forms may live on another backend; put the sorted key's {hash tag} before the '*'`;
     }
   }
   return undefined;
