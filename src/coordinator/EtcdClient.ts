@@ -66,6 +66,7 @@ export class EtcdClient implements Client {
       // The library's defaults (watch backoff up to 30 s, a failing member out for 5 s) would leave a
       // proxy or dashboard blind to topology changes that long after the network came back.
       faultHandling: {
+        // etcd3 takes a backoff in its first state (it calls next() itself after each failure).
         watchBackoff: new ExponentialBackoff({ maxDelay: ETCD_RETRY_MAX_MS }).next(),
         host: () =>
           circuitBreaker(handleWhen(isRecoverableError), {
