@@ -1,8 +1,8 @@
 /** Runs the real bin/codis-admin (built code) and collects its output. */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { run } from '../../src/admin/main.js';
 import { ROOT } from '../helpers/proxy.js';
+import { runNode } from '../helpers/run.js';
 
 export const ADMIN_BIN = join(ROOT, 'bin/codis-admin');
 
@@ -13,19 +13,7 @@ export interface AdminResult {
 }
 
 export function admin(...args: string[]): Promise<AdminResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ADMIN_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode(ADMIN_BIN, args);
 }
 
 /** Runs codis-admin and fails with its stderr unless it exits 0. */

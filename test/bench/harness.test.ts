@@ -4,23 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '../helpers/redis.js';
+import { runNode, type RunResult } from '../helpers/run.js';
 
 const RUN = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 
-function bench(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const bench = (args: string[]): Promise<RunResult> => runNode(RUN, args, 120_000);
 
 test('a quick run measures direct, proxy and a --vs target in interleaved rounds, with median ratios', async () => {
   const other = await startRedis();
@@ -29,10 +19,10 @@ test('a quick run measures direct, proxy and a --vs target in interleaved rounds
       ...['--quick', '--only', 'get-p1', '--rounds', '2', '--requests-scale', '0.05'],
       ...['--idle-conns', '100', '--vs', `other=${other.addr}`],
     ]);
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.stderr);
     // Every round runs each target once, and the order turns from round to round.
     const order = (round: number) =>
-      [...r.err.matchAll(new RegExp(`^\\[round ${round}/2\\] get-p1 +(\\w+) +([\\d,]+) rps`, 'gm'))].map(
+      [...r.stderr.matchAll(new RegExp(`^\\[round ${round}/2\\] get-p1 +(\\w+) +([\\d,]+) rps`, 'gm'))].map(
         (m) => ({ target: m[1]!, rps: Number(m[2]!.replace(/,/g, '')) }),
       );
     const [one, two] = [order(1), order(2)];
@@ -49,13 +39,13 @@ test('a quick run measures direct, proxy and a --vs target in interleaved rounds
     for (const t of ['proxy', 'other']) {
       const expected = (rps(one, t) / rps(one, 'direct') + rps(two, t) / rps(two, 'direct')) / 2;
       const row = new RegExp(`^\\s*(?:GET -P 1 c50)?\\s+${t} +[\\d,]+ +(\\d+\\.\\d\\d) .* 2/2$`, 'm').exec(
-        r.out,
+        r.stdout,
       );
-      assert.ok(row, `${t} row in:\n${r.out}`);
+      assert.ok(row, `${t} row in:\n${r.stdout}`);
       assert.ok(Math.abs(Number(row[1]) - expected) <= 0.011, `${t}: ${row[1]} against ${expected}`);
     }
-    assert.match(r.out, /^proxy peak RSS during the run: \d+\.\d MB/m);
-    assert.match(r.out, /^RSS growth at 100 idle connections: -?\d+\.\d\d MB per 1,000/m);
+    assert.match(r.stdout, /^proxy peak RSS during the run: \d+\.\d MB/m);
+    assert.match(r.stdout, /^RSS growth at 100 idle connections: -?\d+\.\d\d MB per 1,000/m);
   } finally {
     await other.stop();
   }
@@ -70,7 +60,7 @@ test('bad options exit 2 naming the option, before anything starts', async () =>
   ] as const) {
     const r = await bench([...args]);
     assert.equal(r.code, 2, args.join(' '));
-    assert.match(r.err, reason);
-    assert.doesNotMatch(r.err, /starting/);
+    assert.match(r.stderr, reason);
+    assert.doesNotMatch(r.stderr, /starting/);
   }
 });

@@ -4,12 +4,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROXY_BIN, ROOT, startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import { runNode, type RunResult } from '../helpers/run.js';
 import { RedisError } from '../helpers/resp-client.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 
@@ -23,31 +23,8 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs bin/codis-proxy to completion; a process still running after `ms` is killed and fails the test. */
-function run(args: string[], ms = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PROXY_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`codis-proxy ${args.join(' ')} still running after ${ms} ms: ${stderr}`));
-    }, ms);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], ms = 20_000): Promise<RunResult> => runNode(PROXY_BIN, args, ms);
 
 let n = 0;
 /** A config file on loopback ports chosen by the OS (in case it ever starts); `extra` lines win. */
@@ -60,7 +37,7 @@ function configFile(...extra: string[]): string {
   return file;
 }
 
-function stderrLines(r: Run): string[] {
+function stderrLines(r: RunResult): string[] {
   return r.stderr.split('\n').filter((l) => l.trim() !== '');
 }
 
@@ -92,7 +69,7 @@ test('--default-config prints the TOML of config/proxy.toml and exits 0', async 
   assert.equal(r.stdout, readFileSync(join(ROOT, 'config/proxy.toml'), 'utf8'));
 });
 
-let versionRun: Promise<Run> | undefined;
+let versionRun: Promise<RunResult> | undefined;
 const version = () => (versionRun ??= run(['--version']));
 
 test('--version prints the version and exits 0', async () => {
@@ -130,7 +107,7 @@ test('an unreadable --config path → exit 2 naming the path', async () => {
 });
 
 /** The --fillslots failures, run once (in parallel) for the two tests below. */
-let fillslotsRuns: Promise<{ files: Record<string, string>; runs: Record<string, Run> }> | undefined;
+let fillslotsRuns: Promise<{ files: Record<string, string>; runs: Record<string, RunResult> }> | undefined;
 function fillslotsFailures() {
   return (fillslotsRuns ??= (async () => {
     const files: Record<string, string> = {
