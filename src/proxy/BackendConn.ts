@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
 import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
-import { command } from '../resp/encode.js';
+import { command, type Proto } from '../resp/encode.js';
 import { scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
 import { joinPieces, SlabReader } from './SocketReader.js';
@@ -28,7 +28,7 @@ export interface BackendTask {
    * took a part, the rest comes the same way and the last through onReply.
    */
   onReplyPart?(parts: readonly Buffer[]): boolean;
-  /** `cause` reads like `backend conn failure, <error>` or `backend conn reset`. */
+  /** `cause` reads like `backend conn failure, <error>` or `backend conn reset, <last error>`. */
   onFailure(cause: string): void;
 }
 
@@ -98,12 +98,16 @@ export class BackendConn implements Flushable {
   /** Reading stopped for the rest of this turn, to resume at the next flush. */
   private yielded = false;
   private lastError = '';
+  /** Why the connection went down last: requests refused while it waits to reconnect say so. */
+  private downReason = '';
 
   constructor(
     readonly host: string,
     readonly port: number,
     readonly db: number,
     private readonly opts: BackendOptions,
+    /** RESP3 connections serve RESP3 clients: their replies go out as Redis wrote them. */
+    readonly proto: Proto = 2,
   ) {
     this.connect();
   }
@@ -122,7 +126,7 @@ export class BackendConn implements Flushable {
 
   push(task: BackendTask): void {
     if (this.closed || this.retryTimer !== null) {
-      task.onFailure(this.closed ? 'backend conn closed' : 'backend conn reset');
+      task.onFailure(this.closed ? 'backend conn closed' : `backend conn reset, ${this.downReason}`);
       return;
     }
     this.inflight.push(task);
@@ -244,7 +248,7 @@ export class BackendConn implements Flushable {
     this.handshake();
   }
 
-  /** AUTH and SELECT go first on every new connection; a refusal drops the connection. */
+  /** AUTH, HELLO 3 and SELECT go first on every new connection; a refusal drops the connection. */
   private handshake(): void {
     const socket = this.socket!;
     const check = (what: string) => (r: Buffer) => {
@@ -255,6 +259,7 @@ export class BackendConn implements Flushable {
     };
     const first: BackendTask[] = [];
     if (this.opts.auth !== '') first.push(new InternalTask(command(['AUTH', this.opts.auth]), check('AUTH')));
+    if (this.proto === 3) first.push(new InternalTask(command(['HELLO', 3]), check('HELLO 3')));
     if (this.db !== 0) first.push(new InternalTask(command(['SELECT', this.db]), check('SELECT')));
     first.push(
       new InternalTask(command(['PING']), (r) => {
@@ -368,7 +373,8 @@ export class BackendConn implements Flushable {
     this.socket = null;
     this.sink = null;
     this.state = BackendState.Down;
-    this.failAll(`backend conn failure, ${this.lastError || 'connection closed'}`);
+    this.downReason = this.lastError || 'connection closed';
+    this.failAll(`backend conn failure, ${this.downReason}`);
     this.lastError = '';
     if (this.closed) return;
     this.fails++;

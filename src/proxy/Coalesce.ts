@@ -68,6 +68,7 @@ export function dispatchMulti(
     // A sub-request's arguments, if ever needed, are read from its own bytes.
     const sub = new Request(null, null, payload, 0, payload.length, req.db, req.info, req.start);
     sub.seed = req.seed;
+    sub.proto = req.proto;
     sub.keyIndex = groups[i]!.keys;
     return sub;
   });

@@ -9,11 +9,14 @@ import {
   EMPTY_ARRAY,
   error,
   integer,
-  NIL,
-  NIL_ARRAY,
+  mapHeader,
+  nil,
+  nilArray,
   OK,
   PONG,
   simple,
+  verbatim,
+  type Proto,
 } from '../resp/encode.js';
 import { splitArrayReply } from '../resp/ReplyScanner.js';
 import { commandReply } from './commands/CommandReplies.js';
@@ -28,6 +31,8 @@ export interface SessionState {
   db: number;
   authorized: boolean;
   name: Buffer | null;
+  /** RESP2 until HELLO 3. */
+  proto: Proto;
   quit: boolean;
   readonly remote: string;
 }
@@ -93,10 +98,14 @@ const ping: Handler = (_ctx, _s, req) => {
 
 const echo: Handler = (_ctx, _s, req) => req.answer(bulk(req.args[1]!));
 
-/** RESET: back to a fresh connection's state (db 0, no name, authenticated only without session_auth). */
+/**
+ * RESET: back to a fresh connection's state (db 0, no name, RESP2, authenticated only without
+ * session_auth).
+ */
 const reset: Handler = (ctx, s, req) => {
   s.db = 0;
   s.name = null;
+  s.proto = 2;
   s.authorized = ctx.sessionAuth === '';
   req.answer(RESET);
 };
@@ -108,9 +117,10 @@ const quit: Handler = (_ctx, s, req) => {
 
 const info: Handler = (ctx, s, req) => {
   const sections = req.args.slice(1).map(lower);
-  req.answer(bulk(ctx.info.infoText(sections, s)));
+  req.answer(verbatim(ctx.info.infoText(sections, s), s.proto));
 };
 
+/** In the protocol just chosen, as Redis answers: a map in RESP3, a flat array in RESP2. */
 function helloReply(ctx: LocalContext, s: SessionState): Buffer {
   const fields: Buffer[] = [
     bulk('server'),
@@ -118,7 +128,7 @@ function helloReply(ctx: LocalContext, s: SessionState): Buffer {
     bulk('version'),
     bulk(ctx.info.redisVersion),
     bulk('proto'),
-    integer(2),
+    integer(s.proto),
     bulk('id'),
     integer(s.id),
     bulk('mode'),
@@ -128,16 +138,18 @@ function helloReply(ctx: LocalContext, s: SessionState): Buffer {
     bulk('modules'),
     EMPTY_ARRAY,
   ];
-  return Buffer.concat([arrayHeader(fields.length), ...fields]);
+  return Buffer.concat([mapHeader(fields.length / 2, s.proto), ...fields]);
 }
 
 const hello: Handler = (ctx, s, req) => {
   const args = req.args;
   let i = 1;
+  let proto = s.proto;
   if (args.length > 1) {
     const v = args[1]!.toString('latin1');
     if (!/^\d+$/.test(v)) return req.answer(error('ERR Protocol version is not an integer or out of range'));
-    if (v !== '2') return req.answer(error('NOPROTO unsupported protocol version'));
+    if (v !== '2' && v !== '3') return req.answer(error('NOPROTO unsupported protocol version'));
+    proto = v === '3' ? 3 : 2;
     i = 2;
   }
   let name: Buffer | undefined;
@@ -161,6 +173,8 @@ const hello: Handler = (ctx, s, req) => {
     );
   }
   if (name !== undefined) s.name = name.length > 0 ? Buffer.from(name) : null;
+  // Requests after this one go to backend connections of the new protocol.
+  s.proto = proto;
   req.answer(helloReply(ctx, s));
 };
 
@@ -179,7 +193,7 @@ const client: Handler = (ctx, s, req) => {
     }
     case 'GETNAME':
       if (n !== 2) return req.answer(error(wrongArity('client|getname')));
-      return req.answer(s.name === null ? NIL : bulk(s.name));
+      return req.answer(s.name === null ? nil(s.proto) : bulk(s.name));
     case 'ID':
       if (n !== 2) return req.answer(error(wrongArity('client|id')));
       return req.answer(integer(s.id));
@@ -187,13 +201,13 @@ const client: Handler = (ctx, s, req) => {
       return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
     case 'INFO':
       if (n !== 2) return req.answer(error(wrongArity('client|info')));
-      return req.answer(bulk(ctx.info.clientLine(s) + '\n'));
+      return req.answer(verbatim(ctx.info.clientLine(s) + '\n', s.proto));
     default:
       return req.answer(error(`ERR handle request, command 'CLIENT ${sub}' is not allowed`));
   }
 };
 
-const command: Handler = (_ctx, _s, req) => req.answer(commandReply(req.args));
+const command: Handler = (_ctx, s, req) => req.answer(commandReply(req.args, s.proto));
 
 function parseSlot(req: Request, arg: Buffer): number | null {
   const s = arg.toString('latin1');
@@ -209,9 +223,9 @@ function parseSlot(req: Request, arg: Buffer): number | null {
   return n;
 }
 
-function slotMapping(router: Router, id: number): Buffer {
+function slotMapping(router: Router, id: number, proto: Proto): Buffer {
   const slot = router.slots[id]!;
-  if (slot.backend === null) return NIL_ARRAY;
+  if (slot.backend === null) return nilArray(proto);
   const groups = slot.replicaGroups.map((g) =>
     Buffer.concat([arrayHeader(g.length), ...g.map((c) => simple(c.addr))]),
   );
@@ -225,15 +239,15 @@ function slotMapping(router: Router, id: number): Buffer {
   ]);
 }
 
-const slotsmapping: Handler = (ctx, _s, req) => {
+const slotsmapping: Handler = (ctx, s, req) => {
   if (req.args.length > 2) return req.answer(error(wrongArity('slotsmapping')));
   if (req.args.length === 2) {
     const id = parseSlot(req, req.args[1]!);
-    if (id !== null) req.answer(slotMapping(ctx.router, id));
+    if (id !== null) req.answer(slotMapping(ctx.router, id, s.proto));
     return;
   }
   const all: Buffer[] = [arrayHeader(MAX_SLOT_NUM)];
-  for (let i = 0; i < MAX_SLOT_NUM; i++) all.push(slotMapping(ctx.router, i));
+  for (let i = 0; i < MAX_SLOT_NUM; i++) all.push(slotMapping(ctx.router, i, s.proto));
   req.answer(Buffer.concat(all));
 };
 

@@ -309,7 +309,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   }
 
   clientLine(s: SessionState): string {
-    return `id=${s.id} addr=${s.remote} name=${s.name?.toString() ?? ''} db=${s.db} cmd=client|info`;
+    return `id=${s.id} addr=${s.remote} name=${s.name?.toString() ?? ''} db=${s.db} cmd=client|info resp=${s.proto}`;
   }
 
   /** Stops accepting, drops every client, closes backends. */

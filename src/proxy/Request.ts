@@ -7,7 +7,7 @@
  */
 import type { BackendTask } from './BackendConn.js';
 import type { CommandInfo } from './commands/CommandInfo.js';
-import { error } from '../resp/encode.js';
+import { error, type Proto } from '../resp/encode.js';
 import { splitMultiBulk } from '../resp/RawCommand.js';
 
 /** The one who waits for a top-level request: its Session. */
@@ -62,6 +62,11 @@ export class Request implements BackendTask {
   keyIndex: number[] | null = null;
   /** Spreads sessions over parallel connections and replicas; stable per session. */
   seed = 0;
+  /**
+   * The protocol its session speaks. It goes to a backend connection that speaks the same,
+   * so the reply is the client's as it comes.
+   */
+  proto: Proto = 2;
   /** The slot it was routed to, or ROUTE_LOCAL / ROUTE_MULTI. */
   route = ROUTE_LOCAL;
   /** Name of a command missing from the table that was forwarded anyway (for stats). */

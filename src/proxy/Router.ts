@@ -69,12 +69,12 @@ export class Router {
     if (groups.length > 0 && (req.info.flags & MASTER_ONLY) === 0 && slot.migrate === null) {
       for (const group of groups) {
         for (let i = 0; i < group.length; i++) {
-          const bc = group[(req.seed + i) % group.length]!.get(req.db, req.seed, false);
+          const bc = group[(req.seed + i) % group.length]!.get(req.db, req.seed, false, req.proto);
           if (bc !== null) return bc;
         }
       }
     }
-    return slot.backend!.get(req.db, req.seed, true)!;
+    return slot.backend!.get(req.db, req.seed, true, req.proto)!;
   }
 
   /**

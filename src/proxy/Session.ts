@@ -26,6 +26,7 @@ import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState 
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
 import { Fifo } from '../utils/Fifo.js';
 import type { Stats } from './Stats.js';
+import type { Proto } from '../resp/encode.js';
 
 export interface SessionOptions {
   maxPipeline: number;
@@ -58,6 +59,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   db = 0;
   authorized: boolean;
   name: Buffer | null = null;
+  proto: Proto = 2;
   quit = false;
   flushQueued = false;
   private remoteAddr: string | undefined;
@@ -152,7 +154,9 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   /** `args` null: the request makes them from its bytes if it ever needs them. */
   private request(args: Buffer[] | null, cmd: RawCommand, info: CommandInfo): Request {
-    return new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.lastRead);
+    const req = new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.lastRead);
+    req.proto = this.proto;
+    return req;
   }
 
   private enqueue(req: Request): Request {

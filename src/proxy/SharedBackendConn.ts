@@ -1,14 +1,17 @@
 /**
- * All connections of the proxy to one backend address: per database, `parallel` pipelined
- * BackendConns. Slots share it by reference count; the last release closes it.
- * Databases other than 0 are connected on first use, not eagerly as in Codis: a product that
- * uses one database then holds one connection per backend, not sixteen.
+ * All connections of the proxy to one backend address: per database and protocol, `parallel`
+ * pipelined BackendConns. Slots share it by reference count; the last release closes it.
+ * Only database 0 in RESP2 is connected eagerly; other databases (unlike Codis) and RESP3 are
+ * connected on first use: a product that uses one database over RESP2 then holds one
+ * connection per backend, not sixteen.
  */
 import { BackendConn, type BackendOptions } from './BackendConn.js';
+import type { Proto } from '../resp/encode.js';
 import { parseAddr } from '../utils/addr.js';
 
 export class SharedBackendConn {
   refcnt = 0;
+  /** RESP2 connections at [db], RESP3 ones at [numDatabases + db]. */
   private readonly conns: (BackendConn[] | undefined)[];
   readonly host: string;
   readonly port: number;
@@ -17,22 +20,22 @@ export class SharedBackendConn {
     readonly addr: string,
     private readonly opts: BackendOptions,
     private readonly parallel: number,
-    numDatabases: number,
+    private readonly numDatabases: number,
   ) {
     const { host, port } = parseAddr(addr);
     this.host = host;
     this.port = port;
-    this.conns = new Array<BackendConn[] | undefined>(numDatabases);
-    this.dbConns(0);
+    this.conns = new Array<BackendConn[] | undefined>(2 * numDatabases);
+    this.dbConns(0, 2);
   }
 
   /**
-   * The connection for `db`: with parallel > 1, the first connected one from a seed-chosen
-   * start, so sessions spread over them; when none is connected, `must` still returns one
-   * (the request then waits or fails there), otherwise null.
+   * The connection for `db` in `proto`: with parallel > 1, the first connected one from a
+   * seed-chosen start, so sessions spread over them; when none is connected, `must` still
+   * returns one (the request then waits or fails there), otherwise null.
    */
-  get(db: number, seed: number, must: boolean): BackendConn | null {
-    const list = this.dbConns(db);
+  get(db: number, seed: number, must: boolean, proto: Proto = 2): BackendConn | null {
+    const list = this.dbConns(db, proto);
     if (list.length === 1) {
       const bc = list[0]!;
       return must || bc.isConnected() ? bc : null;
@@ -53,12 +56,15 @@ export class SharedBackendConn {
     this.conns.fill(undefined);
   }
 
-  private dbConns(db: number): BackendConn[] {
-    let list = this.conns[db];
+  private dbConns(db: number, proto: Proto): BackendConn[] {
+    const at = proto === 2 ? db : this.numDatabases + db;
+    let list = this.conns[at];
     if (list === undefined) {
       list = [];
-      for (let i = 0; i < this.parallel; i++) list.push(new BackendConn(this.host, this.port, db, this.opts));
-      this.conns[db] = list;
+      for (let i = 0; i < this.parallel; i++) {
+        list.push(new BackendConn(this.host, this.port, db, this.opts, proto));
+      }
+      this.conns[at] = list;
     }
     return list;
   }

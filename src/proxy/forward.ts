@@ -51,10 +51,10 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
   }
   slot.track(req);
   if (keys.length === 0) {
-    target.get(req.db, req.seed, true)!.push(req);
+    target.get(req.db, req.seed, true, req.proto)!.push(req);
     return;
   }
-  const source = slot.migrate!.get(req.db, req.seed, true)!;
+  const source = slot.migrate!.get(req.db, req.seed, true, req.proto)!;
   // A big key is never MIGRATEd whole by a request (it would freeze the source): the request
   // waits until the dashboard's worker has moved that key in chunks, and only it waits.
   const fail = (cause: string) => req.fail('ERR handle request, ' + cause);
@@ -88,7 +88,7 @@ function migrateKeys(router: Router, slot: Slot, req: Request, keys: Buffer[]): 
   // REPLACE: a key on both sides can only be the copy a half-failed MIGRATE left on the target,
   // never newer data (every request for the key migrates it first), so the source copy wins.
   args.push('REPLACE', 'KEYS', ...keys);
-  const source = slot.migrate!.get(req.db, req.seed, true)!;
+  const source = slot.migrate!.get(req.db, req.seed, true, req.proto)!;
   source.call(
     args,
     (r) => {
@@ -97,7 +97,7 @@ function migrateKeys(router: Router, slot: Slot, req: Request, keys: Buffer[]): 
         return;
       }
       // The slot may have switched while MIGRATE ran; the target is what this request chose.
-      target.get(req.db, req.seed, true)!.push(req);
+      target.get(req.db, req.seed, true, req.proto)!.push(req);
     },
     (cause) => req.fail('ERR handle request, ' + cause),
   );

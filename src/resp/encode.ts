@@ -1,6 +1,7 @@
 /**
- * RESP2 encoders for what the proxy writes itself: its own replies and commands, and the
- * sub-commands of split multi-key commands.
+ * Encoders for what the proxy writes itself: its own replies and commands, and the
+ * sub-commands of split multi-key commands. RESP2, and the few RESP3 forms (null, map,
+ * verbatim string) that a RESP3 session's local replies need.
  */
 import { copyBytes } from '../utils/copyBytes.js';
 
@@ -11,6 +12,33 @@ export const PONG = Buffer.from('+PONG\r\n');
 export const NIL = Buffer.from('$-1\r\n');
 export const NIL_ARRAY = Buffer.from('*-1\r\n');
 export const EMPTY_ARRAY = Buffer.from('*0\r\n');
+/** RESP3's one null, for a missing string and a missing array alike. */
+export const NULL3 = Buffer.from('_\r\n');
+
+/** The protocol a client speaks, chosen with HELLO. */
+export type Proto = 2 | 3;
+
+/** A missing string: `$-1` in RESP2, `_` in RESP3. */
+export function nil(proto: Proto): Buffer {
+  return proto === 3 ? NULL3 : NIL;
+}
+
+/** A missing array: `*-1` in RESP2, `_` in RESP3. */
+export function nilArray(proto: Proto): Buffer {
+  return proto === 3 ? NULL3 : NIL_ARRAY;
+}
+
+/** The header of a map of `n` pairs: `%n` in RESP3, a flat `*2n` array in RESP2. */
+export function mapHeader(n: number, proto: Proto): Buffer {
+  return Buffer.from((proto === 3 ? '%' + n : '*' + 2 * n) + CRLF);
+}
+
+/** Text as Redis sends INFO: a verbatim string (`=len\r\ntxt:…`) in RESP3, a bulk string in RESP2. */
+export function verbatim(text: string, proto: Proto): Buffer {
+  if (proto === 2) return bulk(text);
+  const body = Buffer.from('txt:' + text);
+  return Buffer.concat([Buffer.from('=' + body.length + CRLF), body, Buffer.from(CRLF)]);
+}
 
 export function simple(s: string): Buffer {
   return Buffer.from('+' + s + CRLF);

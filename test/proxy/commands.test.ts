@@ -18,6 +18,7 @@ import {
 import { acceptedCommandCount, commandReply } from '../../src/proxy/commands/CommandReplies.js';
 import { decidedNames, decisionFor } from '../../src/proxy/commands/policy.js';
 import { REDIS_COMMANDS } from '../../src/proxy/commands/table.generated.js';
+import { RawConn } from '../helpers/raw-conn.js';
 import { patternSlot } from '../../src/proxy/commands/sortPatterns.js';
 import { slotOf } from '../../src/proxy/hash.js';
 
@@ -426,6 +427,53 @@ test('containers nest exactly their accepted subcommands (Redis orders them rand
   for (const what of ['COMMAND', 'COMMAND DOCS', 'COMMAND LIST']) {
     const reply = commandReply(argv(what));
     assert.equal(frameEnd(reply, 0), reply.length, what);
+  }
+});
+
+test('in RESP3, COMMAND replies match redis-server byte for byte (sets, maps and nulls)', async () => {
+  const conn = await RawConn.open(port);
+  try {
+    assert.match(await conn.send([['HELLO', '3']]), /^%7\r\n/);
+    const same3 = async (args: readonly Buffer[]) => {
+      const want = await conn.send([args]);
+      const label = args.map(String).join(' ').slice(0, 200);
+      assert.equal(commandReply(args, 3).toString('latin1'), want, label);
+    };
+    for (const l of [
+      'COMMAND INFO get set mget eval xread sort',
+      'COMMAND DOCS get set getset hmset',
+      'COMMAND INFO get nosuch client|setname',
+      'COMMAND DOCS nosuch set Client|SetName',
+      'COMMAND GETKEYSANDFLAGS set k v',
+      'COMMAND GETKEYSANDFLAGS lmove a b left right',
+      'COMMAND GETKEYS eval s 2 a b x',
+      'COMMAND HELP',
+      'COMMAND FOO',
+    ]) {
+      await same3(argv(l));
+    }
+    const names = allCommands()
+      .filter((c) => c.spec && c.handling !== Handling.NotAllow && !c.subcommands)
+      .filter((c) => !c.parent || c.parent.handling !== Handling.NotAllow)
+      .map((c) => c.spec!.name);
+    await same3([B('COMMAND'), B('INFO'), ...names.map(B)]);
+    await same3([B('COMMAND'), B('DOCS'), ...names.map(B)]);
+    // Containers: Redis orders subcommands randomly, so each accepted one is looked for.
+    for (const name of ['xinfo', 'object', 'client']) {
+      for (const what of ['INFO', 'DOCS']) {
+        const ours = commandReply(argv(`COMMAND ${what} ${name}`), 3).toString('latin1');
+        for (const sub of must(name).subcommands!.values()) {
+          const one = await conn.send([argv(`COMMAND ${what} ${sub.spec!.name}`)]);
+          const body = one.slice(4); // drop the `*1\r\n` / `%1\r\n` header
+          assert.equal(ours.includes(body), sub.handling !== Handling.NotAllow, `${what} ${sub.name}`);
+        }
+      }
+    }
+    const all = commandReply(argv('COMMAND'), 3);
+    assert.ok(all.subarray(0, 12).toString().startsWith('*'), 'COMMAND is an array of entries');
+    assert.equal(commandReply(argv('COMMAND DOCS'), 3)[0], 0x25, 'COMMAND DOCS is a map');
+  } finally {
+    conn.close();
   }
 });
 

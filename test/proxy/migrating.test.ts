@@ -4,6 +4,7 @@ import { slotOf } from '../../src/proxy/hash.js';
 import { startProxy, type ProxyProcess, type SlotSpec } from '../helpers/proxy.js';
 import { commandCalls, startRedis, type RedisServer } from '../helpers/redis.js';
 import { RespClient } from '../helpers/resp-client.js';
+import { RawConn } from '../helpers/raw-conn.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 
 // Slots 0..511 on A, 512..1023 on B; then slot S migrates from A to B.
@@ -117,6 +118,34 @@ test('split and scripted commands move their keys, in any database', async () =>
   for (const k of keys) assert.equal(String(await onTarget.call('GET', k)), `v-${k}`);
   onTarget.close();
   await client.call('SELECT', 0);
+});
+
+test('a RESP3 client reading a migrating slot gets RESP3 replies, its keys moved first', async () => {
+  const [hash, single, missing] = keysIn(210, 3, 'r3mig:');
+  // Fresh connections: a.call's may have been left in another database.
+  const [onA, onB] = await Promise.all([a.connect(), b.connect()]);
+  await onA.call('HSET', hash!, 'f', 'v');
+  await onA.call('SET', single!, 'one');
+  await fill(table([210]));
+  const c = await RawConn.open(proxy.port);
+  try {
+    assert.match(await c.send([['HELLO', '3']]), /proto\r\n:3\r\n/);
+    assert.equal(
+      await c.send([
+        ['HGETALL', hash!],
+        ['MGET', single!, missing!],
+        ['GET', missing!],
+      ]),
+      '%1\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$3\r\none\r\n_\r\n_\r\n',
+    );
+  } finally {
+    c.close();
+  }
+  assert.equal(await onA.call('EXISTS', hash!, single!), 0, 'moved off the source');
+  assert.equal(await onB.call('EXISTS', hash!, single!), 2);
+  onA.close();
+  onB.close();
+  await fill(table([]));
 });
 
 test('a held key waits while other keys of the slot are served, and goes on after release', async () => {

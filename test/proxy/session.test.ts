@@ -84,11 +84,11 @@ describe('AUTH gate (session_auth)', () => {
     c.destroy();
   });
 
-  test('AUTH default secret and HELLO 2 AUTH default secret authorize; HELLO 3 → NOPROTO', async () => {
+  test('AUTH default secret and HELLO 2 AUTH default secret authorize; HELLO 4 → NOPROTO', async () => {
     const c = await p.connect();
     assert.equal(await c.call('AUTH', 'default', 'secret'), 'OK');
     assert.equal(str(await c.call('GET', 'auth-k')), 'v');
-    assert.match(errorOf(await c.call('HELLO', 3)), /^NOPROTO /);
+    assert.match(errorOf(await c.call('HELLO', 4)), /^NOPROTO /);
     c.destroy();
     const h = await p.connect();
     assert.match(errorOf(await h.call('HELLO', 2, 'AUTH', 'default', 'wrong')), /^WRONGPASS /);

@@ -1,11 +1,22 @@
 /**
- * The proxy's own COMMAND replies (RESP2), byte-identical to Redis 7.0's for the commands the
+ * The proxy's own COMMAND replies, byte-identical to Redis 7.0's for the commands the
  * proxy accepts (Forward, Local, Coalesce): COMMAND, COUNT, INFO, DOCS, LIST, GETKEYS,
  * GETKEYSANDFLAGS and HELP. Entries are copied from the raw RESP that gen-commands.js stored,
  * so nothing is re-encoded; containers list only their accepted subcommands. Order: Redis
  * replies in hash-table order (random per process); we reply sorted by name.
  */
-import { array, arrayHeader, bulk, EMPTY_ARRAY, error, integer, NIL, simple } from '../../resp/encode.js';
+import {
+  array,
+  arrayHeader,
+  bulk,
+  EMPTY_ARRAY,
+  error,
+  integer,
+  NIL,
+  simple,
+  type Proto,
+} from '../../resp/encode.js';
+import { CommandShape, commandResp3 } from './CommandResp3.js';
 import { Handling, type CommandInfo } from './CommandInfo.js';
 import { allCommands, checkArity, keysForGetKeys, lookup, lookupSub } from './Mapper.js';
 import { PROXY_COMMANDS } from './policy.js';
@@ -108,8 +119,29 @@ function errorWithArg(prefix: string, arg: Buffer, suffix: string): Buffer {
   return Buffer.concat([Buffer.from('-' + prefix), a, Buffer.from(suffix + '\r\n')]);
 }
 
+/** RESP3 forms of the two big replies, made on first use. */
+let allInfo3: Buffer | null = null;
+let allDocs3: Buffer | null = null;
+
 /** The reply to a COMMAND request; `args[0]` is COMMAND itself. */
-export function commandReply(args: readonly Buffer[]): Buffer {
+export function commandReply(args: readonly Buffer[], proto: Proto = 2): Buffer {
+  const reply = resp2Reply(args);
+  if (proto === 2) return reply;
+  if (reply === ALL_INFO) return (allInfo3 ??= commandResp3(ALL_INFO, CommandShape.Info));
+  if (reply === ALL_DOCS) return (allDocs3 ??= commandResp3(ALL_DOCS, CommandShape.Docs));
+  const sub = args[1]!.toString('latin1').toLowerCase();
+  const shape =
+    sub === 'info'
+      ? CommandShape.Info
+      : sub === 'docs'
+        ? CommandShape.Docs
+        : sub === 'getkeysandflags'
+          ? CommandShape.KeysAndFlags
+          : CommandShape.Other;
+  return commandResp3(reply, shape);
+}
+
+function resp2Reply(args: readonly Buffer[]): Buffer {
   if (args.length === 1) return ALL_INFO;
   const container = lookup(args[0]!);
   const sub = container && lookupSub(container, args[1]!);
