@@ -1,6 +1,8 @@
 /**
- * A minimal RESP2 client for tests, independent of the code under test: an incremental parser that
- * accepts any chunking, FIFO reply matching, raw writes for protocol-abuse tests.
+ * A minimal RESP client for tests, independent of the code under test: an incremental parser that
+ * accepts any chunking, FIFO reply matching, raw writes for protocol-abuse tests. RESP3 replies (after
+ * HELLO 3) come as RESP2's nearest forms: a map as the flat array of its pairs, a set as an array,
+ * doubles and big numbers as their text, booleans as 1 and 0, a verbatim string without its format.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 
@@ -48,7 +50,7 @@ interface Frame {
 }
 
 /**
- * Incremental RESP2 reply parser. Aggregates are built on a stack, so a long array that arrives in many
+ * Incremental RESP reply parser. Aggregates are built on a stack, so a long array that arrives in many
  * chunks is parsed once; a large bulk string waits for all its bytes without re-concatenating.
  */
 export class RespParser {
@@ -103,10 +105,22 @@ export class RespParser {
         case 0x3a: // ':'
           value = this.int(line);
           break;
-        case 0x24: {
-          // '$'
+        case 0x5f: // '_' RESP3 null
+          value = null;
+          break;
+        case 0x23: // '#' RESP3 boolean
+          value = line === 't' ? 1 : 0;
+          break;
+        case 0x2c: // ',' RESP3 double
+        case 0x28: // '(' RESP3 big number
+          value = buf.subarray(start + 1, eol);
+          break;
+        case 0x24: // '$'
+        case 0x3d: // '=' RESP3 verbatim string
+        case 0x21: {
+          // '!' RESP3 blob error
           const len = this.int(line);
-          if (len === -1) {
+          if (len === -1 && type === 0x24) {
             value = null;
             break;
           }
@@ -120,13 +134,19 @@ export class RespParser {
             throw new RespProtocolError('bulk string not terminated by CRLF');
           }
           value = buf.subarray(body, body + len);
+          // A verbatim string's `txt:` (its format) is dropped: the text is what RESP2 sends.
+          if (type === 0x3d) value = value.subarray(4);
+          else if (type === 0x21) value = new RedisError(value.toString('utf8'));
           this.pos = body + len + 2;
           this.deliver(value);
           continue;
         }
-        case 0x2a: {
-          // '*'
-          const n = this.int(line);
+        case 0x2a: // '*'
+        case 0x7e: // '~' RESP3 set
+        case 0x3e: // '>' RESP3 push
+        case 0x25: {
+          // '%' RESP3 map, as a flat array of its pairs
+          const n = this.int(line) * (type === 0x25 ? 2 : 1);
           this.pos = eol + 2;
           if (n === -1) this.deliver(null);
           else if (n < 0) throw new RespProtocolError(`bad array length ${line}`);
