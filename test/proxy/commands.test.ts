@@ -130,9 +130,14 @@ test('support decisions and flags', () => {
     Handling.NotAllow,
   );
   allHandled(
-    'subscribe publish multi exec watch migrate move swapdb script function cluster acl',
+    'subscribe publish multi exec watch migrate move swapdb function cluster acl',
     Handling.NotAllow,
   );
+  // SCRIPT: its handler runs LOAD, EXISTS and FLUSH on every backend; other subcommands are refused.
+  assert.equal(h('script'), Handling.Local);
+  const scriptSub = (n: string) => lookupSub(must('script'), B(n))!.handling;
+  for (const n of ['load', 'exists', 'flush']) assert.equal(scriptSub(n), Handling.Local, n);
+  for (const n of ['kill', 'debug', 'help']) assert.equal(scriptSub(n), Handling.NotAllow, n);
   allHandled('mget mset del unlink exists touch', Handling.Coalesce);
   allHandled(
     'ping echo quit auth select info command hello reset slotsinfo slotsscan slotsmapping',

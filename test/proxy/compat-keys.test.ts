@@ -185,15 +185,27 @@ describe('scripting', () => {
     ]);
   });
 
-  test('SCRIPT and FUNCTION are refused by name; FCALL runs a library loaded on the backends', async () => {
+  test('SCRIPT LOAD/EXISTS/FLUSH answer as Redis; FUNCTION is refused by name; FCALL runs a library loaded on the backends', async () => {
     const lib = [
       '#!lua name=compat',
       "redis.register_function('cset', function(keys, args) return redis.call('SET', keys[1], args[1]) end)",
       "redis.register_function{function_name='cget', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}",
     ].join('\n');
-    for (const cmd of [
-      ['SCRIPT', 'LOAD', GET],
+    await same([
       ['SCRIPT', 'FLUSH'],
+      err('EVALSHA', sha1(GET), 1, s0),
+      ['SCRIPT', 'EXISTS', sha1(GET), sha1(SET)],
+      ['SCRIPT', 'LOAD', GET],
+      ['SCRIPT', 'EXISTS', sha1(GET), sha1(SET)],
+      ['EVALSHA', sha1(GET), 1, s0],
+      ['EVALSHA', sha1(GET), 1, s1],
+      ['SCRIPT', 'FLUSH', 'ASYNC'],
+      ['SCRIPT', 'EXISTS', sha1(GET)],
+      err('SCRIPT', 'LOAD', 'not lua'),
+      err('SCRIPT', 'EXISTS'),
+    ]);
+    for (const cmd of [
+      ['SCRIPT', 'KILL'],
       ['FUNCTION', 'LOAD', lib],
     ]) {
       const r = await compat.viaProxy.call(...cmd);

@@ -13,6 +13,7 @@
  *   "unknown" (Codis's table stopped at 3.2, so e.g. BLMOVE or UNLINK went through unchecked).
  * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
  *   with stock Redis there is no sensible backend to send them to.
+ * - SCRIPT LOAD/EXISTS/FLUSH, which Codis refused, run on every backend (ScriptCommands.ts).
  */
 import { Handling } from './CommandInfo.js';
 import { isKeyword } from './keyword.js';
@@ -112,6 +113,8 @@ const groups: [Decision, string[]][] = [
   // authorization) and must not reset a shared backend connection.
   [LOCAL, ['ping', 'echo', 'quit', 'auth', 'select', 'info', 'command', 'hello', 'reset']],
   [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info']],
+  // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
+  [LOCAL, ['script|load', 'script|exists', 'script|flush']],
   // MEMORY USAGE key is a read of one key; the rest of MEMORY is server-wide (see below).
   [FORWARD, ['memory|usage']],
   // Blocking: a blocked command would hold a pipelined connection shared by many clients.
@@ -127,7 +130,7 @@ const groups: [Decision, string[]][] = [
   [
     ADMIN,
     `config debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency slowlog
-     lolwut time script function`.split(/\s+/),
+     lolwut time function`.split(/\s+/),
   ],
   [
     REPLICATION,
@@ -152,6 +155,10 @@ for (const [decision, names] of groups) {
 table.set('client', {
   handling: Handling.Local,
   subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO and SETINFO are supported by the proxy'),
+});
+table.set('script', {
+  handling: Handling.Local,
+  subs: refuse('only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend'),
 });
 table.set('memory', {
   handling: Handling.Forward,

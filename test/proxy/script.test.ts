@@ -1,0 +1,116 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { keyOn, startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
+import { RawConn } from '../helpers/raw-conn.js';
+
+// Two groups behind the proxy; each script must end up on both servers.
+let servers: RedisServer[];
+let proxy: ProxyProcess;
+let c: RespClient;
+
+before(async () => {
+  servers = await Promise.all([startRedis(), startRedis()]);
+  proxy = await startProxy({ backends: servers.map((s) => s.addr) });
+  c = await proxy.connect();
+});
+after(async () => {
+  c?.destroy();
+  await proxy?.stop();
+  await Promise.all(servers.map((s) => s?.stop()));
+});
+
+const INCR = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+const sha1 = (body: string) => createHash('sha1').update(body).digest('hex');
+
+function errorOf(r: Reply): string {
+  assert.ok(r instanceof RedisError, `expected an error, got ${String(r)}`);
+  return r.message;
+}
+
+test("EVALSHA after NOSCRIPT and SCRIPT LOAD (redis-py's Script and Lock) works for keys on every group", async () => {
+  const [k0, k1] = [keyOn('script', 0), keyOn('script', 1)];
+  assert.match(errorOf(await c.call('EVALSHA', sha1(INCR), 1, k0, 1)), /^NOSCRIPT /);
+  assert.equal(String(await c.call('SCRIPT', 'LOAD', INCR)), sha1(INCR));
+  for (const s of servers) assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR)), [1]);
+  assert.equal(await c.call('EVALSHA', sha1(INCR), 1, k0, 5), 5);
+  assert.equal(await c.call('EVALSHA', sha1(INCR), 1, k1, 7), 7);
+  // Pipelined right behind the LOAD, an EVALSHA still finds the script on every server.
+  const other = 'return 42';
+  const replies = await c.pipeline([
+    ['SCRIPT', 'LOAD', other],
+    ['EVALSHA', sha1(other), 1, k0],
+    ['EVALSHA', sha1(other), 1, k1],
+  ]);
+  assert.deepEqual(replies.map(String), [sha1(other), '42', '42']);
+  assert.equal(await c.call('DEL', k0, k1), 2);
+});
+
+test('SCRIPT EXISTS says 1 only for scripts every server has; SCRIPT FLUSH empties them all', async () => {
+  const only = 'return 1 + 1';
+  assert.equal(String(await servers[1]!.call('SCRIPT', 'LOAD', only)), sha1(only));
+  await c.call('SCRIPT', 'LOAD', INCR);
+  assert.deepEqual(await c.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only), 'ab'.repeat(20)), [1, 0, 0]);
+  assert.equal(await c.call('SCRIPT', 'FLUSH', 'SYNC'), 'OK');
+  for (const s of servers) assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only)), [0, 0]);
+  assert.deepEqual(await c.call('SCRIPT', 'EXISTS', sha1(INCR)), [0]);
+});
+
+test("bad SCRIPT calls get Redis's own errors, and the rest of SCRIPT is refused by name", async () => {
+  const direct = await servers[0]!.connect();
+  try {
+    for (const cmd of [
+      ['SCRIPT', 'LOAD'],
+      ['SCRIPT', 'EXISTS'],
+      ['SCRIPT', 'FOO'],
+      ['SCRIPT', 'FLUSH', 'BAD'],
+      ['SCRIPT', 'LOAD', 'return +'],
+    ]) {
+      assert.equal(errorOf(await c.call(...cmd)), errorOf(await direct.call(...cmd)), cmd.join(' '));
+    }
+  } finally {
+    direct.destroy();
+  }
+  assert.equal(
+    errorOf(await c.call('SCRIPT', 'KILL')),
+    "ERR handle request, command 'SCRIPT KILL' is not allowed (only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend)",
+  );
+  assert.equal(await c.call('PING'), 'PONG');
+});
+
+test('a RESP3 client gets the same replies', async () => {
+  const r = await RawConn.open(proxy.port);
+  try {
+    await r.send([['HELLO', '3']]);
+    assert.equal(
+      await r.send([
+        ['SCRIPT', 'LOAD', INCR],
+        ['SCRIPT', 'EXISTS', sha1(INCR), 'ab'.repeat(20)],
+      ]),
+      `$40\r\n${sha1(INCR)}\r\n*2\r\n:1\r\n:0\r\n`,
+    );
+  } finally {
+    r.close();
+  }
+});
+
+test('SCRIPT LOAD names the backend it could not reach', async () => {
+  const down = await startRedis();
+  const p = await startProxy({ backends: [servers[0]!.addr, down.addr] });
+  try {
+    await down.stop();
+    const client = await p.connect();
+    const msg = errorOf(await client.call('SCRIPT', 'LOAD', INCR));
+    assert.match(
+      msg,
+      new RegExp(
+        `^ERR handle request, SCRIPT LOAD failed on ${down.addr.replace(/\./g, '\\.')}: backend conn`,
+      ),
+    );
+    client.destroy();
+  } finally {
+    await p.stop();
+  }
+});
