@@ -1,6 +1,6 @@
 /**
  * Commands the proxy answers itself: connection state (AUTH, SELECT, HELLO, CLIENT, QUIT),
- * PING/ECHO, INFO about the proxy, COMMAND from our table, SCRIPT on every backend, and the Codis slot commands
+ * PING/ECHO, INFO about the proxy, COMMAND from our table, SCRIPT and DBSIZE on every backend, and the Codis slot commands
  * (SLOTSMAPPING from the routing table; SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
  */
 import {
@@ -20,7 +20,7 @@ import {
 } from '../resp/encode.js';
 import { splitArrayReply } from '../resp/ReplyScanner.js';
 import { commandReply } from './commands/CommandReplies.js';
-import { script } from './ScriptCommands.js';
+import { dbsize, script } from './EveryBackend.js';
 import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
@@ -324,6 +324,7 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['CLIENT', client],
   ['COMMAND', command],
   ['SCRIPT', (ctx, s, req) => script(ctx.router, s, req)],
+  ['DBSIZE', (ctx, s, req) => dbsize(ctx.router, s, req)],
   ['SLOTSMAPPING', slotsmapping],
   ['SLOTSSCAN', slotsscan],
   ['SLOTSINFO', slotsinfo],

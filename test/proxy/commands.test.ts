@@ -126,7 +126,7 @@ test('support decisions and flags', () => {
   }
   assert.equal(h('waitaof'), Handling.NotAllow);
   allHandled(
-    'keys scan randomkey dbsize flushall flushdb config debug shutdown monitor sync psync',
+    'keys scan randomkey flushall flushdb config debug shutdown monitor sync psync',
     Handling.NotAllow,
   );
   allHandled(
@@ -140,7 +140,7 @@ test('support decisions and flags', () => {
   for (const n of ['kill', 'debug', 'help']) assert.equal(scriptSub(n), Handling.NotAllow, n);
   allHandled('mget mset del unlink exists touch', Handling.Coalesce);
   allHandled(
-    'ping echo quit auth select info command hello reset slotsinfo slotsscan slotsmapping',
+    'ping echo quit auth select info command hello reset dbsize slotsinfo slotsscan slotsmapping',
     Handling.Local,
   );
   const client = must('client');

@@ -13,7 +13,7 @@
  *   "unknown" (Codis's table stopped at 3.2, so e.g. BLMOVE or UNLINK went through unchecked).
  * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
  *   with stock Redis there is no sensible backend to send them to.
- * - SCRIPT LOAD/EXISTS/FLUSH, which Codis refused, run on every backend (ScriptCommands.ts).
+ * - SCRIPT LOAD/EXISTS/FLUSH and DBSIZE, which Codis refused, run on every backend (EveryBackend.ts).
  */
 import { Handling } from './CommandInfo.js';
 import { isKeyword } from './keyword.js';
@@ -115,6 +115,8 @@ const groups: [Decision, string[]][] = [
   [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info']],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
+  // The sum of every group's DBSIZE.
+  [LOCAL, ['dbsize']],
   // MEMORY USAGE key is a read of one key; the rest of MEMORY is server-wide (see below).
   [FORWARD, ['memory|usage']],
   // Blocking: a blocked command would hold a pipelined connection shared by many clients.
@@ -125,7 +127,7 @@ const groups: [Decision, string[]][] = [
     'subscribe unsubscribe psubscribe punsubscribe publish ssubscribe sunsubscribe spublish'.split(' '),
   ],
   [TRANSACTION, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
-  [KEYSPACE, ['keys', 'scan', 'randomkey', 'dbsize', 'flushall', 'flushdb', 'swapdb']],
+  [KEYSPACE, ['keys', 'scan', 'randomkey', 'flushall', 'flushdb', 'swapdb']],
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,

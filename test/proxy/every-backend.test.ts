@@ -6,7 +6,7 @@ import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
 
-// Two groups behind the proxy; each script must end up on both servers.
+// Two groups behind the proxy: SCRIPT and DBSIZE must reach both servers.
 let servers: RedisServer[];
 let proxy: ProxyProcess;
 let c: RespClient;
@@ -80,34 +80,53 @@ test("bad SCRIPT calls get Redis's own errors, and the rest of SCRIPT is refused
   assert.equal(await c.call('PING'), 'PONG');
 });
 
+test("DBSIZE is the number of keys of the session's database over every group", async () => {
+  const keys = Array.from({ length: 10 }, (_, i) => keyOn(`dbsize${i}`, i % 3 === 0 ? 0 : 1));
+  const before = (await c.call('DBSIZE')) as number;
+  const direct = (await Promise.all(servers.map((s) => s.call('DBSIZE')))) as number[];
+  assert.equal(before, direct[0]! + direct[1]!);
+  await c.call('MSET', ...keys.flatMap((k) => [k, 'v']));
+  assert.equal(await c.call('DBSIZE'), before + 10);
+  const other = await proxy.connect();
+  try {
+    assert.equal(await other.call('SELECT', 5), 'OK');
+    assert.equal(await other.call('DBSIZE'), 0);
+    await other.call('SET', keys[0]!, 'in db 5');
+    assert.equal(await other.call('DBSIZE'), 1);
+    assert.equal(await other.call('DEL', keys[0]!), 1);
+  } finally {
+    other.destroy();
+  }
+  assert.equal(await c.call('DEL', ...keys), 10);
+  assert.equal(await c.call('DBSIZE'), before);
+  assert.match(errorOf(await c.call('DBSIZE', 'x')), /^ERR wrong number of arguments for 'dbsize' command/);
+});
+
 test('a RESP3 client gets the same replies', async () => {
   const r = await RawConn.open(proxy.port);
   try {
     await r.send([['HELLO', '3']]);
     assert.equal(
-      await r.send([
-        ['SCRIPT', 'LOAD', INCR],
-        ['SCRIPT', 'EXISTS', sha1(INCR), 'ab'.repeat(20)],
-      ]),
-      `$40\r\n${sha1(INCR)}\r\n*2\r\n:1\r\n:0\r\n`,
+      await r.send([['SCRIPT', 'LOAD', INCR], ['SCRIPT', 'EXISTS', sha1(INCR), 'ab'.repeat(20)], ['DBSIZE']]),
+      `$40\r\n${sha1(INCR)}\r\n*2\r\n:1\r\n:0\r\n:0\r\n`,
     );
   } finally {
     r.close();
   }
 });
 
-test('SCRIPT LOAD names the backend it could not reach', async () => {
+test('SCRIPT LOAD and DBSIZE name the backend they could not reach', async () => {
   const down = await startRedis();
   const p = await startProxy({ backends: [servers[0]!.addr, down.addr] });
   try {
     await down.stop();
     const client = await p.connect();
     const msg = errorOf(await client.call('SCRIPT', 'LOAD', INCR));
+    const addr = down.addr.replace(/\./g, '\\.');
+    assert.match(msg, new RegExp(`^ERR handle request, SCRIPT LOAD failed on ${addr}: backend conn`));
     assert.match(
-      msg,
-      new RegExp(
-        `^ERR handle request, SCRIPT LOAD failed on ${down.addr.replace(/\./g, '\\.')}: backend conn`,
-      ),
+      errorOf(await client.call('DBSIZE')),
+      new RegExp(`^ERR handle request, DBSIZE failed on ${addr}: `),
     );
     client.destroy();
   } finally {

@@ -1,0 +1,117 @@
+/**
+ * Commands that run on every backend server, their replies merged into one.
+ * - SCRIPT LOAD, EXISTS and FLUSH go to each group's primary and to the replicas that serve
+ *   reads: a script loaded through the proxy can then be called with EVALSHA on whichever group
+ *   holds the keys. Clients such as redis-py's Script and Lock load their scripts this way after
+ *   a NOSCRIPT.
+ * - DBSIZE is the sum over the primaries (a key lives on exactly one group, even while its slot
+ *   migrates: MIGRATE moves it atomically).
+ * Each goes on the connection the session's own commands use, so a command pipelined after
+ * (an EVALSHA behind a SCRIPT LOAD) reaches every server after it.
+ */
+import { array, error, integer, OK, type Proto } from '../resp/encode.js';
+import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
+import type { BackendConn } from './BackendConn.js';
+import { checkArity, lookupSub } from './commands/Mapper.js';
+import type { Request } from './Request.js';
+import type { Router } from './Router.js';
+
+/** The parts of a session these commands need. */
+export interface BackendSession {
+  readonly db: number;
+  readonly proto: Proto;
+}
+
+const SUPPORTED = 'only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend';
+
+export function script(router: Router, s: BackendSession, req: Request): void {
+  const args = req.args;
+  const sub = lookupSub(req.info, args[1]!);
+  if (sub === undefined) {
+    req.answer(error(`ERR unknown subcommand '${args[1]!.toString()}'. Try SCRIPT HELP.`));
+    return;
+  }
+  const name = sub.name.slice('SCRIPT|'.length);
+  if (name !== 'LOAD' && name !== 'EXISTS' && name !== 'FLUSH') {
+    req.answer(error(`ERR handle request, command 'SCRIPT ${name}' is not allowed (${SUPPORTED})`));
+    return;
+  }
+  if (!checkArity(sub, args.length)) {
+    req.answer(error(`ERR wrong number of arguments for '${sub.name.toLowerCase()}' command`));
+    return;
+  }
+  const conns = connections(router, s, req.seed, true);
+  fanOut(req, `SCRIPT ${name}`, conns, (replies) =>
+    name === 'LOAD' ? replies[0]! : name === 'FLUSH' ? OK : allHave(replies),
+  );
+}
+
+export function dbsize(router: Router, s: BackendSession, req: Request): void {
+  fanOut(req, 'DBSIZE', connections(router, s, req.seed, false), (replies) => {
+    let sum = 0;
+    for (const r of replies) sum += integerReply(r, 0, r.length);
+    return Number.isNaN(sum) ? error('ERR handle response, bad DBSIZE reply') : integer(sum);
+  });
+}
+
+/** One connection per backend server (primaries, then replicas if asked), in the session's database and protocol. */
+function connections(router: Router, s: BackendSession, seed: number, replicas: boolean): BackendConn[] {
+  const out: BackendConn[] = [];
+  for (const pool of replicas ? [router.primary, router.replica] : [router.primary]) {
+    for (const addr of pool.addrs()) out.push(pool.get(addr)!.get(s.db, seed, true, s.proto)!);
+  }
+  return out;
+}
+
+/**
+ * Sends the request's command to every connection and answers it once all replied: with the
+ * first error reply as Redis wrote it (a script that does not compile fails the same way
+ * everywhere), with a failure naming the server that could not be reached, or with `merge`.
+ */
+function fanOut(
+  req: Request,
+  what: string,
+  conns: BackendConn[],
+  merge: (replies: Buffer[]) => Buffer,
+): void {
+  if (conns.length === 0) {
+    req.answer(error(`ERR handle request, ${what} has no backend to run on: no slot is online`));
+    return;
+  }
+  const replies = new Array<Buffer>(conns.length);
+  let left = conns.length;
+  let failure: string | null = null;
+  const finish = () => {
+    if (--left > 0) return;
+    if (failure !== null) {
+      req.answer(error(failure));
+      return;
+    }
+    req.answer(replies.find((r) => r[0] === 0x2d) ?? merge(replies));
+  };
+  conns.forEach((bc, i) =>
+    bc.call(
+      req.args,
+      (r) => {
+        replies[i] = r;
+        finish();
+      },
+      (cause) => {
+        failure ??= `ERR handle request, ${what} failed on ${bc.addr}: ${cause}`;
+        finish();
+      },
+    ),
+  );
+}
+
+/** SCRIPT EXISTS: 1 only where every server has the script. */
+function allHave(replies: Buffer[]): Buffer {
+  let all: number[] | null = null;
+  for (const r of replies) {
+    const items = splitArrayReply(r);
+    if (items === null) return error('ERR handle response, bad SCRIPT EXISTS reply');
+    const flags = items.map((x) => integerReply(x, 0, x.length));
+    all = all === null ? flags : all.map((v, i) => (v === 1 && flags[i] === 1 ? 1 : 0));
+  }
+  return array(all!.map((v) => integer(v)));
+}
