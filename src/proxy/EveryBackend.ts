@@ -4,8 +4,9 @@
  *   reads: a script loaded through the proxy can then be called with EVALSHA on whichever group
  *   holds the keys. Clients such as redis-py's Script and Lock load their scripts this way after
  *   a NOSCRIPT.
- * - DBSIZE is the sum over the primaries (a key lives on exactly one group, even while its slot
- *   migrates: MIGRATE moves it atomically).
+ * - DBSIZE is the sum over the primaries. A key lives on one group, even while its slot migrates
+ *   (MIGRATE moves it atomically), except a big key the dashboard copies in chunks: its copy on
+ *   the target counts too until the move ends.
  * Each goes on the connection the session's own commands use, so a command pipelined after
  * (an EVALSHA behind a SCRIPT LOAD) reaches every server after it.
  */

@@ -1,7 +1,8 @@
 /**
  * Commands the proxy answers itself: connection state (AUTH, SELECT, HELLO, CLIENT, QUIT),
- * PING/ECHO, INFO about the proxy, COMMAND from our table, SCRIPT and DBSIZE on every backend, and the Codis slot commands
- * (SLOTSMAPPING from the routing table; SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
+ * PING/ECHO, INFO about the proxy, COMMAND from our table, SCRIPT and DBSIZE run on every
+ * backend (EveryBackend), and the Codis slot commands (SLOTSMAPPING from the routing table;
+ * SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
  */
 import {
   arrayHeader,

@@ -4,6 +4,7 @@
  * categories, tips, key specs and subcommands as sets, key specs and docs as maps, and `_`
  * for a missing entry. Only headers change: every string is copied as it is.
  */
+import { NULL3 } from '../../resp/encode.js';
 
 interface Node {
   /** `*`, `$`, `+`, `:`, `-` (RESP2: all the table and the COMMAND replies use). */
@@ -29,8 +30,6 @@ function parse(buf: Buffer, at: { pos: number }): Node {
   for (let i = 0; i < len; i++) items.push(parse(buf, at));
   return { type, raw: buf.subarray(start, at.pos), items };
 }
-
-const NULL3 = Buffer.from('_\r\n');
 
 /** Scalars as they are; a null bulk or array becomes RESP3's null. */
 const plain: Shape = (n) => {
