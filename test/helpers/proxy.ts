@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { slotOf } from '../../src/proxy/hash.js';
 import { freePort } from './ports.js';
 import { RespClient, type ClientOptions } from './resp-client.js';
+import { startRedis, type RedisServer } from './redis.js';
+import { after, before } from 'node:test';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const PROXY_BIN = join(ROOT, 'bin/codis-proxy');
@@ -173,5 +175,54 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
     logs: () => log,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
+  };
+}
+
+/** Two redis-servers and a proxy over them, as `proxyOverTwoGroups` keeps them. */
+export interface TwoGroups {
+  /** Group 1 (slots 0..511), then group 2 (512..1023). */
+  readonly servers: readonly RedisServer[];
+  readonly proxy: ProxyProcess;
+  /** Settles when they are up: a `before` of the test file's own awaits it (hooks may overlap). */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Registers the calling test file's `before` (two fresh redis-servers, a proxy with the slots
+ * split evenly over them) and `after` (all stopped). Read the fields once `before` ran.
+ */
+export function proxyOverTwoGroups(opts: Omit<ProxyOptions, 'backends'> = {}): TwoGroups {
+  let servers: RedisServer[] = [];
+  let proxy: ProxyProcess | undefined;
+  let started!: () => void;
+  let failed!: (e: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    started = resolve;
+    failed = reject;
+  });
+  // Unhandled only if no one waits: the hook itself reports the failure.
+  ready.catch(() => {});
+  before(async () => {
+    try {
+      servers = await Promise.all([startRedis(), startRedis()]);
+      proxy = await startProxy({ ...opts, backends: servers.map((s) => s.addr) });
+      started();
+    } catch (e) {
+      failed(e);
+      throw e;
+    }
+  });
+  after(async () => {
+    await proxy?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return {
+    get servers() {
+      return servers;
+    },
+    get proxy() {
+      return proxy!;
+    },
+    ready,
   };
 }

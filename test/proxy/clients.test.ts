@@ -3,28 +3,17 @@
  * and RESP3 (its handshake, typed replies, pipelines) and ioredis (ready check, db option,
  * pipelines). Keys are spread over two groups.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import { Redis as IORedis } from 'ioredis';
-import { keyOn, startProxy, type ProxyProcess } from '../helpers/proxy.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { keyOn, proxyOverTwoGroups } from '../helpers/proxy.js';
 
-let servers: RedisServer[];
-let proxy: ProxyProcess;
-
-before(async () => {
-  servers = await Promise.all([startRedis(), startRedis()]);
-  proxy = await startProxy({ backends: servers.map((s) => s.addr) });
-});
-after(async () => {
-  await proxy?.stop();
-  await Promise.all(servers.map((s) => s?.stop()));
-});
+const two = proxyOverTwoGroups();
 
 for (const RESP of [2, 3] as const) {
   test(`node-redis with RESP${RESP}: typed replies, pipelines and refusals over two groups`, async () => {
-    const c = createClient({ socket: { host: '127.0.0.1', port: proxy.port }, RESP, name: `app${RESP}` });
+    const c = createClient({ socket: { host: '127.0.0.1', port: two.proxy.port }, RESP, name: `app${RESP}` });
     const errors: Error[] = [];
     c.on('error', (e: Error) => errors.push(e));
     await c.connect();
@@ -65,7 +54,7 @@ for (const RESP of [2, 3] as const) {
 test('ioredis: ready check, the db option, pipelines with a failing command, and MGET over two groups', async () => {
   const c = new IORedis({
     host: '127.0.0.1',
-    port: proxy.port,
+    port: two.proxy.port,
     db: 2,
     connectionName: 'io',
     lazyConnect: true,
@@ -96,7 +85,7 @@ test('ioredis: ready check, the db option, pipelines with a failing command, and
     ]);
     assert.deepEqual(await c.mget(k0, 'io-missing', k1), ['zero', null, 'one']);
     // db 2 is its own keyspace on the backends too.
-    const db0 = new IORedis({ host: '127.0.0.1', port: proxy.port, lazyConnect: true });
+    const db0 = new IORedis({ host: '127.0.0.1', port: two.proxy.port, lazyConnect: true });
     await db0.connect();
     assert.equal(await db0.exists(k0, k1), 0);
     db0.disconnect();

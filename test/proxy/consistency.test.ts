@@ -1,29 +1,23 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsistencyChecker } from '../helpers/consistency.js';
-import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { proxyOverTwoGroups } from '../helpers/proxy.js';
 import { slotOf } from '../../src/proxy/hash.js';
 
-let servers: RedisServer[] = [];
-let proxy: ProxyProcess;
-
-before(async () => {
-  servers = await Promise.all([startRedis(), startRedis()]);
-  proxy = await startProxy({ backends: servers.map((s) => s.addr) });
-});
-after(async () => {
-  await proxy?.stop();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const two = proxyOverTwoGroups();
 
 test('the checker finds no violation on a healthy proxy, and does find a lost write', async () => {
-  const checker = new ConsistencyChecker({ ports: [proxy.port], clients: 8, dbs: [0, 3], keysPerClient: 20 });
+  const checker = new ConsistencyChecker({
+    ports: [two.proxy.port],
+    clients: 8,
+    dbs: [0, 3],
+    keysPerClient: 20,
+  });
   await checker.start();
   const until = Date.now() + 1500;
   while (Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   await checker.stop();
-  const report = await checker.verify(proxy.port);
+  const report = await checker.verify(two.proxy.port);
   assert.ok(report.ops > 1000, `ops ${report.ops}`);
   assert.equal(report.errors, 0);
   assert.deepEqual(report.staleReads, []);
@@ -34,9 +28,9 @@ test('the checker finds no violation on a healthy proxy, and does find a lost wr
     .keysByDb()
     .get(0)!
     .find((k) => k.startsWith('str:'))!;
-  const owner = servers[slotOf(key) < 512 ? 0 : 1]!;
+  const owner = two.servers[slotOf(key) < 512 ? 0 : 1]!;
   await owner.call('DEL', key);
-  const again = await checker.verify(proxy.port);
+  const again = await checker.verify(two.proxy.port);
   assert.ok(again.violations.length > 0);
   for (const v of again.violations) assert.ok(v.includes(key), v);
 });

@@ -1,25 +1,21 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { keyOn, startProxy, type ProxyProcess } from '../helpers/proxy.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { keyOn, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
+import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
 
 // Two groups behind the proxy: SCRIPT and DBSIZE must reach both servers.
-let servers: RedisServer[];
-let proxy: ProxyProcess;
 let c: RespClient;
 
+const two = proxyOverTwoGroups();
 before(async () => {
-  servers = await Promise.all([startRedis(), startRedis()]);
-  proxy = await startProxy({ backends: servers.map((s) => s.addr) });
-  c = await proxy.connect();
+  await two.ready;
+  c = await two.proxy.connect();
 });
 after(async () => {
   c?.destroy();
-  await proxy?.stop();
-  await Promise.all(servers.map((s) => s?.stop()));
 });
 
 const INCR = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
@@ -34,7 +30,7 @@ test("EVALSHA after NOSCRIPT and SCRIPT LOAD (redis-py's Script and Lock) works 
   const [k0, k1] = [keyOn('script', 0), keyOn('script', 1)];
   assert.match(errorOf(await c.call('EVALSHA', sha1(INCR), 1, k0, 1)), /^NOSCRIPT /);
   assert.equal(String(await c.call('SCRIPT', 'LOAD', INCR)), sha1(INCR));
-  for (const s of servers) assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR)), [1]);
+  for (const s of two.servers) assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR)), [1]);
   assert.equal(await c.call('EVALSHA', sha1(INCR), 1, k0, 5), 5);
   assert.equal(await c.call('EVALSHA', sha1(INCR), 1, k1, 7), 7);
   // Pipelined right behind the LOAD, an EVALSHA still finds the script on every server.
@@ -50,16 +46,17 @@ test("EVALSHA after NOSCRIPT and SCRIPT LOAD (redis-py's Script and Lock) works 
 
 test('SCRIPT EXISTS says 1 only for scripts every server has; SCRIPT FLUSH empties them all', async () => {
   const only = 'return 1 + 1';
-  assert.equal(String(await servers[1]!.call('SCRIPT', 'LOAD', only)), sha1(only));
+  assert.equal(String(await two.servers[1]!.call('SCRIPT', 'LOAD', only)), sha1(only));
   await c.call('SCRIPT', 'LOAD', INCR);
   assert.deepEqual(await c.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only), 'ab'.repeat(20)), [1, 0, 0]);
   assert.equal(await c.call('SCRIPT', 'FLUSH', 'SYNC'), 'OK');
-  for (const s of servers) assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only)), [0, 0]);
+  for (const s of two.servers)
+    assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only)), [0, 0]);
   assert.deepEqual(await c.call('SCRIPT', 'EXISTS', sha1(INCR)), [0]);
 });
 
 test("bad SCRIPT calls get Redis's own errors, and the rest of SCRIPT is refused by name", async () => {
-  const direct = await servers[0]!.connect();
+  const direct = await two.servers[0]!.connect();
   try {
     for (const cmd of [
       ['SCRIPT', 'LOAD'],
@@ -83,11 +80,11 @@ test("bad SCRIPT calls get Redis's own errors, and the rest of SCRIPT is refused
 test("DBSIZE is the number of keys of the session's database over every group", async () => {
   const keys = Array.from({ length: 10 }, (_, i) => keyOn(`dbsize${i}`, i % 3 === 0 ? 0 : 1));
   const before = (await c.call('DBSIZE')) as number;
-  const direct = (await Promise.all(servers.map((s) => s.call('DBSIZE')))) as number[];
+  const direct = (await Promise.all(two.servers.map((s) => s.call('DBSIZE')))) as number[];
   assert.equal(before, direct[0]! + direct[1]!);
   await c.call('MSET', ...keys.flatMap((k) => [k, 'v']));
   assert.equal(await c.call('DBSIZE'), before + 10);
-  const other = await proxy.connect();
+  const other = await two.proxy.connect();
   try {
     assert.equal(await other.call('SELECT', 5), 'OK');
     assert.equal(await other.call('DBSIZE'), 0);
@@ -103,7 +100,7 @@ test("DBSIZE is the number of keys of the session's database over every group", 
 });
 
 test('a RESP3 client gets the same replies', async () => {
-  const r = await RawConn.open(proxy.port);
+  const r = await RawConn.open(two.proxy.port);
   try {
     await r.send([['HELLO', '3']]);
     assert.equal(
@@ -117,7 +114,7 @@ test('a RESP3 client gets the same replies', async () => {
 
 test('SCRIPT LOAD and DBSIZE name the backend they could not reach', async () => {
   const down = await startRedis();
-  const p = await startProxy({ backends: [servers[0]!.addr, down.addr] });
+  const p = await startProxy({ backends: [two.servers[0]!.addr, down.addr] });
   try {
     await down.stop();
     const client = await p.connect();

@@ -1,23 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { proxyOverTwoGroups } from '../helpers/proxy.js';
 import { RedisError, type RespClient } from '../helpers/resp-client.js';
 
-let servers: RedisServer[];
-let proxy: ProxyProcess;
 let c: RespClient;
 
+const two = proxyOverTwoGroups();
 before(async () => {
-  servers = await Promise.all([startRedis(), startRedis()]);
-  proxy = await startProxy({ backends: servers.map((s) => s.addr) });
-  c = await proxy.connect();
+  await two.ready;
+  c = await two.proxy.connect();
 });
 after(async () => {
   c?.close();
-  await proxy?.stop();
-  await Promise.all(servers.map((s) => s.stop()));
 });
 
 function keysIn(slot: number, n: number, prefix: string): string[] {
@@ -77,10 +72,10 @@ test('COMMAND answers from the proxy table', async () => {
 
 test('SLOTSMAPPING shows the routing table', async () => {
   const five = (await c.call('SLOTSMAPPING', 5)) as unknown[];
-  assert.deepEqual([five[0], five[1], five[2], five[3]], [5, servers[0]!.addr, '', []]);
+  assert.deepEqual([five[0], five[1], five[2], five[3]], [5, two.servers[0]!.addr, '', []]);
   const all = (await c.call('SLOTSMAPPING')) as unknown[][];
   assert.equal(all.length, 1024);
-  assert.equal(all[1000]![1], servers[1]!.addr);
+  assert.equal(all[1000]![1], two.servers[1]!.addr);
   const bad = await c.call('SLOTSMAPPING', 1024);
   assert.ok(bad instanceof RedisError && /out of range/.test(bad.message));
   const nan = await c.call('SLOTSMAPPING', 'x');
@@ -99,7 +94,7 @@ test('SLOTSSCAN walks the keys of one slot only; SLOTSINFO counts keys per slot'
     for (const k of keys) seen.add(String(k));
   } while (cursor !== '0');
   assert.deepEqual([...seen].sort(), [...mine].sort());
-  const counts = (await c.call('SLOTSINFO', servers[0]!.addr)) as [number, number][];
+  const counts = (await c.call('SLOTSINFO', two.servers[0]!.addr)) as [number, number][];
   const bySlot = new Map(counts.map(([s, n]) => [s, n]));
   assert.equal(bySlot.get(77), 30);
   assert.equal(bySlot.get(78), 10);
@@ -108,7 +103,7 @@ test('SLOTSSCAN walks the keys of one slot only; SLOTSINFO counts keys per slot'
 });
 
 test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', async () => {
-  const r = await proxy.connect();
+  const r = await two.proxy.connect();
   await r.call('SELECT', 4);
   await r.call('CLIENT', 'SETNAME', 'worker-1');
   assert.match(String(await r.call('CLIENT', 'INFO')), /name=worker-1 db=4/);

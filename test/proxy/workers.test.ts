@@ -1,23 +1,12 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startProxy, evenSlots, type ProxyProcess } from '../helpers/proxy.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { evenSlots, proxyOverTwoGroups } from '../helpers/proxy.js';
 import { RespClient } from '../helpers/resp-client.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
 
-let servers: RedisServer[];
-let proxy: ProxyProcess;
-
-before(async () => {
-  servers = await Promise.all([startRedis(), startRedis()]);
-  proxy = await startProxy({ backends: servers.map((s) => s.addr), args: ['--ncpu', '2'] });
-});
-after(async () => {
-  await proxy?.stop();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const two = proxyOverTwoGroups({ args: ['--ncpu', '2'] });
 
 test('by default one process on up to 2 cores (client and Redis share them), cores - 1 workers beyond', () => {
   assert.deepEqual(
@@ -27,7 +16,7 @@ test('by default one process on up to 2 cores (client and Redis share them), cor
 });
 
 function workerPids(): number[] {
-  const out = execFileSync('pgrep', ['-P', String(proxy.child.pid)])
+  const out = execFileSync('pgrep', ['-P', String(two.proxy.child.pid)])
     .toString()
     .trim();
   return out.split('\n').map(Number);
@@ -38,32 +27,34 @@ async function stats(): Promise<{
   sessions: { alive: number };
   runtime?: { num_procs: number };
 }> {
-  return (await fetch(`http://${proxy.admin}/proxy/stats`)).json() as never;
+  return (await fetch(`http://${two.proxy.admin}/proxy/stats`)).json() as never;
 }
 
 test('two workers serve clients; a slot-table change reaches both before it is acknowledged', async () => {
   assert.equal(workerPids().length, 2);
-  const clients = await Promise.all(Array.from({ length: 20 }, () => proxy.connect()));
+  const clients = await Promise.all(Array.from({ length: 20 }, () => two.proxy.connect()));
   await Promise.all(clients.map((c, i) => c.call('SET', `w:${i}`, `v${i}`)));
   const s = await stats();
   assert.equal(s.runtime?.num_procs, 2);
   assert.equal(s.sessions.alive, 20);
   assert.ok(s.ops.total >= 20);
   // Move every slot to the first server: once fillslots answers, every worker routes there.
-  const model = (await (await fetch(`http://${proxy.admin}/api/proxy/model`)).json()) as { token: string };
+  const model = (await (await fetch(`http://${two.proxy.admin}/api/proxy/model`)).json()) as {
+    token: string;
+  };
   const xauth = proxyXAuth('test', '', model.token);
-  const all = evenSlots([servers[0]!.addr]);
-  const r = await fetch(`http://${proxy.admin}/api/proxy/fillslots/${xauth}`, {
+  const all = evenSlots([two.servers[0]!.addr]);
+  const r = await fetch(`http://${two.proxy.admin}/api/proxy/fillslots/${xauth}`, {
     method: 'PUT',
     body: JSON.stringify(all),
   });
   assert.equal(r.status, 200);
   await Promise.all(clients.map((c, i) => c.call('SET', `moved:${i}`, 'x')));
-  for (let i = 0; i < 20; i++) assert.equal(String(await servers[0]!.call('GET', `moved:${i}`)), 'x');
-  const slots = (await (await fetch(`http://${proxy.admin}/proxy/slots`)).json()) as {
+  for (let i = 0; i < 20; i++) assert.equal(String(await two.servers[0]!.call('GET', `moved:${i}`)), 'x');
+  const slots = (await (await fetch(`http://${two.proxy.admin}/proxy/slots`)).json()) as {
     backend_addr: string;
   }[];
-  assert.ok(slots.every((x) => x.backend_addr === servers[0]!.addr));
+  assert.ok(slots.every((x) => x.backend_addr === two.servers[0]!.addr));
   for (const c of clients) c.close();
 });
 
@@ -78,10 +69,10 @@ test('a worker that dies is replaced with the current slot table', async () => {
   assert.equal(pids.length, 2);
   assert.ok(!pids.includes(victim!));
   // New connections land on either worker; all of them route with the table set before the crash.
-  const clients: RespClient[] = await Promise.all(Array.from({ length: 10 }, () => proxy.connect()));
+  const clients: RespClient[] = await Promise.all(Array.from({ length: 10 }, () => two.proxy.connect()));
   for (const [i, c] of clients.entries()) {
     assert.equal(await c.call('SET', `after:${i}`, 'y'), 'OK');
-    assert.equal(String(await servers[0]!.call('GET', `after:${i}`)), 'y');
+    assert.equal(String(await two.servers[0]!.call('GET', `after:${i}`)), 'y');
     c.close();
   }
 });
