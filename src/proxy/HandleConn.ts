@@ -9,6 +9,7 @@ import type { ClientConn, ConnOwner } from './ClientConn.js';
 import { LINGER_MS, NO_OWNER } from './ClientConn.js';
 import { READ_BUF, takeRead } from './SocketReader.js';
 import {
+  lastReadResult,
   streamWrap,
   writeHandle,
   writevHandle,
@@ -168,5 +169,5 @@ export class HandleConn implements ClientConn, WriteOwner {
 }
 
 function onHandleRead(this: ConnHandle): void {
-  this[CONN]!.onRead(streamWrap!.streamBaseState[streamWrap!.kReadBytesOrError]!);
+  this[CONN]!.onRead(lastReadResult());
 }

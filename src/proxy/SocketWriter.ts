@@ -52,6 +52,20 @@ interface StreamWrapBinding {
 export const streamWrap: StreamWrapBinding | null = loadBinding();
 const directWrites = streamWrap !== null;
 
+/**
+ * The binding's state words, which say how the last read and write went. Read after every read
+ * and write, so the array and the indices are looked up once: the binding object is a slow
+ * one to read properties from.
+ */
+const STATE: Int32Array = streamWrap?.streamBaseState ?? new Int32Array(0);
+const LAST_WRITE_WAS_ASYNC = streamWrap?.kLastWriteWasAsync ?? 0;
+const READ_BYTES_OR_ERROR = streamWrap?.kReadBytesOrError ?? 0;
+
+/** What the read that just called `onread` gave: bytes read (in the handle's buffer), or a negative errno. */
+export function lastReadResult(): number {
+  return STATE[READ_BYTES_OR_ERROR]!;
+}
+
 /** The request object for the next write; a write that is queued keeps it. */
 let spare: WriteReq | null = streamWrap === null ? null : newReq();
 
@@ -100,7 +114,7 @@ export function writevHandle(h: WritableHandle, chunks: Buffer[], owner: WriteOw
 
 function settle(err: number, data: Buffer | Buffer[], owner: WriteOwner): number {
   if (err !== 0) return err;
-  if (streamWrap!.streamBaseState[streamWrap!.kLastWriteWasAsync] === 0) return WRITE_DONE;
+  if (STATE[LAST_WRITE_WAS_ASYNC] === 0) return WRITE_DONE;
   const req = spare!;
   spare = newReq();
   req.owner = owner;
