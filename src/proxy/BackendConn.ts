@@ -6,6 +6,7 @@
  * never decoding values. A lost connection fails everything in flight and reconnects with
  * back-off; MASTERDOWN/LOADING replies mark the connection stale until INFO says it is well.
  */
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
 import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';

@@ -5,6 +5,7 @@
  * sub-command of their own so their usual handling (hold, MIGRATE first) applies.
  * Replies are merged in key order.
  */
+import { Buffer } from 'node:buffer';
 import { arrayBodyStart, integerReply, ReplyScanner } from '../resp/ReplyScanner.js';
 import { error, headerLength, integer, OK, writeBulkRange, writeHeader } from '../resp/encode.js';
 import { copyBytes } from '../utils/copyBytes.js';

@@ -2,6 +2,7 @@
  * Writing a session's replies to its client, in request order: a batch of small replies is
  * copied into one buffer, big ones and the parts of a streamed reply go out as they are.
  */
+import { Buffer } from 'node:buffer';
 import { copyBytes } from '../utils/copyBytes.js';
 import { JOIN_LIMIT, writeBuffers, type ByteSink } from './SocketWriter.js';
 import type { Request } from './Request.js';

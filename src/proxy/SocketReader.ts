@@ -6,6 +6,8 @@
  * it may keep (a small one is a slice of Node's buffer pool); a backend socket does the same
  * through a SlabReader, except during a burst of big reads.
  */
+// Imported: the global Buffer is a getter, called on every use (Buffer.allocUnsafe per read).
+import { Buffer } from 'node:buffer';
 import type net from 'node:net';
 import { copyBytes } from '../utils/copyBytes.js';
 

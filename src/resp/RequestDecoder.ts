@@ -6,6 +6,7 @@
  * spans chunks is kept as a list of pieces and joined once, when enough bytes have arrived,
  * so a 64 MB value costs one copy rather than one per chunk.
  */
+import { Buffer } from 'node:buffer';
 import { writeBulk, writeHeader } from './encode.js';
 import { indexOfNewline } from './newline.js';
 import { RawCommand } from './RawCommand.js';
