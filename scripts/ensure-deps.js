@@ -12,6 +12,8 @@ export const PACKAGES = {
   etcdctl: ['etcdctl', 'etcd-client'], // the etcd auth tests set up users with it
   zookeeper: ['/usr/share/java/zookeeper.jar', 'zookeeper'],
   chromium: ['chromium', 'chromium'],
+  // A real Python client in the tests (test/proxy/redis-py.test.ts), run by Debian's python3.
+  redispy: ['/usr/lib/python3/dist-packages/redis/__init__.py', 'python3-redis'],
 };
 
 function have(what) {

@@ -13,7 +13,7 @@ function testFiles(dir) {
   });
 }
 
-ensure(['redis', 'benchmark', 'sentinel', 'etcd', 'etcdctl', 'zookeeper', 'chromium']);
+ensure(['redis', 'benchmark', 'sentinel', 'etcd', 'etcdctl', 'zookeeper', 'chromium', 'redispy']);
 const picked = process.argv.slice(2);
 const args = [
   '--test',
