@@ -1,9 +1,9 @@
 /** `codis-fe`: command line (Codis 3.2 flags, §8.4), start-up and clean shutdown. */
 import { Command } from 'commander';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { newClient, type Client } from '../coordinator/index.js';
 import { addrProblem } from '../utils/addr.js';
-import { fatalFor, removePidfile, type Fatal } from '../utils/cli.js';
+import { fatalFor, removePidfile, writePidfile, type Fatal } from '../utils/cli.js';
 import { createLogger, type Logger } from '../utils/log.js';
 import { VERSION } from '../utils/version.js';
 import { checkAssetsDir, defaultAssetsDir } from './assets.js';
@@ -126,8 +126,13 @@ export async function main(argv: string[]): Promise<void> {
 
   let bound: string;
   try {
+    writePidfile(f.pidfile);
+  } catch (e) {
+    await client?.close().catch(() => undefined);
+    fatal((e as Error).message);
+  }
+  try {
     bound = await server.listen(f.listen);
-    if (f.pidfile) writeFileSync(f.pidfile, `${process.pid}\n`);
   } catch (e) {
     await client?.close().catch(() => undefined);
     removePidfile(f.pidfile);

@@ -1,8 +1,8 @@
 /** `codis-proxy`: command line (Codis 3.2 flags), start-up and the ways to go online. */
 import { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseSlotsJson } from '../models/Slot.js';
-import { fatalFor, parseDaemonFlags, removePidfile, type Fatal } from '../utils/cli.js';
+import { fatalFor, parseDaemonFlags, removePidfile, writePidfile, type Fatal } from '../utils/cli.js';
 import { ConfigError } from '../utils/config.js';
 import { createLogger, type Logger } from '../utils/log.js';
 import { listenHttp } from '../utils/http.js';
@@ -114,15 +114,20 @@ export async function main(argv: string[]): Promise<void> {
   let adminBound: string;
   const admin = createAdminApi(proxy, log, { onShutdown: () => void shutdown('admin API shutdown') });
   try {
+    writePidfile(f.pidfile);
+  } catch (e) {
+    fatal((e as Error).message);
+  }
+  try {
     if (single) await single.listen();
     else await many!.listen(config.admin_addr, f.hostProxy);
     adminBound = await listenHttp(admin, config.admin_addr);
   } catch (e) {
+    removePidfile(f.pidfile);
     fatal(`cannot listen: ${(e as Error).message}`);
   }
   proxy.setAdminAddr(publicAddr(adminBound, f.hostAdmin));
   if (many) log.info(`proxy runs ${workers} worker processes`);
-  if (f.pidfile) writeFileSync(f.pidfile, `${process.pid}\n`);
   log.info(
     { proxy_addr: proxy.model.proxy_addr, admin_addr: proxy.model.admin_addr },
     'proxy is listening (offline)',

@@ -1,8 +1,7 @@
 /** `codis-dashboard`: command line (Codis 3.2 flags, §8.2), start-up and clean shutdown. */
 import { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { newClient, type Client } from '../coordinator/index.js';
-import { fatalFor, parseDaemonFlags, removePidfile, type Fatal } from '../utils/cli.js';
+import { fatalFor, parseDaemonFlags, removePidfile, writePidfile, type Fatal } from '../utils/cli.js';
 import { ConfigError } from '../utils/config.js';
 import { listenHttp } from '../utils/http.js';
 import { createLogger, type Logger } from '../utils/log.js';
@@ -137,10 +136,15 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
+    writePidfile(f.pidfile);
+  } catch (e) {
+    await client.close().catch(() => undefined);
+    fatal((e as Error).message);
+  }
+  try {
     if (f.removeLock) await topom.removeLock();
     const bound = await listenHttp(api, config.admin_addr);
     topom.setAdminAddr(bound);
-    if (f.pidfile) writeFileSync(f.pidfile, `${process.pid}\n`);
     await topom.start();
   } catch (e) {
     const msg = e instanceof LockHeldError ? e.message : `cannot start: ${(e as Error).message}`;

@@ -157,6 +157,35 @@ test('--pidfile is written while running; SIGTERM → exit 0, pidfile removed, p
   assert.equal(await canBind(p.adminPort), true, 'admin port released');
 });
 
+test('a port in use → exit 1 naming it, and no pidfile left behind', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as net.AddressInfo).port;
+  try {
+    const pidfile = join(dir, 'busy.pid');
+    const r = await run(['--config', configFile(`proxy_addr = "127.0.0.1:${port}"`), '--pidfile', pidfile]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot listen: .*${port}`));
+    assert.equal(existsSync(pidfile), false, 'pidfile removed');
+  } finally {
+    taken.close();
+  }
+});
+
+test("a second proxy given a running one's pidfile → exit 1, and the first keeps its pidfile", async () => {
+  const pidfile = join(dir, 'first.pid');
+  const first = await startProxy({ args: ['--pidfile', pidfile] });
+  try {
+    const r = await run(['--config', configFile(), '--pidfile', pidfile]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`names process ${first.child.pid}, which is running`));
+    assert.equal(readFileSync(pidfile, 'utf8').trim(), String(first.child.pid));
+  } finally {
+    await first.stop();
+  }
+  assert.equal(existsSync(pidfile), false, 'removed when the first one stopped');
+});
+
 test('--product_name, --product_auth, --session_auth and --host-proxy override the config file', async () => {
   const p = await startProxy({
     config: { session_auth: 'from-file', product_auth: 'from-file' },
