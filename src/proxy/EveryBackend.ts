@@ -13,7 +13,6 @@
 import { array, error, integer, OK, type Proto } from '../resp/encode.js';
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
 import type { BackendConn } from './BackendConn.js';
-import { checkArity, lookupSub } from './commands/Mapper.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
 
@@ -23,26 +22,13 @@ export interface BackendSession {
   readonly proto: Proto;
 }
 
-const SUPPORTED = 'only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend';
-
+/**
+ * SCRIPT LOAD, EXISTS or FLUSH (the session picked the subcommand and checked its arguments;
+ * the other subcommands are refused there).
+ */
 export function script(router: Router, s: BackendSession, req: Request): void {
-  const args = req.args;
-  const sub = lookupSub(req.info, args[1]!);
-  if (sub === undefined) {
-    req.answer(error(`ERR unknown subcommand '${args[1]!.toString()}'. Try SCRIPT HELP.`));
-    return;
-  }
-  const name = sub.name.slice('SCRIPT|'.length);
-  if (name !== 'LOAD' && name !== 'EXISTS' && name !== 'FLUSH') {
-    req.answer(error(`ERR handle request, command 'SCRIPT ${name}' is not allowed (${SUPPORTED})`));
-    return;
-  }
-  if (!checkArity(sub, args.length)) {
-    req.answer(error(`ERR wrong number of arguments for '${sub.name.toLowerCase()}' command`));
-    return;
-  }
-  const conns = connections(router, s, req.seed, true);
-  fanOut(req, `SCRIPT ${name}`, conns, (replies) =>
+  const name = req.info.name.slice('SCRIPT|'.length);
+  fanOut(req, `SCRIPT ${name}`, connections(router, s, req.seed, true), (replies) =>
     name === 'LOAD' ? replies[0]! : name === 'FLUSH' ? OK : allHave(replies),
   );
 }

@@ -158,8 +158,10 @@ table.set('client', {
   handling: Handling.Local,
   subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO and SETINFO are supported by the proxy'),
 });
+// Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
+// checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.
 table.set('script', {
-  handling: Handling.Local,
+  handling: Handling.Forward,
   subs: refuse('only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend'),
 });
 table.set('memory', {
