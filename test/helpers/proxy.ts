@@ -183,36 +183,29 @@ export interface TwoGroups {
   /** Group 1 (slots 0..511), then group 2 (512..1023). */
   readonly servers: readonly RedisServer[];
   readonly proxy: ProxyProcess;
-  /** Settles when they are up: a `before` of the test file's own awaits it (hooks may overlap). */
-  readonly ready: Promise<void>;
+  /** A client connected to the proxy, when asked for (`client: true`). */
+  readonly client: RespClient;
 }
 
 /**
  * Registers the calling test file's `before` (two fresh redis-servers, a proxy with the slots
- * split evenly over them) and `after` (all stopped). Read the fields once `before` ran.
+ * split evenly over them, and a client of it if `client`) and `after` (all stopped). Read the
+ * fields once `before` ran.
  */
-export function proxyOverTwoGroups(opts: Omit<ProxyOptions, 'backends'> = {}): TwoGroups {
+export function proxyOverTwoGroups(
+  opts: Omit<ProxyOptions, 'backends'> & { client?: boolean } = {},
+): TwoGroups {
+  const { client: withClient = false, ...proxyOpts } = opts;
   let servers: RedisServer[] = [];
   let proxy: ProxyProcess | undefined;
-  let started!: () => void;
-  let failed!: (e: unknown) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    started = resolve;
-    failed = reject;
-  });
-  // Unhandled only if no one waits: the hook itself reports the failure.
-  ready.catch(() => {});
+  let client: RespClient | undefined;
   before(async () => {
-    try {
-      servers = await Promise.all([startRedis(), startRedis()]);
-      proxy = await startProxy({ ...opts, backends: servers.map((s) => s.addr) });
-      started();
-    } catch (e) {
-      failed(e);
-      throw e;
-    }
+    servers = await Promise.all([startRedis(), startRedis()]);
+    proxy = await startProxy({ ...proxyOpts, backends: servers.map((s) => s.addr) });
+    if (withClient) client = await proxy.connect();
   });
   after(async () => {
+    client?.destroy();
     await proxy?.stop();
     await Promise.all(servers.map((s) => s.stop()));
   });
@@ -223,6 +216,8 @@ export function proxyOverTwoGroups(opts: Omit<ProxyOptions, 'backends'> = {}): T
     get proxy() {
       return proxy!;
     },
-    ready,
+    get client() {
+      return client!;
+    },
   };
 }

@@ -1,22 +1,13 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { keyOn, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
-import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
+import { RedisError, type Reply } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
 
 // Two groups behind the proxy: SCRIPT and DBSIZE must reach both servers.
-let c: RespClient;
-
-const two = proxyOverTwoGroups();
-before(async () => {
-  await two.ready;
-  c = await two.proxy.connect();
-});
-after(async () => {
-  c?.destroy();
-});
+const two = proxyOverTwoGroups({ client: true });
 
 const INCR = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
 const sha1 = (body: string) => createHash('sha1').update(body).digest('hex');
@@ -28,31 +19,34 @@ function errorOf(r: Reply): string {
 
 test("EVALSHA after NOSCRIPT and SCRIPT LOAD (redis-py's Script and Lock) works for keys on every group", async () => {
   const [k0, k1] = [keyOn('script', 0), keyOn('script', 1)];
-  assert.match(errorOf(await c.call('EVALSHA', sha1(INCR), 1, k0, 1)), /^NOSCRIPT /);
-  assert.equal(String(await c.call('SCRIPT', 'LOAD', INCR)), sha1(INCR));
+  assert.match(errorOf(await two.client.call('EVALSHA', sha1(INCR), 1, k0, 1)), /^NOSCRIPT /);
+  assert.equal(String(await two.client.call('SCRIPT', 'LOAD', INCR)), sha1(INCR));
   for (const s of two.servers) assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR)), [1]);
-  assert.equal(await c.call('EVALSHA', sha1(INCR), 1, k0, 5), 5);
-  assert.equal(await c.call('EVALSHA', sha1(INCR), 1, k1, 7), 7);
+  assert.equal(await two.client.call('EVALSHA', sha1(INCR), 1, k0, 5), 5);
+  assert.equal(await two.client.call('EVALSHA', sha1(INCR), 1, k1, 7), 7);
   // Pipelined right behind the LOAD, an EVALSHA still finds the script on every server.
   const other = 'return 42';
-  const replies = await c.pipeline([
+  const replies = await two.client.pipeline([
     ['SCRIPT', 'LOAD', other],
     ['EVALSHA', sha1(other), 1, k0],
     ['EVALSHA', sha1(other), 1, k1],
   ]);
   assert.deepEqual(replies.map(String), [sha1(other), '42', '42']);
-  assert.equal(await c.call('DEL', k0, k1), 2);
+  assert.equal(await two.client.call('DEL', k0, k1), 2);
 });
 
 test('SCRIPT EXISTS says 1 only for scripts every server has; SCRIPT FLUSH empties them all', async () => {
   const only = 'return 1 + 1';
   assert.equal(String(await two.servers[1]!.call('SCRIPT', 'LOAD', only)), sha1(only));
-  await c.call('SCRIPT', 'LOAD', INCR);
-  assert.deepEqual(await c.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only), 'ab'.repeat(20)), [1, 0, 0]);
-  assert.equal(await c.call('SCRIPT', 'FLUSH', 'SYNC'), 'OK');
+  await two.client.call('SCRIPT', 'LOAD', INCR);
+  assert.deepEqual(
+    await two.client.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only), 'ab'.repeat(20)),
+    [1, 0, 0],
+  );
+  assert.equal(await two.client.call('SCRIPT', 'FLUSH', 'SYNC'), 'OK');
   for (const s of two.servers)
     assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha1(INCR), sha1(only)), [0, 0]);
-  assert.deepEqual(await c.call('SCRIPT', 'EXISTS', sha1(INCR)), [0]);
+  assert.deepEqual(await two.client.call('SCRIPT', 'EXISTS', sha1(INCR)), [0]);
 });
 
 test("bad SCRIPT calls get Redis's own errors, and the rest of SCRIPT is refused by name", async () => {
@@ -65,25 +59,25 @@ test("bad SCRIPT calls get Redis's own errors, and the rest of SCRIPT is refused
       ['SCRIPT', 'FLUSH', 'BAD'],
       ['SCRIPT', 'LOAD', 'return +'],
     ]) {
-      assert.equal(errorOf(await c.call(...cmd)), errorOf(await direct.call(...cmd)), cmd.join(' '));
+      assert.equal(errorOf(await two.client.call(...cmd)), errorOf(await direct.call(...cmd)), cmd.join(' '));
     }
   } finally {
     direct.destroy();
   }
   assert.equal(
-    errorOf(await c.call('SCRIPT', 'KILL')),
+    errorOf(await two.client.call('SCRIPT', 'KILL')),
     "ERR handle request, command 'SCRIPT KILL' is not allowed (only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend)",
   );
-  assert.equal(await c.call('PING'), 'PONG');
+  assert.equal(await two.client.call('PING'), 'PONG');
 });
 
 test("DBSIZE is the number of keys of the session's database over every group", async () => {
   const keys = Array.from({ length: 10 }, (_, i) => keyOn(`dbsize${i}`, i % 3 === 0 ? 0 : 1));
-  const before = (await c.call('DBSIZE')) as number;
+  const before = (await two.client.call('DBSIZE')) as number;
   const direct = (await Promise.all(two.servers.map((s) => s.call('DBSIZE')))) as number[];
   assert.equal(before, direct[0]! + direct[1]!);
-  await c.call('MSET', ...keys.flatMap((k) => [k, 'v']));
-  assert.equal(await c.call('DBSIZE'), before + 10);
+  await two.client.call('MSET', ...keys.flatMap((k) => [k, 'v']));
+  assert.equal(await two.client.call('DBSIZE'), before + 10);
   const other = await two.proxy.connect();
   try {
     assert.equal(await other.call('SELECT', 5), 'OK');
@@ -94,9 +88,12 @@ test("DBSIZE is the number of keys of the session's database over every group", 
   } finally {
     other.destroy();
   }
-  assert.equal(await c.call('DEL', ...keys), 10);
-  assert.equal(await c.call('DBSIZE'), before);
-  assert.match(errorOf(await c.call('DBSIZE', 'x')), /^ERR wrong number of arguments for 'dbsize' command/);
+  assert.equal(await two.client.call('DEL', ...keys), 10);
+  assert.equal(await two.client.call('DBSIZE'), before);
+  assert.match(
+    errorOf(await two.client.call('DBSIZE', 'x')),
+    /^ERR wrong number of arguments for 'dbsize' command/,
+  );
 });
 
 test('a RESP3 client gets the same replies', async () => {

@@ -1,19 +1,10 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
 import { proxyOverTwoGroups } from '../helpers/proxy.js';
-import { RedisError, type RespClient } from '../helpers/resp-client.js';
+import { RedisError } from '../helpers/resp-client.js';
 
-let c: RespClient;
-
-const two = proxyOverTwoGroups();
-before(async () => {
-  await two.ready;
-  c = await two.proxy.connect();
-});
-after(async () => {
-  c?.close();
-});
+const two = proxyOverTwoGroups({ client: true });
 
 function keysIn(slot: number, n: number, prefix: string): string[] {
   const out: string[] = [];
@@ -22,83 +13,83 @@ function keysIn(slot: number, n: number, prefix: string): string[] {
 }
 
 test('INFO describes the proxy, by section', async () => {
-  const all = String(await c.call('INFO'));
+  const all = String(await two.client.call('INFO'));
   assert.match(all, /^# Server\r\n/);
   assert.match(all, /redis_version:7\./);
   assert.match(all, /connected_clients:[1-9]/);
   assert.match(all, /# Proxy\r\nproduct_name:test/);
   assert.match(all, /loading:0/);
-  const server = String(await c.call('INFO', 'server'));
+  const server = String(await two.client.call('INFO', 'server'));
   assert.match(server, /# Server/);
   assert.doesNotMatch(server, /# Clients/);
-  assert.match(String(await c.call('INFO', 'proxy')), /slots_online:1024/);
+  assert.match(String(await two.client.call('INFO', 'proxy')), /slots_online:1024/);
 });
 
 test('INFO picks sections as Redis does: CPU by default, Commandstats on request', async () => {
-  await c.call('GET', 'info-k');
-  await c.call('GET');
-  const byDefault = String(await c.call('INFO'));
+  await two.client.call('GET', 'info-k');
+  await two.client.call('GET');
+  const byDefault = String(await two.client.call('INFO'));
   const titles = (text: string) => text.match(/^# \w+/gm);
-  assert.deepEqual(titles(String(await c.call('INFO', 'default'))), titles(byDefault));
+  assert.deepEqual(titles(String(await two.client.call('INFO', 'default'))), titles(byDefault));
   assert.match(byDefault, /# CPU\r\nused_cpu_sys:\d+\.\d{6}\r\nused_cpu_user:\d+\.\d{6}\r\n/);
   assert.doesNotMatch(byDefault, /# Commandstats/);
-  const cpu = String(await c.call('INFO', 'CPU'));
+  const cpu = String(await two.client.call('INFO', 'CPU'));
   assert.match(cpu, /^# CPU\r\n/);
   assert.doesNotMatch(cpu, /used_memory|# Server/);
-  const stats = String(await c.call('INFO', 'commandstats'));
+  const stats = String(await two.client.call('INFO', 'commandstats'));
   assert.match(stats, /^# Commandstats\r\n/);
   assert.match(
     stats,
     /\r\ncmdstat_get:calls=[1-9]\d*,usec=\d+,usec_per_call=\d+\.\d{2},rejected_calls=1,failed_calls=0\r\n/,
   );
-  const all = String(await c.call('INFO', 'all'));
+  const all = String(await two.client.call('INFO', 'all'));
   for (const s of ['Server', 'CPU', 'Commandstats', 'Proxy']) assert.match(all, new RegExp(`# ${s}\r\n`));
-  const twoSections = String(await c.call('INFO', 'cpu', 'server'));
+  const twoSections = String(await two.client.call('INFO', 'cpu', 'server'));
   assert.match(twoSections, /^# Server\r\n[^]*# CPU\r\n/);
-  assert.equal(String(await c.call('INFO', 'no-such-section')), '');
+  assert.equal(String(await two.client.call('INFO', 'no-such-section')), '');
 });
 
 test('COMMAND answers from the proxy table', async () => {
-  const count = (await c.call('COMMAND', 'COUNT')) as number;
+  const count = (await two.client.call('COMMAND', 'COUNT')) as number;
   assert.ok(count > 150 && count < 240, `count ${count}`);
-  const [get] = (await c.call('COMMAND', 'INFO', 'get')) as [unknown[]];
+  const [get] = (await two.client.call('COMMAND', 'INFO', 'get')) as [unknown[]];
   assert.equal(String(get[0]), 'get');
   assert.equal(get[1], 2);
   assert.deepEqual(
-    ((await c.call('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2')) as Buffer[]).map(String),
+    ((await two.client.call('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2')) as Buffer[]).map(String),
     ['a', 'b'],
   );
 });
 
 test('SLOTSMAPPING shows the routing table', async () => {
-  const five = (await c.call('SLOTSMAPPING', 5)) as unknown[];
+  const five = (await two.client.call('SLOTSMAPPING', 5)) as unknown[];
   assert.deepEqual([five[0], five[1], five[2], five[3]], [5, two.servers[0]!.addr, '', []]);
-  const all = (await c.call('SLOTSMAPPING')) as unknown[][];
+  const all = (await two.client.call('SLOTSMAPPING')) as unknown[][];
   assert.equal(all.length, 1024);
   assert.equal(all[1000]![1], two.servers[1]!.addr);
-  const bad = await c.call('SLOTSMAPPING', 1024);
+  const bad = await two.client.call('SLOTSMAPPING', 1024);
   assert.ok(bad instanceof RedisError && /out of range/.test(bad.message));
-  const nan = await c.call('SLOTSMAPPING', 'x');
+  const nan = await two.client.call('SLOTSMAPPING', 'x');
   assert.ok(nan instanceof RedisError && /parse slotnum 'x' failed/.test(nan.message));
 });
 
 test('SLOTSSCAN walks the keys of one slot only; SLOTSINFO counts keys per slot', async () => {
   const mine = keysIn(77, 30, 'scan:');
   const others = keysIn(78, 10, 'scan:');
-  for (const k of [...mine, ...others]) await c.call('SET', k, '1');
+  for (const k of [...mine, ...others]) await two.client.call('SET', k, '1');
   const seen = new Set<string>();
   let cursor = '0';
   do {
-    const [next, keys] = (await c.call('SLOTSSCAN', 77, cursor, 'COUNT', 7)) as [Buffer, Buffer[]];
+    const [next, keys] = (await two.client.call('SLOTSSCAN', 77, cursor, 'COUNT', 7)) as [Buffer, Buffer[]];
     cursor = String(next);
     for (const k of keys) seen.add(String(k));
   } while (cursor !== '0');
   assert.deepEqual([...seen].sort(), [...mine].sort());
-  const counts = (await c.call('SLOTSINFO', two.servers[0]!.addr)) as [number, number][];
+  const counts = (await two.client.call('SLOTSINFO', two.servers[0]!.addr)) as [number, number][];
   const bySlot = new Map(counts.map(([s, n]) => [s, n]));
   assert.equal(bySlot.get(77), 30);
   assert.equal(bySlot.get(78), 10);
-  const unknown = await c.call('SLOTSINFO', '127.0.0.1:1');
+  const unknown = await two.client.call('SLOTSINFO', '127.0.0.1:1');
   assert.ok(unknown instanceof RedisError && /backend server '127.0.0.1:1' not found/.test(unknown.message));
 });
 
