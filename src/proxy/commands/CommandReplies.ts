@@ -129,17 +129,16 @@ export function commandReply(args: readonly Buffer[], proto: Proto = 2): Buffer 
   if (proto === 2) return reply;
   if (reply === ALL_INFO) return (allInfo3 ??= commandResp3(ALL_INFO, CommandShape.Info));
   if (reply === ALL_DOCS) return (allDocs3 ??= commandResp3(ALL_DOCS, CommandShape.Docs));
-  const sub = args[1]!.toString('latin1').toLowerCase();
-  const shape =
-    sub === 'info'
-      ? CommandShape.Info
-      : sub === 'docs'
-        ? CommandShape.Docs
-        : sub === 'getkeysandflags'
-          ? CommandShape.KeysAndFlags
-          : CommandShape.Other;
+  const shape = RESP3_SHAPES.get(args[1]!.toString('latin1').toLowerCase()) ?? CommandShape.Other;
   return commandResp3(reply, shape);
 }
+
+/** The subcommands whose RESP3 reply differs in more than its nulls. */
+const RESP3_SHAPES = new Map([
+  ['info', CommandShape.Info],
+  ['docs', CommandShape.Docs],
+  ['getkeysandflags', CommandShape.KeysAndFlags],
+]);
 
 function resp2Reply(args: readonly Buffer[]): Buffer {
   if (args.length === 1) return ALL_INFO;
