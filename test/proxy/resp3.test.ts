@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keyOn, startProxy, type ProxyProcess } from '../helpers/proxy.js';
+import { evenSlots, keyOn, startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { RawConn } from '../helpers/raw-conn.js';
 import { RedisError, type Arg, type Reply } from '../helpers/resp-client.js';
@@ -168,6 +168,24 @@ test("the proxy's own replies take RESP3's forms: null, verbatim INFO and CLIENT
     ]),
     '-NOPROTO unsupported protocol version\r\n-ERR Protocol version is not an integer or out of range\r\n',
   );
+});
+
+test("SLOTSMAPPING of a slot with no backend is RESP3's null", async () => {
+  // Slot 7 is left out of the table: the proxy serves the others.
+  const slots = evenSlots(servers.map((x) => x.addr)).map((m) => (m.id === 7 ? { id: 7 } : m));
+  const partial = await startProxy({ slots });
+  try {
+    const c = await RawConn.open(partial.port);
+    try {
+      assert.equal(await c.send([['SLOTSMAPPING', '7']]), '*-1\r\n');
+      await c.send([['HELLO', '3']]);
+      assert.equal(await c.send([['SLOTSMAPPING', '7']]), '_\r\n');
+    } finally {
+      c.close();
+    }
+  } finally {
+    await partial.stop();
+  }
 });
 
 test('HELLO 3 AUTH authenticates and switches in one step when session_auth is set', async () => {
