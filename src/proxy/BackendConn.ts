@@ -11,7 +11,7 @@ import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
 import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command, type Proto } from '../resp/encode.js';
-import { scheduleFlush, type Flushable } from './Flusher.js';
+import { scheduleFlush, scheduleLateFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
 import { joinPieces, SlabReader } from './SocketReader.js';
 import { copyBytes } from '../utils/copyBytes.js';
@@ -132,7 +132,7 @@ export class BackendConn implements Flushable {
     }
     this.inflight.push(task);
     this.unsent++;
-    scheduleFlush(this);
+    scheduleLateFlush(this);
   }
 
   /** Sends a command of the proxy's own and calls back with its raw reply or a failure. */
