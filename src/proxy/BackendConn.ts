@@ -11,7 +11,7 @@ import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
 import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command, type Proto } from '../resp/encode.js';
-import { scheduleFlush, scheduleLateFlush, type Flushable } from './Flusher.js';
+import { NOT_QUEUED, scheduleFlush, scheduleLateFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
 import { joinPieces, SlabReader } from './SocketReader.js';
 import { copyBytes } from '../utils/copyBytes.js';
@@ -53,6 +53,12 @@ const RETRY_MIN_MS = 50;
 const STREAM_MIN = 1024 * 1024;
 /** Bytes read in one go before a backend yields the rest of the turn (see onChunk). */
 const YIELD_BYTES = 256 * 1024;
+/**
+ * Requests queued on a connection before its write stops waiting for the next turn's poll.
+ * Under heavy load (500 clients) waiting every time kept the event loop from ever blocking:
+ * turns got shorter, batches smaller and writes more numerous (`npm run bench`, c500 rows).
+ */
+const LATE_FLUSH_MAX = 16;
 const RETRY_MAX_MS = 5000;
 const MASTERDOWN = Buffer.from('-MASTERDOWN');
 const LOADING = Buffer.from('-LOADING');
@@ -78,7 +84,7 @@ class InternalTask implements BackendTask {
 
 export class BackendConn implements Flushable {
   state: BackendState = BackendState.Down;
-  flushQueued = false;
+  flushQueued = NOT_QUEUED;
   private socket: net.Socket | null = null;
   private sink: SocketSink | null = null;
   private closed = false;
@@ -131,8 +137,9 @@ export class BackendConn implements Flushable {
       return;
     }
     this.inflight.push(task);
-    this.unsent++;
-    scheduleLateFlush(this);
+    // A small batch waits one more poll to grow; a big one is worth its write now.
+    if (++this.unsent < LATE_FLUSH_MAX) scheduleLateFlush(this);
+    else scheduleFlush(this);
   }
 
   /** Sends a command of the proxy's own and calls back with its raw reply or a failure. */

@@ -17,7 +17,7 @@ import {
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
 import { checkArity, lookupRange, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
-import { scheduleFlush, type Flushable } from './Flusher.js';
+import { NOT_QUEUED, scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE } from './SocketWriter.js';
 import type { ClientConn, ConnOwner } from './ClientConn.js';
 import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
@@ -61,7 +61,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   name: Buffer | null = null;
   proto: Proto = 2;
   quit = false;
-  flushQueued = false;
+  flushQueued = NOT_QUEUED;
   private remoteAddr: string | undefined;
   private head: Request | null = null;
   private tail: Request | null = null;
