@@ -10,6 +10,9 @@ export interface Row {
   rps: number;
   /** Median over rounds of this round's rps / direct's rps in the same round. */
   ratio: number;
+  /** The lowest and highest of those per-round ratios: how far one round can be trusted. */
+  ratioMin: number;
+  ratioMax: number;
   p50: number;
   p99: number;
   /** Median CPU µs per request of the target's own process (NaN when not measured). */
@@ -42,6 +45,8 @@ export function summarize(workloads: readonly Workload[], targets: readonly stri
         rounds: rs.length,
         rps: median(ok.map((r) => r.rps)),
         ratio: median(ratios),
+        ratioMin: ratios.length ? Math.min(...ratios) : NaN,
+        ratioMax: ratios.length ? Math.max(...ratios) : NaN,
         p50: median(ok.map((r) => r.p50)),
         p99: median(ok.map((r) => r.p99)),
         cpuUs: median(ok.flatMap((r) => (r.cpuUs === undefined ? [] : [r.cpuUs]))),
@@ -64,6 +69,7 @@ const HEAD = [
   'target',
   'rps (median)',
   'x direct',
+  'rounds range',
   'p50 ms',
   'p99 ms',
   'CPU µs/req',
@@ -80,6 +86,9 @@ function cells(r: Row, first: boolean): string[] {
     r.target,
     num(r.rps),
     r.target === 'direct' && Number.isFinite(r.rps) ? '1.00' : num(r.ratio, 2),
+    r.target === 'direct' || !Number.isFinite(r.ratioMin)
+      ? '-'
+      : `${num(r.ratioMin, 2)}–${num(r.ratioMax, 2)}`,
     num(r.p50, 3),
     num(r.p99, 3),
     orDash(r.cpuUs, 1),

@@ -95,7 +95,8 @@ ${o.rounds} interleaved round(s), -n scaled by ${o.scale}, per-run timeout ${o.r
 
 ## Throughput and latency
 
-Medians over rounds. \`x direct\` is the median of the per-round ratio target rps / direct rps.
+Medians over rounds. \`x direct\` is the median of the per-round ratio target rps / direct rps, and
+\`rounds range\` the lowest and highest of those ratios: differences inside it are the machine's, not the target's.
 
 ${d.table}
 
