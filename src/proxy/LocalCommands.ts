@@ -314,6 +314,9 @@ const slotsinfo: Handler = (ctx, s, req) => {
   step('0');
 };
 
+/** SCRIPT LOAD, EXISTS and FLUSH: EveryBackend tells them apart by the subcommand. */
+const scriptEverywhere: Handler = (ctx, s, req) => script(ctx.router, s, req);
+
 export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['SELECT', select],
   ['PING', ping],
@@ -324,9 +327,9 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['HELLO', hello],
   ['CLIENT', client],
   ['COMMAND', command],
-  ['SCRIPT|LOAD', (ctx, s, req) => script(ctx.router, s, req)],
-  ['SCRIPT|EXISTS', (ctx, s, req) => script(ctx.router, s, req)],
-  ['SCRIPT|FLUSH', (ctx, s, req) => script(ctx.router, s, req)],
+  ['SCRIPT|LOAD', scriptEverywhere],
+  ['SCRIPT|EXISTS', scriptEverywhere],
+  ['SCRIPT|FLUSH', scriptEverywhere],
   ['DBSIZE', (ctx, s, req) => dbsize(ctx.router, s, req)],
   ['SLOTSMAPPING', slotsmapping],
   ['SLOTSSCAN', slotsscan],
