@@ -19,6 +19,12 @@ class Target implements Flushable {
   }
 }
 
+/** Two targets that note in one log when they are flushed. */
+function twoTargets(): { log: string[]; a: Target; b: Target } {
+  const log: string[] = [];
+  return { log, a: new Target('a', log), b: new Target('b', log) };
+}
+
 /** Resolves after `n` more event-loop turns (each immediate queued from one runs in the next). */
 function turns(n: number): Promise<void> {
   return new Promise((resolve) => {
@@ -31,9 +37,7 @@ function turns(n: number): Promise<void> {
 }
 
 test('a flush asked for many times in a turn happens once, in that turn', async () => {
-  const log: string[] = [];
-  const a = new Target('a', log);
-  const b = new Target('b', log);
+  const { log, a, b } = twoTargets();
   for (let i = 0; i < 5; i++) {
     scheduleFlush(a);
     scheduleFlush(b);
@@ -47,9 +51,7 @@ test('a flush asked for many times in a turn happens once, in that turn', async 
 });
 
 test('a late flush waits for the next turn, and targets queued meanwhile join it', async () => {
-  const log: string[] = [];
-  const a = new Target('a', log);
-  const b = new Target('b', log);
+  const { log, a, b } = twoTargets();
   scheduleLateFlush(a);
   scheduleLateFlush(a);
   await turns(1);
@@ -62,9 +64,7 @@ test('a late flush waits for the next turn, and targets queued meanwhile join it
 });
 
 test('a target moved from the late queue to this turn is flushed this turn, once', async () => {
-  const log: string[] = [];
-  const a = new Target('a', log);
-  const b = new Target('b', log);
+  const { log, a, b } = twoTargets();
   scheduleLateFlush(a);
   scheduleLateFlush(b);
   scheduleFlush(a);
