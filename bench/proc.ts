@@ -116,12 +116,16 @@ export function waitForPort(port: number, ms = 15_000, host = '127.0.0.1'): Prom
   });
 }
 
+/** The number after `key:` at the start of a line of a /proc file (NaN when missing). */
+function field(text: string, key: string): number {
+  return Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+}
+
 /** VmRSS / VmHWM of a local process in bytes (undefined once it is gone). */
 export function procMem(pid: number): { rss: number; hwm: number } | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    return { rss: field(s, 'VmRSS') * 1024, hwm: field(s, 'VmHWM') * 1024 };
   } catch {
     return undefined;
   }
@@ -141,9 +145,23 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
-/** cpuMs of a process and its children (a proxy's workers). */
-export function treeCpuMs(pid: number): number | undefined {
-  const own = cpuMs(pid);
+/**
+ * read and write system calls a process has made so far (/proc/PID/io syscr + syscw: read,
+ * readv, write, writev and the like; not epoll or sendmsg). Undefined off Linux or once it is gone.
+ */
+export function ioCalls(pid: number): number | undefined {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const calls = field(io, 'syscr') + field(io, 'syscw');
+    return Number.isFinite(calls) ? calls : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `of` for a process and its children (a proxy's workers) together. */
+export function treeSum(of: (pid: number) => number | undefined, pid: number): number | undefined {
+  const own = of(pid);
   if (own === undefined) return undefined;
   let children: number[] = [];
   try {
@@ -154,7 +172,7 @@ export function treeCpuMs(pid: number): number | undefined {
   } catch {
     // no children file: the process alone
   }
-  return children.reduce((sum, c) => sum + (cpuMs(c) ?? 0), own);
+  return children.reduce((sum, c) => sum + (of(c) ?? 0), own);
 }
 
 /**

@@ -55,6 +55,10 @@ export interface RunOk {
   seconds: number;
   /** CPU time (user + system) the target's own process spent per request, µs; absent when unknown. */
   cpuUs?: number;
+  /** read/write system calls the target's own process made per request. */
+  calls?: number;
+  /** read/write system calls both redis-servers made per request (direct: the one it is, the other idle). */
+  serverCalls?: number;
   /** CPU time the whole machine spent per request (every process, the kernel's too), µs. */
   machineUs?: number;
   /** Cores the machine kept busy on average during the run. */

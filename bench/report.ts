@@ -1,6 +1,6 @@
 /** Medians over rounds, the stdout table, bench/RESULTS.md and the hand-written bench/results.svg. */
 import { median } from './proc.js';
-import type { RunFail, RunResult, Workload } from './redisBenchmark.js';
+import type { RunFail, RunOk, RunResult, Workload } from './redisBenchmark.js';
 
 export interface Row {
   workload: Workload;
@@ -20,11 +20,22 @@ export interface Row {
   /** Median CPU µs per request of the whole machine, and cores it kept busy (NaN when not measured). */
   machineUs: number;
   busyCores: number;
+  /** Median read/write system calls per request: the target's own process, and both redis-servers. */
+  calls: number;
+  serverCalls: number;
   failures: RunFail[];
 }
 
 /** runs[workload id][target][round]; undefined = skipped (after an earlier hang). */
 export type Runs = Map<string, Map<string, (RunResult | undefined)[]>>;
+
+/** The figures a run may carry beside its rps and latency. */
+type Measure = 'cpuUs' | 'machineUs' | 'busyCores' | 'calls' | 'serverCalls';
+
+/** The median of a measure over the runs that have it (NaN when none has). */
+function measured(ok: readonly RunOk[], k: Measure): number {
+  return median(ok.flatMap((r) => (r[k] === undefined ? [] : [r[k]])));
+}
 
 export function summarize(workloads: readonly Workload[], targets: readonly string[], runs: Runs): Row[] {
   const rows: Row[] = [];
@@ -49,9 +60,11 @@ export function summarize(workloads: readonly Workload[], targets: readonly stri
         ratioMax: ratios.length ? Math.max(...ratios) : NaN,
         p50: median(ok.map((r) => r.p50)),
         p99: median(ok.map((r) => r.p99)),
-        cpuUs: median(ok.flatMap((r) => (r.cpuUs === undefined ? [] : [r.cpuUs]))),
-        machineUs: median(ok.flatMap((r) => (r.machineUs === undefined ? [] : [r.machineUs]))),
-        busyCores: median(ok.flatMap((r) => (r.busyCores === undefined ? [] : [r.busyCores]))),
+        cpuUs: measured(ok, 'cpuUs'),
+        machineUs: measured(ok, 'machineUs'),
+        busyCores: measured(ok, 'busyCores'),
+        calls: measured(ok, 'calls'),
+        serverCalls: measured(ok, 'serverCalls'),
         failures: rs.flatMap((r) => (r && !r.ok ? [r] : [])),
       });
     }
@@ -75,6 +88,8 @@ const HEAD = [
   'CPU µs/req',
   'machine µs/req',
   'cores busy',
+  'r/w calls/req',
+  'servers r/w calls/req',
   'ok runs',
 ];
 
@@ -94,6 +109,8 @@ function cells(r: Row, first: boolean): string[] {
     orDash(r.cpuUs, 1),
     orDash(r.machineUs, 1),
     orDash(r.busyCores, 2),
+    orDash(r.calls, 2),
+    orDash(r.serverCalls, 2),
     `${r.ok}/${r.rounds}`,
   ];
 }

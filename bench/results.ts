@@ -143,6 +143,11 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
     'and steal, on every core): redis-benchmark, the redis-servers, the target and the kernel under them. ' +
     "`cores busy` is that time over the run's wall time. Where runs keep every core busy, a target's " +
     "`x direct` is direct's machine µs/req over its own; with cores idle, the latency of each hop decides it.",
+  '`r/w calls/req` counts the read and write system calls (/proc/PID/io syscr + syscw) of the same process ' +
+    'as `CPU µs/req`, per request; `servers r/w calls/req` those of both redis-servers together (not measured ' +
+    'for --vs targets, which have servers of their own). They are counts, not times, so the neighbours barely ' +
+    'move them. At -P 1 a client sends one request per round trip, so any proxy reads and writes at least once ' +
+    'per request; what it saves the servers by pipelining many clients into few connections shows in the second column.',
   "Peak RSS is the proxy's VmHWM over the whole run (preload included). The idle-connection figure uses a " +
     'fresh proxy: connections open in batches of 100, each sends one PING, then RSS is read once it settles.',
   'All processes share the same cores, so redis-benchmark competes with what it measures; figures are shared-machine ' +

@@ -3,8 +3,15 @@
  * twemproxy when asked and any --vs proxies, then the proxy's memory figures.
  */
 import { idleConnections, PeakRss, type IdleResult } from './memory.js';
-import { cpuMs, isRunning, isStopping, machineBusyMs, procMem, treeCpuMs } from './proc.js';
-import { KEYSPACE, runBenchmark, VALUE_SIZE, type RunResult, type Workload } from './redisBenchmark.js';
+import { cpuMs, ioCalls, isRunning, isStopping, machineBusyMs, procMem, treeSum } from './proc.js';
+import {
+  KEYSPACE,
+  runBenchmark,
+  VALUE_SIZE,
+  type RunOk,
+  type RunResult,
+  type Workload,
+} from './redisBenchmark.js';
 import { summarize, type Row, type Runs } from './report.js';
 import { pingOk } from './resp.js';
 import { hitRate, preload, startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
@@ -57,6 +64,48 @@ function describe(r: RunResult): string {
   return r.ok
     ? `${Math.round(r.rps).toLocaleString('en-US')} rps, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.seconds.toFixed(1)} s)`
     : `FAILED: ${r.error}`;
+}
+
+/** What a run is measured by, read from /proc just before and just after it (undefined: unknown). */
+interface Sample {
+  /** The target's own process (with its workers): CPU ms, and read/write calls. */
+  cpuMs?: number;
+  calls?: number;
+  /** Both redis-servers' read/write calls. */
+  serverCalls?: number;
+  machineBusyMs?: number;
+}
+
+function sample(t: Target, servers: readonly Managed[]): Sample {
+  const pid = t.pid?.();
+  const tree = t.kind === 'workers';
+  const own = (of: (pid: number) => number | undefined): number | undefined =>
+    pid === undefined ? undefined : tree ? treeSum(of, pid) : of(pid);
+  // A --vs target runs over servers of its own.
+  const perServer = t.kind === 'vs' ? [undefined] : servers.map((s) => ioCalls(s.pid));
+  return {
+    cpuMs: own(cpuMs),
+    calls: own(ioCalls),
+    serverCalls: perServer.includes(undefined) ? undefined : perServer.reduce((a, b) => a! + b!, 0),
+    machineBusyMs: machineBusyMs(),
+  };
+}
+
+/** Fills a run's per-request figures from the samples around it. */
+function perRequest(r: RunOk, a: Sample, b: Sample, requests: number): void {
+  const delta = (k: keyof Sample): number | undefined =>
+    a[k] === undefined || b[k] === undefined ? undefined : b[k]! - a[k]!;
+  const cpu = delta('cpuMs');
+  const calls = delta('calls');
+  const serverCalls = delta('serverCalls');
+  const busy = delta('machineBusyMs');
+  if (cpu !== undefined) r.cpuUs = (cpu * 1000) / requests;
+  if (calls !== undefined) r.calls = calls / requests;
+  if (serverCalls !== undefined) r.serverCalls = serverCalls / requests;
+  if (busy !== undefined) {
+    r.machineUs = (busy * 1000) / requests;
+    r.busyCores = busy / 1000 / r.seconds;
+  }
 }
 
 export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
@@ -136,20 +185,9 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
             log(`${tag} skipped (hung in an earlier round)`);
             continue;
           }
-          const pid = t.pid?.();
-          const cpu = t.kind === 'workers' ? treeCpuMs : cpuMs;
-          const cpu0 = pid === undefined ? undefined : cpu(pid);
-          const busy0 = machineBusyMs();
+          const before = sample(t, servers);
           const r = await runBenchmark(w, t.host, t.port, requests, o.runTimeoutMs);
-          const busy1 = machineBusyMs();
-          if (r.ok && cpu0 !== undefined) {
-            const cpu1 = cpu(pid!);
-            if (cpu1 !== undefined) r.cpuUs = ((cpu1 - cpu0) * 1000) / requests;
-          }
-          if (r.ok && busy0 !== undefined && busy1 !== undefined) {
-            r.machineUs = ((busy1 - busy0) * 1000) / requests;
-            r.busyCores = (busy1 - busy0) / 1000 / r.seconds;
-          }
+          if (r.ok) perRequest(r, before, sample(t, servers), requests);
           slot[round] = r;
           if (isStopping()) throw new Error('interrupted');
           log(`${tag} ${describe(r)}`);

@@ -49,6 +49,23 @@ test('a quick run measures direct, proxy and a --vs target in interleaved rounds
       near(row[2]!, Math.min(...ratios), `${t} lowest round`);
       near(row[3]!, Math.max(...ratios), `${t} highest round`);
     }
+    // read/write calls per request. At -P 1 each request costs a read and a write of whoever serves
+    // it; the servers behind the proxy see fewer, as it pipelines many clients into one connection.
+    const calls = (t: string) => {
+      const m = new RegExp(`^\\s*(?:GET -P 1 c50)?\\s+${t} .* (\\S+) +(\\S+) +2/2$`, 'm').exec(r.stdout);
+      assert.ok(m, `${t} row in:\n${r.stdout}`);
+      return { own: m[1]!, servers: m[2]! };
+    };
+    const [direct, proxy] = [calls('direct'), calls('proxy')];
+    assert.ok(Number(direct.own) >= 1.9 && Number(direct.own) <= 2.2, `direct: ${direct.own} calls/req`);
+    // The other server idles through direct's runs.
+    assert.ok(
+      Math.abs(Number(direct.servers) - Number(direct.own)) <= 0.02,
+      `direct's servers: ${direct.servers}`,
+    );
+    assert.ok(Number(proxy.own) >= 1.9, `proxy: ${proxy.own} calls/req`);
+    assert.ok(Number(proxy.servers) < Number(direct.servers), `servers behind the proxy: ${proxy.servers}`);
+    assert.deepEqual(calls('other'), { own: '-', servers: '-' });
     assert.match(r.stdout, /^proxy peak RSS during the run: \d+\.\d MB/m);
     assert.match(r.stdout, /^RSS growth at 100 idle connections: -?\d+\.\d\d MB per 1,000/m);
   } finally {

@@ -1,10 +1,11 @@
 /**
- * The bench's whole-machine CPU figures: /proc/stat read as busy milliseconds, and the report
- * columns built from them (machine µs/req, cores busy).
+ * The bench's per-request figures beside rps: whole-machine CPU from /proc/stat, read/write
+ * calls from /proc/PID/io, and the report columns built from them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuMs, machineBusyMs } from '../../bench/proc.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { cpuMs, ioCalls, machineBusyMs } from '../../bench/proc.js';
 import { markdownTable, summarize, type Runs } from '../../bench/report.js';
 import { WORKLOADS, type RunResult } from '../../bench/redisBenchmark.js';
 
@@ -24,21 +25,35 @@ test(
   },
 );
 
-test('the report carries the medians of machine µs/req and cores busy, and "-" where unmeasured', () => {
+test('read/write calls count each write this process makes', { skip: process.platform !== 'linux' }, () => {
+  const fd = openSync('/dev/null', 'w');
+  try {
+    const calls0 = ioCalls(process.pid)!;
+    for (let i = 0; i < 200; i++) writeSync(fd, 'x');
+    const calls1 = ioCalls(process.pid)!;
+    // Reading /proc/PID/io is itself a read or two.
+    assert.ok(calls1 - calls0 >= 200 && calls1 - calls0 <= 210, `${calls1 - calls0} calls`);
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('the report carries the medians of machine µs/req, cores busy and r/w calls, and "-" where unmeasured', () => {
   const w = WORKLOADS.find((x) => x.id === 'set-p1')!;
-  const run = (rps: number, machineUs?: number, busyCores?: number): RunResult => ({
+  const run = (rps: number, machineUs?: number, busyCores?: number, calls?: number): RunResult => ({
     ok: true,
     rps,
     p50: 0.3,
     p99: 0.7,
     seconds: 1,
     ...(machineUs === undefined ? {} : { machineUs, busyCores }),
+    ...(calls === undefined ? {} : { calls, serverCalls: calls / 4 }),
   });
   const runs: Runs = new Map([
     [
       w.id,
       new Map([
-        ['direct', [run(100, 20, 1.5), run(100, 24, 1.7), run(100, 22, 1.6)]],
+        ['direct', [run(100, 20, 1.5, 2.4), run(100, 24, 1.7, 2), run(100, 22, 1.6, 2.2)]],
         ['peer', [run(80), run(80), run(80)]],
       ]),
     ],
@@ -46,8 +61,10 @@ test('the report carries the medians of machine µs/req and cores busy, and "-" 
   const rows = summarize([w], ['direct', 'peer'], runs);
   assert.equal(rows[0]!.machineUs, 22);
   assert.equal(rows[0]!.busyCores, 1.6);
+  assert.equal(rows[0]!.calls, 2.2);
+  assert.equal(rows[0]!.serverCalls, 0.55);
   const [head, , direct, peer] = markdownTable(rows).split('\n');
-  assert.match(head!, /\| machine µs\/req \| cores busy \|/);
-  assert.match(direct!, /\| 22\.0 \| 1\.60 \|/);
-  assert.match(peer!, /\| - \| - \|/);
+  assert.match(head!, /\| machine µs\/req \| cores busy \| r\/w calls\/req \| servers r\/w calls\/req \|/);
+  assert.match(direct!, /\| 22\.0 \| 1\.60 \| 2\.20 \| 0\.55 \|/);
+  assert.match(peer!, /\| - \| - \| - \| - \|/);
 });
