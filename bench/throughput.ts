@@ -82,13 +82,18 @@ function sample(t: Target, servers: readonly Managed[]): Sample {
   const own = (of: (pid: number) => number | undefined): number | undefined =>
     pid === undefined ? undefined : tree ? treeSum(of, pid) : of(pid);
   // A --vs target runs over servers of its own.
-  const perServer = t.kind === 'vs' ? [undefined] : servers.map((s) => ioCalls(s.pid));
-  return {
-    cpuMs: own(cpuMs),
-    calls: own(ioCalls),
-    serverCalls: perServer.includes(undefined) ? undefined : perServer.reduce((a, b) => a! + b!, 0),
-    machineBusyMs: machineBusyMs(),
-  };
+  const serverCalls = t.kind === 'vs' ? undefined : total(servers.map((s) => ioCalls(s.pid)));
+  return { cpuMs: own(cpuMs), calls: own(ioCalls), serverCalls, machineBusyMs: machineBusyMs() };
+}
+
+/** The sum, or undefined when one of them is unknown. */
+function total(xs: readonly (number | undefined)[]): number | undefined {
+  let sum = 0;
+  for (const x of xs) {
+    if (x === undefined) return undefined;
+    sum += x;
+  }
+  return sum;
 }
 
 /** Fills a run's per-request figures from the samples around it. */
