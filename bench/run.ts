@@ -35,7 +35,7 @@ options:
   --twemproxy            also run twemproxy (nutcracker: $NUTCRACKER, PATH or /usr/sbin; Debian's
                          package nutcracker) over the same two redis-servers, as target twemproxy
   --ncpu N[,N...]        also run codis-proxy with --ncpu N worker processes, as target ncpu-N
-                         (its CPU µs/req counts its workers): how throughput grows with cores
+                         (its CPU and r/w calls count its workers): how throughput grows with cores
   --run-timeout SEC      kill a redis-benchmark run that takes longer (default 60, 20 with --quick)
   --idle-conns N         connections for the idle-memory test (default 1000)
   --write                rewrite bench/RESULTS.md and bench/results.svg (migration: only the

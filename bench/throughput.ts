@@ -20,7 +20,7 @@ import { startTwemproxy, type Nutcracker } from './twemproxy.js';
 export interface Target {
   readonly name: string;
   /**
-   * 'workers': a codis-proxy the bench runs with --ncpu (its CPU counts its workers too);
+   * 'workers': a codis-proxy the bench runs with --ncpu (its CPU and r/w calls count its workers too);
    * 'peer': another proxy the bench runs over the same redis-servers.
    */
   readonly kind: 'direct' | 'proxy' | 'workers' | 'peer' | 'vs';
