@@ -175,14 +175,10 @@ test("SLOTSMAPPING of a slot with no backend is RESP3's null", async () => {
   const slots = evenSlots(servers.map((x) => x.addr)).map((m) => (m.id === 7 ? { id: 7 } : m));
   const partial = await startProxy({ slots });
   try {
-    const c = await RawConn.open(partial.port);
-    try {
-      assert.equal(await c.send([['SLOTSMAPPING', '7']]), '*-1\r\n');
-      await c.send([['HELLO', '3']]);
-      assert.equal(await c.send([['SLOTSMAPPING', '7']]), '_\r\n');
-    } finally {
-      c.close();
-    }
+    const c = await open(partial.port);
+    assert.equal(await c.send([['SLOTSMAPPING', '7']]), '*-1\r\n');
+    await c.send([['HELLO', '3']]);
+    assert.equal(await c.send([['SLOTSMAPPING', '7']]), '_\r\n');
   } finally {
     await partial.stop();
   }
@@ -199,20 +195,16 @@ test('HELLO 3 AUTH authenticates and switches in one step when session_auth is s
     );
     assert.match(errorOf(await plain.call('HELLO', '3', 'AUTH', 'default', 'bad')), /^WRONGPASS /);
     plain.destroy();
-    const c = await RawConn.open(secured.port);
-    try {
-      const hello = await c.send([['HELLO', '3', 'AUTH', 'default', 'pw', 'SETNAME', 'app']]);
-      assert.match(hello, /^%7\r\n[^]*proto\r\n:3\r\n/);
-      assert.equal(
-        await c.send([
-          ['CLIENT', 'GETNAME'],
-          ['GET', 'r3-missing'],
-        ]),
-        '$3\r\napp\r\n_\r\n',
-      );
-    } finally {
-      c.close();
-    }
+    const c = await open(secured.port);
+    const hello = await c.send([['HELLO', '3', 'AUTH', 'default', 'pw', 'SETNAME', 'app']]);
+    assert.match(hello, /^%7\r\n[^]*proto\r\n:3\r\n/);
+    assert.equal(
+      await c.send([
+        ['CLIENT', 'GETNAME'],
+        ['GET', 'r3-missing'],
+      ]),
+      '$3\r\napp\r\n_\r\n',
+    );
   } finally {
     await secured.stop();
   }
@@ -223,20 +215,16 @@ test('a RESP3 client through a proxy whose backends are refused RESP3 gets an er
   const old = await startRedis({ args: ['--rename-command', 'HELLO', ''] });
   const p = await startProxy({ backends: [old.addr] });
   try {
-    const c = await RawConn.open(p.port);
-    try {
-      assert.equal(await c.send([['SET', 'k', 'v']]), '+OK\r\n', 'RESP2 clients are served');
-      await c.send([['HELLO', '3']]);
-      const r = await c.send([['GET', 'k']]);
-      assert.match(
-        r,
-        /^-ERR handle (request|response), backend conn (failure|reset), HELLO 3 failed: ERR unknown command/,
-      );
-      await c.send([['HELLO', '2']]);
-      assert.equal(await c.send([['GET', 'k']]), '$1\r\nv\r\n');
-    } finally {
-      c.close();
-    }
+    const c = await open(p.port);
+    assert.equal(await c.send([['SET', 'k', 'v']]), '+OK\r\n', 'RESP2 clients are served');
+    await c.send([['HELLO', '3']]);
+    const r = await c.send([['GET', 'k']]);
+    assert.match(
+      r,
+      /^-ERR handle (request|response), backend conn (failure|reset), HELLO 3 failed: ERR unknown command/,
+    );
+    await c.send([['HELLO', '2']]);
+    assert.equal(await c.send([['GET', 'k']]), '$1\r\nv\r\n');
   } finally {
     await p.stop();
     await old.stop();
