@@ -66,6 +66,11 @@ function infoSections(args: readonly string[]): Set<Section> {
   return out;
 }
 
+/** Whether INFO's arguments ask for the per-command counters. */
+export function wantsCommandstats(args: readonly string[]): boolean {
+  return infoSections(args).has('commandstats');
+}
+
 export function infoText(args: readonly string[], snap: InfoSnapshot): string {
   const want = infoSections(args);
   const out: string[] = [];

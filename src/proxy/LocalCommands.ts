@@ -119,7 +119,15 @@ const quit: Handler = (_ctx, s, req) => {
 
 const info: Handler = (ctx, s, req) => {
   const sections = req.args.slice(1).map(lower);
-  req.answer(verbatim(ctx.info.infoText(sections, s), s.proto));
+  const text = ctx.info.infoText(sections, s);
+  if (typeof text === 'string') {
+    req.answer(verbatim(text, s.proto));
+    return;
+  }
+  text.then(
+    (t) => req.answer(verbatim(t, s.proto)),
+    (e: Error) => req.fail(`ERR cannot read the other proxy workers' counters: ${e.message}`),
+  );
 };
 
 /** In the protocol just chosen, as Redis answers: a map in RESP3, a flat array in RESP2. */

@@ -22,7 +22,8 @@ import type { SlotJson } from '../models/Slot.js';
 import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
-import { cpuSeconds, infoText } from './InfoText.js';
+import { cpuSeconds, infoText, wantsCommandstats } from './InfoText.js';
+import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { Jodis } from './Jodis.js';
 import { HaMonitor } from './HaMonitor.js';
@@ -37,6 +38,16 @@ export interface ProxyOptions {
   /** The admin listener's bound address, part of the token. */
   adminListenAddr?: string;
   logger: Logger;
+  /**
+   * Client ids: first, first + step, … A cluster's workers interleave theirs, so that no two
+   * connected clients of the proxy share an id.
+   */
+  sessionIds?: { first: number; step: number };
+}
+
+/** The whole proxy's totals, when this process is one worker of several. */
+export interface PeerTotals {
+  gather(withOps: boolean): Promise<ProcessTotals>;
 }
 
 export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
@@ -56,7 +67,10 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   /** Group masters last learnt from the sentinels (null until the watcher produced a map). */
   sentinelMasters: Record<string, string> | null = null;
   private readonly sessions = new Set<Session>();
-  private nextSessionId = 1;
+  /** Set by a cluster worker: INFO then reports every worker, not this one alone. */
+  peers: PeerTotals | null = null;
+  private nextSessionId: number;
+  private readonly sessionIdStep: number;
   private server: net.Server | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -69,6 +83,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     private readonly opts: ProxyOptions,
   ) {
     this.log = opts.logger;
+    this.nextSessionId = opts.sessionIds?.first ?? 1;
+    this.sessionIdStep = opts.sessionIds?.step ?? 1;
     const c = config;
     this.sessionAuth = c.session_auth;
     this.numDatabases = c.backend_number_databases;
@@ -248,7 +264,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       this.reject(conn, 'ERR router is not online');
       return;
     }
-    this.sessions.add(new Session(this.nextSessionId++, conn, this));
+    this.sessions.add(new Session(this.nextSessionId, conn, this));
+    this.nextSessionId += this.sessionIdStep;
   }
 
   /** The error goes out, and what the client sends meanwhile is dropped. */
@@ -262,9 +279,19 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.counters.sessionsAlive--;
   }
 
-  infoText(sections: readonly string[], session: SessionState): string {
-    const mem = this.rusage.mem;
-    const cpu = process.cpuUsage();
+  infoText(sections: readonly string[], session: SessionState): string | Promise<string> {
+    const withOps = wantsCommandstats(sections);
+    if (this.peers === null) return this.renderInfo(sections, session, this.totals(withOps));
+    return this.peers.gather(withOps).then((t) => this.renderInfo(sections, session, t));
+  }
+
+  /** This process's counters, CPU and memory. */
+  totals(withOps: boolean): ProcessTotals {
+    return ownTotals(this.counters, this.rusage.mem, withOps);
+  }
+
+  private renderInfo(sections: readonly string[], session: SessionState, t: ProcessTotals): string {
+    const mem = t.rss;
     return infoText(sections, {
       server: {
         redis_version: REDIS_VERSION,
@@ -276,7 +303,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
         tcp_port: Number(this.model.proxy_addr.split(':').pop()),
         uptime_in_seconds: Math.floor((Date.now() - this.startTime.getTime()) / 1000),
       },
-      clients: { connected_clients: this.counters.sessionsAlive, maxclients: this.config.proxy_max_clients },
+      clients: { connected_clients: t.sessionsAlive, maxclients: this.config.proxy_max_clients },
       memory: {
         used_memory: mem,
         used_memory_rss: mem,
@@ -284,15 +311,15 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       },
       persistence: { loading: 0 },
       stats: {
-        total_connections_received: this.counters.sessionsTotal,
-        total_commands_processed: this.counters.total,
-        instantaneous_ops_per_sec: this.counters.qps,
-        total_error_replies: this.counters.fails + this.counters.redisErrors,
+        total_connections_received: t.sessionsTotal,
+        total_commands_processed: t.commands,
+        instantaneous_ops_per_sec: t.qps,
+        total_error_replies: t.errorReplies,
       },
       replication: { role: 'master', connected_slaves: 0 },
       cpu: {
-        used_cpu_sys: cpuSeconds(cpu.system),
-        used_cpu_user: cpuSeconds(cpu.user),
+        used_cpu_sys: cpuSeconds(t.cpuSys),
+        used_cpu_user: cpuSeconds(t.cpuUser),
         used_cpu_sys_children: cpuSeconds(0),
         used_cpu_user_children: cpuSeconds(0),
       },
@@ -303,8 +330,9 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
         slots_online: this.router.slots.filter((s) => s.backend !== null).length,
         backends: this.router.primary.addrs().join(','),
         session_db: session.db,
+        workers: t.workers,
       },
-      commands: () => this.counters.commands(),
+      commands: () => t.ops,
     });
   }
 

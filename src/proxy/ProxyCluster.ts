@@ -15,6 +15,7 @@ import type { ProxyControl } from './ProxyControl.js';
 import { publicAddr } from './Proxy.js';
 import { mergeStats } from './StatsJson.js';
 import { Rusage } from './Rusage.js';
+import { primaryTotals, sumTotals, type ProcessTotals } from './ProcessTotals.js';
 
 /** Primary → worker. */
 export type WorkerOp =
@@ -23,13 +24,28 @@ export type WorkerOp =
   | { op: 'stats'; flags: number }
   | { op: 'reset' }
   | { op: 'hold' | 'release'; slot: number; db: number; key: string }
-  | { op: 'sentinels'; servers: string[] };
+  | { op: 'sentinels'; servers: string[] }
+  | { op: 'totals'; withOps: boolean }
+  | { op: 'serve' };
 
 export type WorkerRequest = WorkerOp & { id: number };
 /** Worker → primary. */
 export type WorkerReply =
   { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
 export const WORKER_READY = 'codis-proxy-worker-ready';
+/** Worker → primary: the whole proxy's totals, for an INFO a client sent that worker. */
+export interface WorkerAsk {
+  ask: 'totals';
+  id: number;
+  withOps: boolean;
+}
+/** Primary → worker: the answer to a WorkerAsk. */
+export interface PrimaryAnswer {
+  answer: number;
+  result: ProcessTotals;
+}
+/** Set in a worker's environment: "slot/count", its place among the workers. */
+export const WORKER_ENV = 'CODIS_PROXY_WORKER';
 
 /** How many workers to run: 1 on two cores or fewer (client, proxy and Redis share them), else cores − 1. */
 export function defaultWorkers(cores = os.availableParallelism()): number {
@@ -50,7 +66,10 @@ export class ProxyCluster implements ProxyControl {
   readonly numDatabases: number;
   private readonly table = new Map<number, SlotJson>();
   private online = false;
+  /** Workers that took the state and serve. */
   private readonly workers = new Set<Worker>();
+  /** Every forked worker's slot (0…count−1), which its replacement takes over. */
+  private readonly slotOf = new Map<Worker, number>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly rusage = new Rusage();
@@ -82,16 +101,17 @@ export class ProxyCluster implements ProxyControl {
     };
     this.xauth = proxyXAuth(c.product_name, c.product_auth, token);
     cluster.on('exit', (w, code, signal) => this.onExit(w, code, signal));
-    await Promise.all(Array.from({ length: this.count }, () => this.fork()));
+    await Promise.all(Array.from({ length: this.count }, (_, slot) => this.fork(slot)));
   }
 
   setAdminAddr(addr: string): void {
     this.model.admin_addr = addr;
   }
 
-  private fork(): Promise<void> {
-    const w = cluster.fork();
-    w.on('message', (m: WorkerReply | string) => this.onMessage(m));
+  private fork(slot: number): Promise<void> {
+    const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}` });
+    this.slotOf.set(w, slot);
+    w.on('message', (m: WorkerReply | WorkerAsk | string) => this.onMessage(w, m));
     return new Promise((resolve, reject) => {
       const onReady = (m: unknown) => {
         if (m !== WORKER_READY) return;
@@ -105,13 +125,17 @@ export class ProxyCluster implements ProxyControl {
     });
   }
 
+  /** The state first, then the client port: a worker never routes with a table it lacks. */
   private async replay(w: Worker): Promise<void> {
     await this.ask(w, { op: 'fill', slots: [...this.table.values()] });
     if (this.sentinels.length > 0) await this.ask(w, { op: 'sentinels', servers: this.sentinels });
     if (this.online) await this.ask(w, { op: 'start' });
+    await this.ask(w, { op: 'serve' });
   }
 
   private onExit(w: Worker, code: number | null, signal: string | null): void {
+    const slot = this.slotOf.get(w)!;
+    this.slotOf.delete(w);
     this.workers.delete(w);
     // Its unanswered requests fail now rather than leave an admin call waiting for ever.
     for (const [id, p] of this.pending) {
@@ -121,16 +145,33 @@ export class ProxyCluster implements ProxyControl {
     }
     if (this.closed) return;
     this.log.warn(`proxy worker ${w.process.pid} died (${signal ?? code}); starting another`);
-    this.fork().catch((e: Error) => this.log.error(`cannot restart a proxy worker: ${e.message}`));
+    this.fork(slot).catch((e: Error) => this.log.error(`cannot restart a proxy worker: ${e.message}`));
   }
 
-  private onMessage(m: WorkerReply | string): void {
+  private onMessage(w: Worker, m: WorkerReply | WorkerAsk | string): void {
     if (typeof m !== 'object' || m === null) return;
+    if ('ask' in m) {
+      void this.answerTotals(w, m);
+      return;
+    }
     const p = this.pending.get(m.id);
     if (p === undefined) return;
     this.pending.delete(m.id);
     if (m.ok) p.resolve(m.result);
     else p.reject(new Error(m.error));
+  }
+
+  /**
+   * Every live worker's totals and the primary's own CPU and memory. A worker that dies
+   * meanwhile is left out: INFO reports the proxy as it then is.
+   */
+  private async answerTotals(w: Worker, m: WorkerAsk): Promise<void> {
+    const asked = [...this.workers].map((x) => this.ask(x, { op: 'totals', withOps: m.withOps }));
+    const parts = (await Promise.allSettled(asked)).flatMap((p) =>
+      p.status === 'fulfilled' ? [p.value as ProcessTotals] : [],
+    );
+    const result = sumTotals([...parts, primaryTotals(this.rusage.mem)]);
+    if (w.isConnected()) w.send({ answer: m.id, result } satisfies PrimaryAnswer);
   }
 
   private ask(w: Worker, op: WorkerOp): Promise<unknown> {
@@ -186,8 +227,10 @@ export class ProxyCluster implements ProxyControl {
     if (this.closed) return;
     this.closed = true;
     this.rusage.close();
-    const exits = [...this.workers].map((w) => new Promise((r) => w.once('exit', r)));
-    for (const w of this.workers) w.kill('SIGTERM');
+    // Workers still starting too: every forked one that has not exited.
+    const all = [...this.slotOf.keys()];
+    const exits = all.map((w) => new Promise((r) => w.once('exit', r)));
+    for (const w of all) w.kill('SIGTERM');
     await Promise.all(exits);
   }
 }

@@ -4,8 +4,11 @@ import type { SessionState } from './LocalCommands.js';
 export interface ProxyInfo {
   /** The Redis version clients are told (they gate features on it). */
   readonly redisVersion: string;
-  /** INFO text for the given sections (the default ones when empty), as Redis picks them. */
-  infoText(sections: readonly string[], session: SessionState): string;
+  /**
+   * INFO text for the given sections (the default ones when empty), as Redis picks them. A
+   * cluster worker answers later: it asks the others for their counters first.
+   */
+  infoText(sections: readonly string[], session: SessionState): string | Promise<string>;
   /** One line in the CLIENT INFO / CLIENT LIST format. */
   clientLine(session: SessionState): string;
 }

@@ -1,18 +1,40 @@
 /**
  * One worker of a ProxyCluster: serves clients on the shared port with its own Proxy and
- * applies what the primary sends, acknowledging each change once applied.
+ * applies what the primary sends, acknowledging each change once applied. It takes the
+ * client port only once it has the primary's state (a worker that replaces a dead one would
+ * otherwise tell clients the router is offline). It asks the primary for the whole proxy's
+ * counters when a client's INFO needs them.
  */
 import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
-import { Proxy } from './Proxy.js';
-import { WORKER_READY, type WorkerReply, type WorkerRequest } from './ProxyCluster.js';
+import type { ProcessTotals } from './ProcessTotals.js';
+import { Proxy, type PeerTotals } from './Proxy.js';
+import {
+  WORKER_ENV,
+  WORKER_READY,
+  type PrimaryAnswer,
+  type WorkerAsk,
+  type WorkerReply,
+  type WorkerRequest,
+} from './ProxyCluster.js';
 
 export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: string): Promise<void> {
-  const proxy = new Proxy(config, { logger: log, hostProxy, adminListenAddr: config.admin_addr });
-  await proxy.listen();
+  const proxy = new Proxy(config, {
+    logger: log,
+    hostProxy,
+    adminListenAddr: config.admin_addr,
+    sessionIds: sessionIds(process.env[WORKER_ENV]),
+  });
+  const primary = new PrimaryLink();
+  proxy.peers = primary;
+  const state = { proxy, serving: false, startAsked: false };
   const reply = (m: WorkerReply) => process.send!(m);
-  process.on('message', (m: WorkerRequest) => {
-    void handle(proxy, m).then(
+  process.on('message', (m: WorkerRequest | PrimaryAnswer) => {
+    if ('answer' in m) {
+      primary.onAnswer(m);
+      return;
+    }
+    void handle(state, m).then(
       (result) => reply({ id: m.id, ok: true, result }),
       (e: Error) => reply({ id: m.id, ok: false, error: e.message }),
     );
@@ -20,16 +42,72 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   const stop = () => void proxy.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => {}); // the primary decides when workers stop
-  process.on('disconnect', stop);
+  process.on('disconnect', () => {
+    primary.close();
+    stop();
+  });
   process.send!(WORKER_READY);
 }
 
-async function handle(proxy: Proxy, m: WorkerRequest): Promise<unknown> {
+/** Worker k of n numbers its clients k+1, k+1+n, k+1+2n…: distinct from every other worker's. */
+function sessionIds(env: string | undefined): { first: number; step: number } | undefined {
+  const m = /^(\d+)\/(\d+)$/.exec(env ?? '');
+  if (m === null) return undefined;
+  return { first: Number(m[1]) + 1, step: Number(m[2]) };
+}
+
+/** The worker's side of the asks it makes to the primary. */
+class PrimaryLink implements PeerTotals {
+  private readonly pending = new Map<number, { resolve(t: ProcessTotals): void; reject(e: Error): void }>();
+  private nextId = 1;
+
+  gather(withOps: boolean): Promise<ProcessTotals> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (!process.connected) {
+        reject(new Error('the primary process is gone'));
+        return;
+      }
+      this.pending.set(id, { resolve, reject });
+      process.send!({ ask: 'totals', id, withOps } satisfies WorkerAsk);
+    });
+  }
+
+  onAnswer(m: PrimaryAnswer): void {
+    const p = this.pending.get(m.answer);
+    this.pending.delete(m.answer);
+    p?.resolve(m.result);
+  }
+
+  close(): void {
+    for (const p of this.pending.values()) p.reject(new Error('the primary process is gone'));
+    this.pending.clear();
+  }
+}
+
+interface WorkerState {
+  readonly proxy: Proxy;
+  serving: boolean;
+  /** 'start' came before 'serve': the proxy starts as it takes the port. */
+  startAsked: boolean;
+}
+
+async function handle(state: WorkerState, m: WorkerRequest): Promise<unknown> {
+  const proxy = state.proxy;
   switch (m.op) {
     case 'fill':
       return proxy.fillSlots(m.slots);
     case 'start':
-      return proxy.start();
+      // Starting registers in Jodis, which needs the bound address: that waits for 'serve'.
+      if (state.serving) return proxy.start();
+      state.startAsked = true;
+      return;
+    case 'serve':
+      await proxy.listen();
+      state.serving = true;
+      // In the same turn as the listen: no client is accepted in between.
+      if (state.startAsked) proxy.start();
+      return;
     case 'stats':
       return proxy.stats(m.flags);
     case 'reset':
@@ -40,5 +118,7 @@ async function handle(proxy: Proxy, m: WorkerRequest): Promise<unknown> {
       return proxy.releaseKey(m.slot, m.db, Buffer.from(m.key, 'base64'));
     case 'sentinels':
       return proxy.setSentinels(m.servers);
+    case 'totals':
+      return proxy.totals(m.withOps);
   }
 }

@@ -1,5 +1,7 @@
 /** The proxy `Stats` JSON of Codis 3.2 (§3.3), built from the live counters. */
+import { mergeOps } from './ProcessTotals.js';
 import type { Proxy } from './Proxy.js';
+import type { OpStatsJson } from './Stats.js';
 
 export const enum StatsFlags {
   Cmd = 1,
@@ -51,7 +53,6 @@ export function statsJson(proxy: Proxy, flags: number): Record<string, unknown> 
 }
 
 type Json = Record<string, unknown>;
-type OpJson = { opstr: string; calls: number; usecs: number; fails: number; redis_errtype: number };
 
 /** Sums the stats of a cluster's workers into one Codis stats object. */
 export function mergeStats(
@@ -60,30 +61,23 @@ export function mergeStats(
 ): Json {
   const first = parts[0] ?? {};
   const ops = { total: 0, fails: 0, redis: { errors: 0 }, qps: 0 } as Json & { redis: { errors: number } };
-  const cmds = new Map<string, OpJson>();
+  const cmds: OpStatsJson[][] = [];
   const sessions = { total: 0, alive: 0 };
   let cpu = 0;
   let mem = own.primaryMem;
-  let withCmd = false;
   for (const p of parts) {
-    const o = p.ops as { total: number; fails: number; qps: number; redis: { errors: number }; cmd?: Json[] };
+    const o = p.ops as {
+      total: number;
+      fails: number;
+      qps: number;
+      redis: { errors: number };
+      cmd?: OpStatsJson[];
+    };
     (ops.total as number) += o.total;
     (ops.fails as number) += o.fails;
     (ops.qps as number) += o.qps;
     ops.redis.errors += o.redis.errors;
-    if (o.cmd) {
-      withCmd = true;
-      for (const c of o.cmd as OpJson[]) {
-        const m = cmds.get(c.opstr);
-        if (m === undefined) cmds.set(c.opstr, { ...c });
-        else {
-          m.calls += c.calls;
-          m.usecs += c.usecs;
-          m.fails += c.fails;
-          m.redis_errtype += c.redis_errtype;
-        }
-      }
-    }
+    if (o.cmd) cmds.push(o.cmd);
     const s = p.sessions as { total: number; alive: number };
     sessions.total += s.total;
     sessions.alive += s.alive;
@@ -91,11 +85,7 @@ export function mergeStats(
     cpu += r.cpu;
     mem += r.mem;
   }
-  if (withCmd) {
-    ops.cmd = [...cmds.values()]
-      .map((c) => ({ ...c, usecs_percall: c.calls > 0 ? Math.round(c.usecs / c.calls) : 0 }))
-      .sort((a, b) => (a.opstr < b.opstr ? -1 : 1));
-  }
+  if (cmds.length > 0) ops.cmd = mergeOps(cmds);
   const out: Json = {
     ...first,
     online: own.online,

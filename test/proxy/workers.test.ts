@@ -58,21 +58,61 @@ test('two workers serve clients; a slot-table change reaches both before it is a
   for (const c of clients) c.close();
 });
 
+/** INFO's fields, read from one connection. */
+async function info(c: RespClient, ...sections: string[]): Promise<Map<string, string>> {
+  const text = String(await c.call('INFO', ...sections));
+  const fields = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) fields.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return fields;
+}
+
+test('INFO on any worker reports the whole proxy, and client ids are distinct across workers', async () => {
+  const clients = await Promise.all(Array.from({ length: 12 }, () => two.proxy.connect()));
+  const ids = await Promise.all(clients.map((c) => c.call('CLIENT', 'ID')));
+  assert.equal(new Set(ids).size, 12, `ids ${ids.join(',')}`);
+  // Only this test sends INCRBY, so its command count is known exactly.
+  await Promise.all(clients.map((c, i) => c.call('INCRBY', `info:${i}`, 3)));
+  const pids = new Set<string>();
+  for (const c of clients) {
+    const f = await info(c, 'all');
+    pids.add(f.get('process_id')!);
+    assert.equal(f.get('connected_clients'), '12');
+    assert.equal(f.get('workers'), '2');
+    assert.match(f.get('cmdstat_incrby') ?? '', /^calls=12,/);
+  }
+  // The connections landed on both workers, and each of them counted the other's work.
+  assert.equal(pids.size, 2);
+  const s = await stats();
+  const f = await info(clients[0]!);
+  assert.ok(Number(f.get('total_commands_processed')) >= s.ops.total - clients.length);
+  assert.ok(Number(f.get('used_memory_rss')) > 0);
+  for (const c of clients) c.close();
+});
+
 test('a worker that dies is replaced with the current slot table', async () => {
   const [victim] = workerPids();
   process.kill(victim!, 'SIGKILL');
-  let pids = workerPids();
-  for (let i = 0; i < 100 && (pids.length < 2 || pids.includes(victim!)); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    pids = workerPids();
-  }
-  assert.equal(pids.length, 2);
-  assert.ok(!pids.includes(victim!));
+  // No event reaches the test when the replacement is up: poll the process list and the stats.
+  const replaced = async () => {
+    const pids = workerPids();
+    return pids.length === 2 && !pids.includes(victim!) && (await stats()).runtime?.num_procs === 2;
+  };
+  for (let i = 0; i < 100 && !(await replaced()); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await replaced());
   // New connections land on either worker; all of them route with the table set before the crash.
   const clients: RespClient[] = await Promise.all(Array.from({ length: 10 }, () => two.proxy.connect()));
   for (const [i, c] of clients.entries()) {
     assert.equal(await c.call('SET', `after:${i}`, 'y'), 'OK');
     assert.equal(String(await two.servers[0]!.call('GET', `after:${i}`)), 'y');
-    c.close();
   }
+  // Whichever worker a client reached, INFO counts both workers' clients.
+  for (const c of clients) {
+    const f = await info(c);
+    assert.equal(f.get('workers'), '2');
+    assert.equal(f.get('connected_clients'), '10');
+  }
+  for (const c of clients) c.close();
 });

@@ -1,0 +1,100 @@
+/**
+ * What INFO reports of a proxy that runs as several worker processes: each process's counters,
+ * CPU and memory, summed. A monitoring tool reads INFO on whichever worker its connection
+ * landed on, and must see the whole proxy, not that worker's share.
+ */
+import type { OpStatsJson } from './Stats.js';
+import type { Stats } from './Stats.js';
+
+/** One process's part (JSON-safe: it crosses the primary–worker channel). */
+export interface ProcessTotals {
+  sessionsAlive: number;
+  sessionsTotal: number;
+  commands: number;
+  qps: number;
+  /** Error replies: the proxy's own and Redis's. */
+  errorReplies: number;
+  rss: number;
+  /** CPU time in µs. */
+  cpuUser: number;
+  cpuSys: number;
+  /** Processes that serve clients summed into this (a cluster's primary serves none). */
+  workers: number;
+  ops: OpStatsJson[];
+}
+
+/** This process's totals; `ops` only when asked for (INFO commandstats). */
+export function ownTotals(counters: Stats, rss: number, withOps: boolean): ProcessTotals {
+  const cpu = process.cpuUsage();
+  return {
+    sessionsAlive: counters.sessionsAlive,
+    sessionsTotal: counters.sessionsTotal,
+    commands: counters.total,
+    qps: counters.qps,
+    errorReplies: counters.fails + counters.redisErrors,
+    rss,
+    cpuUser: cpu.user,
+    cpuSys: cpu.system,
+    workers: 1,
+    ops: withOps ? counters.commands() : [],
+  };
+}
+
+/** The primary of a cluster: it serves no client, so it adds only its CPU and memory. */
+export function primaryTotals(rss: number): ProcessTotals {
+  const cpu = process.cpuUsage();
+  return { ...none(), rss, cpuUser: cpu.user, cpuSys: cpu.system };
+}
+
+function none(): ProcessTotals {
+  return {
+    sessionsAlive: 0,
+    sessionsTotal: 0,
+    commands: 0,
+    qps: 0,
+    errorReplies: 0,
+    rss: 0,
+    cpuUser: 0,
+    cpuSys: 0,
+    workers: 0,
+    ops: [],
+  };
+}
+
+export function sumTotals(parts: readonly ProcessTotals[]): ProcessTotals {
+  const sum = none();
+  for (const p of parts) {
+    sum.sessionsAlive += p.sessionsAlive;
+    sum.sessionsTotal += p.sessionsTotal;
+    sum.commands += p.commands;
+    sum.qps += p.qps;
+    sum.errorReplies += p.errorReplies;
+    sum.rss += p.rss;
+    sum.cpuUser += p.cpuUser;
+    sum.cpuSys += p.cpuSys;
+    sum.workers += p.workers;
+  }
+  sum.ops = mergeOps(parts.map((p) => p.ops));
+  return sum;
+}
+
+/** Per-command counters of several processes, summed by command and sorted by name. */
+export function mergeOps(lists: readonly (readonly OpStatsJson[])[]): OpStatsJson[] {
+  const byName = new Map<string, OpStatsJson>();
+  for (const list of lists) {
+    for (const c of list) {
+      const m = byName.get(c.opstr);
+      if (m === undefined) {
+        byName.set(c.opstr, { ...c });
+      } else {
+        m.calls += c.calls;
+        m.usecs += c.usecs;
+        m.fails += c.fails;
+        m.redis_errtype += c.redis_errtype;
+      }
+    }
+  }
+  return [...byName.values()]
+    .map((c) => ({ ...c, usecs_percall: c.calls > 0 ? Math.round(c.usecs / c.calls) : 0 }))
+    .sort((a, b) => (a.opstr < b.opstr ? -1 : a.opstr > b.opstr ? 1 : 0));
+}
