@@ -4,8 +4,10 @@
  * (session expiry, lease loss), and deleted on a clean shutdown.
  */
 import type { Client, Ephemeral } from '../coordinator/Client.js';
+import type { ProxyModel } from '../models/Proxy.js';
 import { jodisPath } from '../models/Store.js';
 import type { Logger } from '../utils/log.js';
+import type { ProxyConfig } from './Config.js';
 
 export interface JodisOptions {
   name: string;
@@ -67,4 +69,39 @@ export class Jodis {
     }
     await this.client?.close();
   }
+}
+
+/**
+ * A proxy's registration, made by the process that holds its model (one proxy, or the primary
+ * of its workers, which all share its address), started at once; null when `jodis_addr` is unset.
+ */
+export function registerProxy(c: ProxyConfig, model: ProxyModel, log: Logger): Jodis | null {
+  if (c.jodis_addr === '') return null;
+  const jodis = new Jodis(
+    {
+      name: c.jodis_name,
+      addr: c.jodis_addr,
+      auth: c.jodis_auth,
+      timeoutMs: c.jodis_timeout,
+      compatible: c.jodis_compatible,
+      product: c.product_name,
+      token: model.token,
+    },
+    () => Buffer.from(JSON.stringify(nodeData(model), null, 4)),
+    log,
+  );
+  model.jodis_path = jodis.path;
+  jodis.start();
+  return jodis;
+}
+
+/** The node Jodis clients read (Codis's shape). */
+function nodeData(model: ProxyModel): Record<string, string> {
+  return {
+    addr: model.proxy_addr,
+    admin: model.admin_addr,
+    start: model.start_time,
+    state: 'online',
+    token: model.token,
+  };
 }

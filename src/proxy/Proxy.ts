@@ -25,7 +25,7 @@ import { Rusage } from './Rusage.js';
 import { cpuSeconds, infoText, wantsCommandstats } from './InfoText.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
-import { Jodis } from './Jodis.js';
+import { registerProxy, type Jodis } from './Jodis.js';
 import { HaMonitor } from './HaMonitor.js';
 
 import { VERSION } from '../utils/version.js';
@@ -43,6 +43,8 @@ export interface ProxyOptions {
    * connected clients of the proxy share an id.
    */
   sessionIds?: { first: number; step: number };
+  /** False in a cluster worker: the primary registers the proxy in Jodis. */
+  registerJodis?: boolean;
 }
 
 /** The whole proxy's totals, when this process is one worker of several. */
@@ -178,24 +180,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   start(): void {
     if (this.closed) throw new Error('use of closed proxy');
     this.router.online = true;
-    const c = this.config;
-    if (c.jodis_addr !== '' && this.jodis === null) {
-      this.jodis = new Jodis(
-        {
-          name: c.jodis_name,
-          addr: c.jodis_addr,
-          auth: c.jodis_auth,
-          timeoutMs: c.jodis_timeout,
-          compatible: c.jodis_compatible,
-          product: c.product_name,
-          token: this.model.token,
-        },
-        () => Buffer.from(JSON.stringify(this.jodisData(), null, 4)),
-        this.log,
-      );
-      this.model.jodis_path = this.jodis.path;
-      this.jodis.start();
-    }
+    // A cluster worker leaves it to the primary, which holds the proxy's model.
+    if (this.opts.registerJodis !== false) this.jodis ??= registerProxy(this.config, this.model, this.log);
   }
 
   async fillSlots(slots: SlotJson[]): Promise<void> {
@@ -240,17 +226,6 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   releaseKey(slot: number, db: number, key: Buffer): void {
     this.router.releaseKey(slot, db, key);
-  }
-
-  /** The node Jodis clients read (Codis's shape). */
-  private jodisData(): Record<string, string> {
-    return {
-      addr: this.model.proxy_addr,
-      admin: this.model.admin_addr,
-      start: this.model.start_time,
-      state: 'online',
-      token: this.model.token,
-    };
   }
 
   private accept(conn: ClientConn): void {

@@ -15,6 +15,7 @@ import type { ProxyControl } from './ProxyControl.js';
 import { publicAddr } from './Proxy.js';
 import { mergeStats } from './StatsJson.js';
 import { Rusage } from './Rusage.js';
+import { registerProxy, type Jodis } from './Jodis.js';
 import { primaryTotals, sumTotals, type ProcessTotals } from './ProcessTotals.js';
 
 /** Primary → worker. */
@@ -73,6 +74,7 @@ export class ProxyCluster implements ProxyControl {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly rusage = new Rusage();
+  private jodis: Jodis | null = null;
 
   constructor(
     readonly config: ProxyConfig,
@@ -190,6 +192,7 @@ export class ProxyCluster implements ProxyControl {
     if (this.closed) throw new Error('use of closed proxy');
     this.online = true;
     await this.all({ op: 'start' });
+    this.jodis ??= registerProxy(this.config, this.model, this.log);
   }
 
   async fillSlots(slots: SlotJson[]): Promise<void> {
@@ -227,6 +230,7 @@ export class ProxyCluster implements ProxyControl {
     if (this.closed) return;
     this.closed = true;
     this.rusage.close();
+    await this.jodis?.close();
     // Workers still starting too: every forked one that has not exited.
     const all = [...this.slotOf.keys()];
     const exits = all.map((w) => new Promise((r) => w.once('exit', r)));

@@ -24,17 +24,17 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
     hostProxy,
     adminListenAddr: config.admin_addr,
     sessionIds: sessionIds(process.env[WORKER_ENV]),
+    registerJodis: false,
   });
   const primary = new PrimaryLink();
   proxy.peers = primary;
-  const state = { proxy, serving: false, startAsked: false };
   const reply = (m: WorkerReply) => process.send!(m);
   process.on('message', (m: WorkerRequest | PrimaryAnswer) => {
     if ('answer' in m) {
       primary.onAnswer(m);
       return;
     }
-    void handle(state, m).then(
+    void handle(proxy, m).then(
       (result) => reply({ id: m.id, ok: true, result }),
       (e: Error) => reply({ id: m.id, ok: false, error: e.message }),
     );
@@ -85,29 +85,14 @@ class PrimaryLink implements PeerTotals {
   }
 }
 
-interface WorkerState {
-  readonly proxy: Proxy;
-  serving: boolean;
-  /** 'start' came before 'serve': the proxy starts as it takes the port. */
-  startAsked: boolean;
-}
-
-async function handle(state: WorkerState, m: WorkerRequest): Promise<unknown> {
-  const proxy = state.proxy;
+async function handle(proxy: Proxy, m: WorkerRequest): Promise<unknown> {
   switch (m.op) {
     case 'fill':
       return proxy.fillSlots(m.slots);
     case 'start':
-      // Starting registers in Jodis, which needs the bound address: that waits for 'serve'.
-      if (state.serving) return proxy.start();
-      state.startAsked = true;
-      return;
+      return proxy.start();
     case 'serve':
-      await proxy.listen();
-      state.serving = true;
-      // In the same turn as the listen: no client is accepted in between.
-      if (state.startAsked) proxy.start();
-      return;
+      return proxy.listen();
     case 'stats':
       return proxy.stats(m.flags);
     case 'reset':

@@ -36,10 +36,11 @@ async function jodisNode(): Promise<{ path: string; data: Record<string, string>
   return data ? { path: children[0]!, data: JSON.parse(data.toString()) } : undefined;
 }
 
-function jodisProxy(): Promise<ProxyProcess> {
+function jodisProxy(args: string[] = []): Promise<ProxyProcess> {
   return startProxy({
     backends: [redis.addr],
     config: { jodis_name: 'zookeeper', jodis_addr: zk.addr, jodis_timeout: '2s' },
+    args,
   });
 }
 
@@ -70,4 +71,24 @@ test('a proxy that dies disappears from Jodis when its session expires', async (
   await waitFor('the node to expire', async () =>
     (await client.list('/jodis/test')).length === 0 ? true : undefined,
   );
+});
+
+test('a proxy of several workers is registered once, by its primary', async () => {
+  const proxy = await jodisProxy(['--ncpu', '2']);
+  const node = await waitFor('the jodis node', jodisNode);
+  const model = (await (await fetch(`http://${proxy.admin}/api/proxy/model`)).json()) as Record<
+    string,
+    string
+  >;
+  assert.deepEqual(await client.list('/jodis/test'), [node.path]);
+  assert.equal(model.jodis_path, node.path);
+  assert.equal(node.data.admin, model.admin_addr);
+  assert.equal(node.data.addr, model.proxy_addr);
+  // Every worker serves the address Jodis gives out.
+  const c = await proxy.connect();
+  assert.equal(await c.call('SET', 'jodis:k', 'v'), 'OK');
+  c.close();
+  await proxy.stop();
+  assert.deepEqual(await client.list('/jodis/test'), []);
+  assert.doesNotMatch(proxy.logs(), /jodis: register .* failed/);
 });
