@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSlotsJson } from '../models/Slot.js';
 import { proxyModelToJson } from '../models/Proxy.js';
 import { badRequest, createHttpServer, forbidden, HttpError } from '../utils/http.js';
-import type { Logger } from '../utils/log.js';
+import { parseLogLevel, type Logger } from '../utils/log.js';
 import { proxyConfigJson } from './Config.js';
 import { VERSION } from './Proxy.js';
 import type { ProxyControl } from './ProxyControl.js';
@@ -82,10 +82,11 @@ export function createAdminApi(proxy: ProxyControl, log: Logger, hooks: AdminHoo
     async (req: FastifyRequest<{ Params: { xauth: string; value: string } }>) => {
       check(req);
       try {
-        log.setLevel(req.params.value);
+        parseLogLevel(req.params.value);
       } catch {
         throw badRequest(`invalid loglevel = ${req.params.value}`);
       }
+      await proxy.setLogLevel(req.params.value);
       return 'OK';
     },
   );

@@ -111,7 +111,11 @@ export const proxyConfigSchema: Schema<ProxyConfig> = {
     jodis_timeout: k.duration('20s', undefined, nonNegative),
     jodis_compatible: k.bool(false),
     proxy_datacenter: k.string('', 'Set datacenter of proxy.'),
-    proxy_max_clients: k.int(1000, 'Set max number of alive sessions.', nonNegative),
+    proxy_max_clients: k.int(
+      1000,
+      'Set max number of alive sessions (for the whole proxy: workers share it).',
+      nonNegative,
+    ),
     proxy_max_procs: k.int(
       0,
       'Set number of proxy worker processes sharing the listening port. (0 = 1 on up to 2 cores, else cores - 1)',

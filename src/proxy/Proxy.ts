@@ -38,13 +38,14 @@ export interface ProxyOptions {
   /** The admin listener's bound address, part of the token. */
   adminListenAddr?: string;
   logger: Logger;
-  /**
-   * Client ids: first, first + step, … A cluster's workers interleave theirs, so that no two
-   * connected clients of the proxy share an id.
-   */
-  sessionIds?: { first: number; step: number };
-  /** False in a cluster worker: the primary registers the proxy in Jodis. */
-  registerJodis?: boolean;
+  /** Set in a worker of a ProxyCluster: its place among the workers. */
+  worker?: WorkerPlace;
+}
+
+/** Worker `index` (0-based) of `count`. */
+export interface WorkerPlace {
+  index: number;
+  count: number;
 }
 
 /** The whole proxy's totals, when this process is one worker of several. */
@@ -73,6 +74,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   peers: PeerTotals | null = null;
   private nextSessionId: number;
   private readonly sessionIdStep: number;
+  private readonly maxClients: number;
   private server: net.Server | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -85,8 +87,11 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     private readonly opts: ProxyOptions,
   ) {
     this.log = opts.logger;
-    this.nextSessionId = opts.sessionIds?.first ?? 1;
-    this.sessionIdStep = opts.sessionIds?.step ?? 1;
+    // Workers interleave their client ids (k+1, k+1+n, …): no two clients share one.
+    this.nextSessionId = (opts.worker?.index ?? 0) + 1;
+    this.sessionIdStep = opts.worker?.count ?? 1;
+    // And share proxy_max_clients, which the port's round robin fills evenly.
+    this.maxClients = Math.ceil(config.proxy_max_clients / (opts.worker?.count ?? 1));
     const c = config;
     this.sessionAuth = c.session_auth;
     this.numDatabases = c.backend_number_databases;
@@ -181,7 +186,12 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     if (this.closed) throw new Error('use of closed proxy');
     this.router.online = true;
     // A cluster worker leaves it to the primary, which holds the proxy's model.
-    if (this.opts.registerJodis !== false) this.jodis ??= registerProxy(this.config, this.model, this.log);
+    if (this.opts.worker === undefined) this.jodis ??= registerProxy(this.config, this.model, this.log);
+  }
+
+  /** Throws `invalid loglevel` for a name that is not a level. */
+  setLogLevel(name: string): void {
+    this.log.setLevel(name);
   }
 
   async fillSlots(slots: SlotJson[]): Promise<void> {
@@ -231,7 +241,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   private accept(conn: ClientConn): void {
     this.counters.sessionsTotal++;
     this.counters.sessionsAlive++;
-    if (this.counters.sessionsAlive > this.config.proxy_max_clients) {
+    if (this.counters.sessionsAlive > this.maxClients) {
       this.reject(conn, 'ERR max number of clients reached');
       return;
     }

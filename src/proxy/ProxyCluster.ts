@@ -27,7 +27,8 @@ export type WorkerOp =
   | { op: 'hold' | 'release'; slot: number; db: number; key: string }
   | { op: 'sentinels'; servers: string[] }
   | { op: 'totals'; withOps: boolean }
-  | { op: 'serve' };
+  | { op: 'serve' }
+  | { op: 'loglevel'; level: string };
 
 export type WorkerRequest = WorkerOp & { id: number };
 /** Worker → primary. */
@@ -45,7 +46,7 @@ export interface PrimaryAnswer {
   answer: number;
   result: ProcessTotals;
 }
-/** Set in a worker's environment: "slot/count", its place among the workers. */
+/** Set in a worker's environment: "index/count", its place among the workers. */
 export const WORKER_ENV = 'CODIS_PROXY_WORKER';
 
 /** How many workers to run: 1 on two cores or fewer (client, proxy and Redis share them), else cores − 1. */
@@ -75,6 +76,8 @@ export class ProxyCluster implements ProxyControl {
   private nextId = 1;
   private readonly rusage = new Rusage();
   private jodis: Jodis | null = null;
+  /** Set through the admin API: a replacement worker takes it too. */
+  private logLevel: string | null = null;
 
   constructor(
     readonly config: ProxyConfig,
@@ -131,6 +134,7 @@ export class ProxyCluster implements ProxyControl {
   private async replay(w: Worker): Promise<void> {
     await this.ask(w, { op: 'fill', slots: [...this.table.values()] });
     if (this.sentinels.length > 0) await this.ask(w, { op: 'sentinels', servers: this.sentinels });
+    if (this.logLevel !== null) await this.ask(w, { op: 'loglevel', level: this.logLevel });
     if (this.online) await this.ask(w, { op: 'start' });
     await this.ask(w, { op: 'serve' });
   }
@@ -224,6 +228,12 @@ export class ProxyCluster implements ProxyControl {
   async setSentinels(servers: string[]): Promise<void> {
     this.sentinels = servers;
     await this.all({ op: 'sentinels', servers });
+  }
+
+  async setLogLevel(name: string): Promise<void> {
+    this.log.setLevel(name);
+    this.logLevel = name;
+    await this.all({ op: 'loglevel', level: name });
   }
 
   async close(): Promise<void> {

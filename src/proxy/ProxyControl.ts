@@ -22,5 +22,7 @@ export interface ProxyControl {
   resetStats(): void | Promise<void>;
   holdKey(slot: number, db: number, key: Buffer): Promise<void>;
   releaseKey(slot: number, db: number, key: Buffer): void | Promise<void>;
+  /** Throws `invalid loglevel` before changing anything when the name is not a level. */
+  setLogLevel(name: string): void | Promise<void>;
   close(): Promise<void>;
 }

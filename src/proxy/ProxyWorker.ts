@@ -8,7 +8,7 @@
 import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
-import { Proxy, type PeerTotals } from './Proxy.js';
+import { Proxy, type PeerTotals, type WorkerPlace } from './Proxy.js';
 import {
   WORKER_ENV,
   WORKER_READY,
@@ -23,8 +23,7 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
     logger: log,
     hostProxy,
     adminListenAddr: config.admin_addr,
-    sessionIds: sessionIds(process.env[WORKER_ENV]),
-    registerJodis: false,
+    worker: workerPlace(process.env[WORKER_ENV]),
   });
   const primary = new PrimaryLink();
   proxy.peers = primary;
@@ -34,7 +33,7 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
       primary.onAnswer(m);
       return;
     }
-    void handle(proxy, m).then(
+    void handle(proxy, m, log).then(
       (result) => reply({ id: m.id, ok: true, result }),
       (e: Error) => reply({ id: m.id, ok: false, error: e.message }),
     );
@@ -49,11 +48,10 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   process.send!(WORKER_READY);
 }
 
-/** Worker k of n numbers its clients k+1, k+1+n, k+1+2n…: distinct from every other worker's. */
-function sessionIds(env: string | undefined): { first: number; step: number } | undefined {
+function workerPlace(env: string | undefined): WorkerPlace {
   const m = /^(\d+)\/(\d+)$/.exec(env ?? '');
-  if (m === null) return undefined;
-  return { first: Number(m[1]) + 1, step: Number(m[2]) };
+  if (m === null) throw new Error(`a proxy worker needs ${WORKER_ENV}=index/count, not ${env}`);
+  return { index: Number(m[1]), count: Number(m[2]) };
 }
 
 /** The worker's side of the asks it makes to the primary. */
@@ -85,14 +83,16 @@ class PrimaryLink implements PeerTotals {
   }
 }
 
-async function handle(proxy: Proxy, m: WorkerRequest): Promise<unknown> {
+async function handle(proxy: Proxy, m: WorkerRequest, log: Logger): Promise<unknown> {
   switch (m.op) {
     case 'fill':
       return proxy.fillSlots(m.slots);
     case 'start':
       return proxy.start();
     case 'serve':
-      return proxy.listen();
+      await proxy.listen();
+      log.info(`proxy worker ${process.pid} serves clients on ${proxy.model.proxy_addr}`);
+      return;
     case 'stats':
       return proxy.stats(m.flags);
     case 'reset':
@@ -105,5 +105,7 @@ async function handle(proxy: Proxy, m: WorkerRequest): Promise<unknown> {
       return proxy.setSentinels(m.servers);
     case 'totals':
       return proxy.totals(m.withOps);
+    case 'loglevel':
+      return proxy.setLogLevel(m.level);
   }
 }

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { evenSlots, proxyOverTwoGroups } from '../helpers/proxy.js';
-import { RespClient } from '../helpers/resp-client.js';
+import { evenSlots, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
+import { RedisError, RespClient } from '../helpers/resp-client.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
 
@@ -30,6 +30,13 @@ async function stats(): Promise<{
   return (await fetch(`http://${two.proxy.admin}/proxy/stats`)).json() as never;
 }
 
+async function xauth(): Promise<string> {
+  const model = (await (await fetch(`http://${two.proxy.admin}/api/proxy/model`)).json()) as {
+    token: string;
+  };
+  return proxyXAuth('test', '', model.token);
+}
+
 test('two workers serve clients; a slot-table change reaches both before it is acknowledged', async () => {
   assert.equal(workerPids().length, 2);
   const clients = await Promise.all(Array.from({ length: 20 }, () => two.proxy.connect()));
@@ -39,12 +46,8 @@ test('two workers serve clients; a slot-table change reaches both before it is a
   assert.equal(s.sessions.alive, 20);
   assert.ok(s.ops.total >= 20);
   // Move every slot to the first server: once fillslots answers, every worker routes there.
-  const model = (await (await fetch(`http://${two.proxy.admin}/api/proxy/model`)).json()) as {
-    token: string;
-  };
-  const xauth = proxyXAuth('test', '', model.token);
   const all = evenSlots([two.servers[0]!.addr]);
-  const r = await fetch(`http://${two.proxy.admin}/api/proxy/fillslots/${xauth}`, {
+  const r = await fetch(`http://${two.proxy.admin}/api/proxy/fillslots/${await xauth()}`, {
     method: 'PUT',
     body: JSON.stringify(all),
   });
@@ -92,8 +95,14 @@ test('INFO on any worker reports the whole proxy, and client ids are distinct ac
   for (const c of clients) c.close();
 });
 
-test('a worker that dies is replaced with the current slot table', async () => {
-  const [victim] = workerPids();
+test('a worker that dies is replaced with the current slot table and log level', async () => {
+  // The proxy started at WARN; the replacement's start line shows that it took INFO.
+  const r = await fetch(`http://${two.proxy.admin}/api/proxy/loglevel/${await xauth()}/INFO`, {
+    method: 'PUT',
+  });
+  assert.equal(r.status, 200);
+  const before = workerPids();
+  const victim = before[0];
   process.kill(victim!, 'SIGKILL');
   // No event reaches the test when the replacement is up: poll the process list and the stats.
   const replaced = async () => {
@@ -102,6 +111,8 @@ test('a worker that dies is replaced with the current slot table', async () => {
   };
   for (let i = 0; i < 100 && !(await replaced()); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(await replaced());
+  const replacement = workerPids().find((p) => !before.includes(p));
+  assert.match(two.proxy.logs(), new RegExp(`proxy worker ${replacement} serves clients`));
   // New connections land on either worker; all of them route with the table set before the crash.
   const clients: RespClient[] = await Promise.all(Array.from({ length: 10 }, () => two.proxy.connect()));
   for (const [i, c] of clients.entries()) {
@@ -115,4 +126,30 @@ test('a worker that dies is replaced with the current slot table', async () => {
     assert.equal(f.get('connected_clients'), '10');
   }
   for (const c of clients) c.close();
+});
+
+test('the workers share proxy_max_clients: 4 over two workers admit 4 clients, not 8', async () => {
+  const p = await startProxy({
+    backends: two.servers.map((s) => s.addr),
+    config: { proxy_max_clients: 4 },
+    args: ['--ncpu', '2'],
+  });
+  try {
+    // One at a time, so that the port's round robin alternates between the workers.
+    const admitted: RespClient[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await p.connect();
+      assert.equal(await c.call('PING'), 'PONG');
+      admitted.push(c);
+    }
+    for (let i = 0; i < 2; i++) {
+      const c = await p.connect();
+      const r = await c.call('PING');
+      assert.ok(r instanceof RedisError && /max number of clients reached/.test(r.message), String(r));
+      c.destroy();
+    }
+    for (const c of admitted) c.close();
+  } finally {
+    await p.stop();
+  }
 });
