@@ -3,8 +3,7 @@
  * CPU and memory, summed. A monitoring tool reads INFO on whichever worker its connection
  * landed on, and must see the whole proxy, not that worker's share.
  */
-import type { OpStatsJson } from './Stats.js';
-import type { Stats } from './Stats.js';
+import type { OpStatsJson, Stats } from './Stats.js';
 
 /** One process's part (JSON-safe: it crosses the primary–worker channel). */
 export interface ProcessTotals {
@@ -20,11 +19,13 @@ export interface ProcessTotals {
   cpuSys: number;
   /** Processes that serve clients summed into this (a cluster's primary serves none). */
   workers: number;
+  /** When the earliest of them started (ms since the epoch): the proxy's uptime. */
+  startedMs: number;
   ops: OpStatsJson[];
 }
 
 /** This process's totals; `ops` only when asked for (INFO commandstats). */
-export function ownTotals(counters: Stats, rss: number, withOps: boolean): ProcessTotals {
+export function ownTotals(counters: Stats, rss: number, startedMs: number, withOps: boolean): ProcessTotals {
   const cpu = process.cpuUsage();
   return {
     sessionsAlive: counters.sessionsAlive,
@@ -36,14 +37,15 @@ export function ownTotals(counters: Stats, rss: number, withOps: boolean): Proce
     cpuUser: cpu.user,
     cpuSys: cpu.system,
     workers: 1,
+    startedMs,
     ops: withOps ? counters.commands() : [],
   };
 }
 
 /** The primary of a cluster: it serves no client, so it adds only its CPU and memory. */
-export function primaryTotals(rss: number): ProcessTotals {
+export function primaryTotals(rss: number, startedMs: number): ProcessTotals {
   const cpu = process.cpuUsage();
-  return { ...none(), rss, cpuUser: cpu.user, cpuSys: cpu.system };
+  return { ...none(), rss, cpuUser: cpu.user, cpuSys: cpu.system, startedMs };
 }
 
 function none(): ProcessTotals {
@@ -57,6 +59,7 @@ function none(): ProcessTotals {
     cpuUser: 0,
     cpuSys: 0,
     workers: 0,
+    startedMs: Infinity,
     ops: [],
   };
 }
@@ -73,6 +76,7 @@ export function sumTotals(parts: readonly ProcessTotals[]): ProcessTotals {
     sum.cpuUser += p.cpuUser;
     sum.cpuSys += p.cpuSys;
     sum.workers += p.workers;
+    sum.startedMs = Math.min(sum.startedMs, p.startedMs);
   }
   sum.ops = mergeOps(parts.map((p) => p.ops));
   return sum;

@@ -272,7 +272,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** This process's counters, CPU and memory. */
   totals(withOps: boolean): ProcessTotals {
-    return ownTotals(this.counters, this.rusage.mem, withOps);
+    return ownTotals(this.counters, this.rusage.mem, this.startTime.getTime(), withOps);
   }
 
   private renderInfo(sections: readonly string[], session: SessionState, t: ProcessTotals): string {
@@ -286,7 +286,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
         arch_bits: 64,
         process_id: process.pid,
         tcp_port: Number(this.model.proxy_addr.split(':').pop()),
-        uptime_in_seconds: Math.floor((Date.now() - this.startTime.getTime()) / 1000),
+        uptime_in_seconds: Math.floor((Date.now() - t.startedMs) / 1000),
       },
       clients: { connected_clients: t.sessionsAlive, maxclients: this.config.proxy_max_clients },
       memory: {

@@ -1,8 +1,9 @@
 /**
  * `--ncpu N` / `proxy_max_procs`: N worker processes (node:cluster) share the client port;
- * this primary keeps the admin API and the authoritative state (slot table, online,
- * sentinels), pushes every change to all workers and answers only when all applied it.
- * A worker that dies is replaced and given the current state before it serves.
+ * this primary keeps the admin API, the Jodis registration and the authoritative state (slot
+ * table, online, sentinels, log level), pushes every change to all workers and answers only
+ * when all applied it. It sums the workers' counters for the admin API and for INFO. A worker
+ * that dies is replaced and given the current state before it serves.
  */
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
@@ -68,7 +69,7 @@ export class ProxyCluster implements ProxyControl {
   readonly numDatabases: number;
   private readonly table = new Map<number, SlotJson>();
   private online = false;
-  /** Workers that took the state and serve. */
+  /** Workers that reported ready: every change goes to them, to one still replaying too. */
   private readonly workers = new Set<Worker>();
   /** Every forked worker's slot (0…count−1), which its replacement takes over. */
   private readonly slotOf = new Map<Worker, number>();
@@ -176,7 +177,8 @@ export class ProxyCluster implements ProxyControl {
     const parts = (await Promise.allSettled(asked)).flatMap((p) =>
       p.status === 'fulfilled' ? [p.value as ProcessTotals] : [],
     );
-    const result = sumTotals([...parts, primaryTotals(this.rusage.mem)]);
+    const started = Date.parse(this.model.start_time);
+    const result = sumTotals([...parts, primaryTotals(this.rusage.mem, started)]);
     if (w.isConnected()) w.send({ answer: m.id, result } satisfies PrimaryAnswer);
   }
 

@@ -30,11 +30,12 @@ async function stats(): Promise<{
   return (await fetch(`http://${two.proxy.admin}/proxy/stats`)).json() as never;
 }
 
+async function model(): Promise<{ token: string; start_time: string }> {
+  return (await (await fetch(`http://${two.proxy.admin}/api/proxy/model`)).json()) as never;
+}
+
 async function xauth(): Promise<string> {
-  const model = (await (await fetch(`http://${two.proxy.admin}/api/proxy/model`)).json()) as {
-    token: string;
-  };
-  return proxyXAuth('test', '', model.token);
+  return proxyXAuth('test', '', (await model()).token);
 }
 
 test('two workers serve clients; a slot-table change reaches both before it is acknowledged', async () => {
@@ -119,11 +120,17 @@ test('a worker that dies is replaced with the current slot table and log level',
     assert.equal(await c.call('SET', `after:${i}`, 'y'), 'OK');
     assert.equal(String(await two.servers[0]!.call('GET', `after:${i}`)), 'y');
   }
-  // Whichever worker a client reached, INFO counts both workers' clients.
+  // Whichever worker a client reached, INFO counts both workers' clients, and its uptime is
+  // the proxy's (since the primary started), not the replacement's.
+  const started = Date.parse((await model()).start_time);
   for (const c of clients) {
+    const lo = Math.floor((Date.now() - started) / 1000);
     const f = await info(c);
+    const hi = Math.floor((Date.now() - started) / 1000);
     assert.equal(f.get('workers'), '2');
     assert.equal(f.get('connected_clients'), '10');
+    const uptime = Number(f.get('uptime_in_seconds'));
+    assert.ok(uptime >= lo && uptime <= hi, `uptime ${uptime} not in [${lo}, ${hi}]`);
   }
   for (const c of clients) c.close();
 });
