@@ -54,12 +54,46 @@ function workerPlace(env: string | undefined): WorkerPlace {
   return { index: Number(m[1]), count: Number(m[2]) };
 }
 
-/** The worker's side of the asks it makes to the primary. */
+type Gather = Promise<ProcessTotals> | null;
+
+/**
+ * The worker's side of the asks it makes to the primary. One gather is in flight at a time:
+ * the INFOs that come meanwhile share the one that starts when it ends (so each still counts
+ * everything before it), and a client pipelining thousands of them costs a few rounds.
+ */
 class PrimaryLink implements PeerTotals {
   private readonly pending = new Map<number, { resolve(t: ProcessTotals): void; reject(e: Error): void }>();
   private nextId = 1;
+  /** By `withOps` (0, 1): the gather in flight, and the one queued after it. */
+  private readonly current: [Gather, Gather] = [null, null];
+  private readonly queued: [Gather, Gather] = [null, null];
 
   gather(withOps: boolean): Promise<ProcessTotals> {
+    const i = withOps ? 1 : 0;
+    const current = this.current[i];
+    if (current === null) return this.start(i, withOps);
+    let next = this.queued[i];
+    if (next === null) {
+      const after = () => {
+        this.queued[i] = null;
+        return this.start(i, withOps);
+      };
+      next = this.queued[i] = current.then(after, after);
+    }
+    return next;
+  }
+
+  private start(i: 0 | 1, withOps: boolean): Promise<ProcessTotals> {
+    const p = this.ask(withOps);
+    this.current[i] = p;
+    const done = () => {
+      if (this.current[i] === p) this.current[i] = null;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private ask(withOps: boolean): Promise<ProcessTotals> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (!process.connected) {

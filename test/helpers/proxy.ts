@@ -103,6 +103,18 @@ export function waitForPort(port: number | string, ms = 10_000): Promise<void> {
   });
 }
 
+/** Until the proxy's admin API says it is online (no event tells it from outside). */
+async function waitOnline(adminPort: number, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; ;) {
+    const stats = (await (await fetch(`http://127.0.0.1:${adminPort}/proxy/stats`)).json()) as {
+      online?: boolean;
+    };
+    if (stats.online === true) return;
+    if (Date.now() > deadline) throw new Error(`the proxy on admin port ${adminPort} did not go online`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'codis-proxy-test-'));
   const port = opts.port ?? (await freePort());
@@ -138,8 +150,14 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
   const cleanup = () => rm(dir, { recursive: true, force: true });
   void exited.then(cleanup);
   try {
+    const ready = async () => {
+      await Promise.all([waitForPort(opts.unixPath ?? port), waitForPort(adminPort)]);
+      // The ports open before --fillslots takes the proxy online: a client then would be told
+      // the router is offline.
+      if (!opts.offline) await waitOnline(adminPort);
+    };
     await Promise.race([
-      Promise.all([waitForPort(opts.unixPath ?? port), waitForPort(adminPort)]),
+      ready(),
       exited.then((code) => {
         throw new Error(`codis-proxy exited with ${code}: ${log}`);
       }),

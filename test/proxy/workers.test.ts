@@ -96,6 +96,25 @@ test('INFO on any worker reports the whole proxy, and client ids are distinct ac
   for (const c of clients) c.close();
 });
 
+test('a pipeline mixing INFO with forwarded commands gets its replies in order', async () => {
+  const c = await two.proxy.connect();
+  const cmds: string[][] = [];
+  for (let i = 0; i < 300; i++) cmds.push(['INCR', 'info:pipelined'], ['INFO', 'stats']);
+  const replies = await c.pipeline(cmds);
+  let last = 0;
+  for (let i = 0; i < 300; i++) {
+    assert.equal(replies[2 * i], i + 1);
+    const text = String(replies[2 * i + 1]);
+    const total = Number(/total_commands_processed:(\d+)/.exec(text)?.[1]);
+    // Each INFO counts at least what the one before it counted.
+    assert.ok(total >= last, `INFO ${i}: ${total} after ${last}`);
+    last = total;
+  }
+  const after = Number((await info(c, 'stats')).get('total_commands_processed'));
+  assert.ok(after >= last + 1);
+  c.close();
+});
+
 test('a worker that dies is replaced with the current slot table and log level', async () => {
   // The proxy started at WARN; the replacement's start line shows that it took INFO.
   const r = await fetch(`http://${two.proxy.admin}/api/proxy/loglevel/${await xauth()}/INFO`, {
