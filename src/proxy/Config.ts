@@ -113,7 +113,7 @@ export const proxyConfigSchema: Schema<ProxyConfig> = {
     proxy_datacenter: k.string('', 'Set datacenter of proxy.'),
     proxy_max_clients: k.int(
       1000,
-      'Set max number of alive sessions (for the whole proxy: workers share it).',
+      'Set max number of alive sessions (of all the workers together).',
       nonNegative,
     ),
     proxy_max_procs: k.int(

@@ -48,9 +48,12 @@ export interface WorkerPlace {
   count: number;
 }
 
-/** The whole proxy's totals, when this process is one worker of several. */
-export interface PeerTotals {
+/** A cluster worker's link to the other workers, through the primary. */
+export interface ClusterPeers {
+  /** The whole proxy's totals, for INFO. */
   gather(withOps: boolean): Promise<ProcessTotals>;
+  /** This worker's client count changed: the others admit clients against the sum. */
+  clientsChanged(alive: number): void;
 }
 
 export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
@@ -71,10 +74,11 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   sentinelMasters: Record<string, string> | null = null;
   private readonly sessions = new Set<Session>();
   /** Set by a cluster worker: INFO then reports every worker, not this one alone. */
-  peers: PeerTotals | null = null;
+  peers: ClusterPeers | null = null;
+  /** The other workers' clients, as the primary last told: proxy_max_clients is for them all. */
+  othersAlive = 0;
   private nextSessionId: number;
   private readonly sessionIdStep: number;
-  private readonly maxClients: number;
   private server: net.Server | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -90,8 +94,6 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     // Workers interleave their client ids (k+1, k+1+n, …): no two clients share one.
     this.nextSessionId = (opts.worker?.index ?? 0) + 1;
     this.sessionIdStep = opts.worker?.count ?? 1;
-    // And share proxy_max_clients, which the port's round robin fills evenly.
-    this.maxClients = Math.ceil(config.proxy_max_clients / (opts.worker?.count ?? 1));
     const c = config;
     this.sessionAuth = c.session_auth;
     this.numDatabases = c.backend_number_databases;
@@ -241,7 +243,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   private accept(conn: ClientConn): void {
     this.counters.sessionsTotal++;
     this.counters.sessionsAlive++;
-    if (this.counters.sessionsAlive > this.maxClients) {
+    if (this.counters.sessionsAlive + this.othersAlive > this.config.proxy_max_clients) {
       this.reject(conn, 'ERR max number of clients reached');
       return;
     }
@@ -251,6 +253,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     }
     this.sessions.add(new Session(this.nextSessionId, conn, this));
     this.nextSessionId += this.sessionIdStep;
+    this.peers?.clientsChanged(this.counters.sessionsAlive);
   }
 
   /** The error goes out, and what the client sends meanwhile is dropped. */
@@ -262,6 +265,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   sessionClosed(s: Session): void {
     this.sessions.delete(s);
     this.counters.sessionsAlive--;
+    this.peers?.clientsChanged(this.counters.sessionsAlive);
   }
 
   infoText(sections: readonly string[], session: SessionState): string | Promise<string> {

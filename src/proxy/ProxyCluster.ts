@@ -47,6 +47,14 @@ export interface PrimaryAnswer {
   answer: number;
   result: ProcessTotals;
 }
+/** Worker → primary: how many clients it now has. */
+export interface WorkerClients {
+  clients: number;
+}
+/** Primary → worker: how many clients the other workers have. */
+export interface OthersClients {
+  others: number;
+}
 /** Set in a worker's environment: "index/count", its place among the workers. */
 export const WORKER_ENV = 'CODIS_PROXY_WORKER';
 
@@ -73,6 +81,8 @@ export class ProxyCluster implements ProxyControl {
   private readonly workers = new Set<Worker>();
   /** Every forked worker's slot (0…count−1), which its replacement takes over. */
   private readonly slotOf = new Map<Worker, number>();
+  /** Each worker's clients, as it last reported. */
+  private readonly clients = new Map<Worker, number>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly rusage = new Rusage();
@@ -117,7 +127,7 @@ export class ProxyCluster implements ProxyControl {
   private fork(slot: number): Promise<void> {
     const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}` });
     this.slotOf.set(w, slot);
-    w.on('message', (m: WorkerReply | WorkerAsk | string) => this.onMessage(w, m));
+    w.on('message', (m: WorkerReply | WorkerAsk | WorkerClients | string) => this.onMessage(w, m));
     return new Promise((resolve, reject) => {
       const onReady = (m: unknown) => {
         if (m !== WORKER_READY) return;
@@ -137,6 +147,8 @@ export class ProxyCluster implements ProxyControl {
     if (this.sentinels.length > 0) await this.ask(w, { op: 'sentinels', servers: this.sentinels });
     if (this.logLevel !== null) await this.ask(w, { op: 'loglevel', level: this.logLevel });
     if (this.online) await this.ask(w, { op: 'start' });
+    // Before its first client: a replacement admits against the others' clients from the start.
+    this.tellOthers(w);
     await this.ask(w, { op: 'serve' });
   }
 
@@ -144,6 +156,8 @@ export class ProxyCluster implements ProxyControl {
     const slot = this.slotOf.get(w)!;
     this.slotOf.delete(w);
     this.workers.delete(w);
+    // Its clients are gone with it: the others may admit as many.
+    if (this.clients.delete(w)) this.tellClients();
     // Its unanswered requests fail now rather than leave an admin call waiting for ever.
     for (const [id, p] of this.pending) {
       if (p.worker !== w) continue;
@@ -155,10 +169,15 @@ export class ProxyCluster implements ProxyControl {
     this.fork(slot).catch((e: Error) => this.log.error(`cannot restart a proxy worker: ${e.message}`));
   }
 
-  private onMessage(w: Worker, m: WorkerReply | WorkerAsk | string): void {
+  private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | string): void {
     if (typeof m !== 'object' || m === null) return;
     if ('ask' in m) {
       void this.answerTotals(w, m);
+      return;
+    }
+    if ('clients' in m) {
+      this.clients.set(w, m.clients);
+      this.tellClients(w);
       return;
     }
     const p = this.pending.get(m.id);
@@ -180,6 +199,17 @@ export class ProxyCluster implements ProxyControl {
     const started = Date.parse(this.model.start_time);
     const result = sumTotals([...parts, primaryTotals(this.rusage.mem, started)]);
     if (w.isConnected()) w.send({ answer: m.id, result } satisfies PrimaryAnswer);
+  }
+
+  /** Tells every worker but `from` (whose count changed) how many clients the others have. */
+  private tellClients(from?: Worker): void {
+    for (const x of this.slotOf.keys()) if (x !== from) this.tellOthers(x);
+  }
+
+  private tellOthers(w: Worker): void {
+    let others = 0;
+    for (const [x, n] of this.clients) if (x !== w) others += n;
+    if (w.isConnected()) w.send({ others } satisfies OthersClients);
   }
 
   private ask(w: Worker, op: WorkerOp): Promise<unknown> {

@@ -8,12 +8,14 @@
 import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
-import { Proxy, type PeerTotals, type WorkerPlace } from './Proxy.js';
+import { Proxy, type ClusterPeers, type WorkerPlace } from './Proxy.js';
 import {
   WORKER_ENV,
   WORKER_READY,
+  type OthersClients,
   type PrimaryAnswer,
   type WorkerAsk,
+  type WorkerClients,
   type WorkerReply,
   type WorkerRequest,
 } from './ProxyCluster.js';
@@ -27,10 +29,14 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   });
   const primary = new PrimaryLink();
   proxy.peers = primary;
-  const reply = (m: WorkerReply) => process.send!(m);
-  process.on('message', (m: WorkerRequest | PrimaryAnswer) => {
+  const reply = (m: WorkerReply) => primary.send(m);
+  process.on('message', (m: WorkerRequest | PrimaryAnswer | OthersClients) => {
     if ('answer' in m) {
       primary.onAnswer(m);
+      return;
+    }
+    if ('others' in m) {
+      proxy.othersAlive = m.others;
       return;
     }
     void handle(proxy, m, log).then(
@@ -61,12 +67,14 @@ type Gather = Promise<ProcessTotals> | null;
  * the INFOs that come meanwhile share the one that starts when it ends (so each still counts
  * everything before it), and a client pipelining thousands of them costs a few rounds.
  */
-class PrimaryLink implements PeerTotals {
+class PrimaryLink implements ClusterPeers {
   private readonly pending = new Map<number, { resolve(t: ProcessTotals): void; reject(e: Error): void }>();
   private nextId = 1;
   /** By `withOps` (0, 1): the gather in flight, and the one queued after it. */
   private readonly current: [Gather, Gather] = [null, null];
   private readonly queued: [Gather, Gather] = [null, null];
+  /** The client count to report, once per turn however many clients came or went. */
+  private clients = -1;
 
   gather(withOps: boolean): Promise<ProcessTotals> {
     const i = withOps ? 1 : 0;
@@ -101,8 +109,29 @@ class PrimaryLink implements PeerTotals {
         return;
       }
       this.pending.set(id, { resolve, reject });
-      process.send!({ ask: 'totals', id, withOps } satisfies WorkerAsk);
+      this.send({ ask: 'totals', id, withOps } satisfies WorkerAsk);
     });
+  }
+
+  clientsChanged(alive: number): void {
+    if (this.clients < 0) setImmediate(() => this.reportClients());
+    this.clients = alive;
+  }
+
+  /**
+   * Every message to the primary goes after the count it has not heard yet: once it has this
+   * worker's answer to anything, it knows this worker's clients as of then.
+   */
+  send(m: WorkerReply | WorkerAsk): void {
+    this.reportClients();
+    if (process.connected) process.send!(m);
+  }
+
+  private reportClients(): void {
+    const clients = this.clients;
+    if (clients < 0) return;
+    this.clients = -1;
+    if (process.connected) process.send!({ clients } satisfies WorkerClients);
   }
 
   onAnswer(m: PrimaryAnswer): void {
