@@ -2,8 +2,9 @@
  * `--ncpu N` / `proxy_max_procs`: N worker processes (node:cluster) share the client port;
  * this primary keeps the admin API, the Jodis registration and the authoritative state (slot
  * table, online, sentinels, log level), pushes every change to all workers and answers only
- * when all applied it. It sums the workers' counters for the admin API and for INFO. A worker
- * that dies is replaced and given the current state before it serves.
+ * when all applied it. It sums the workers' counters for the admin API and for INFO, and
+ * tells each worker how many clients the others have. A worker that dies is replaced and
+ * given the current state before it serves.
  */
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';

@@ -63,9 +63,10 @@ function workerPlace(env: string | undefined): WorkerPlace {
 type Gather = Promise<ProcessTotals> | null;
 
 /**
- * The worker's side of the asks it makes to the primary. One gather is in flight at a time:
- * the INFOs that come meanwhile share the one that starts when it ends (so each still counts
- * everything before it), and a client pipelining thousands of them costs a few rounds.
+ * The worker's side of what it asks and tells the primary: the whole proxy's counters for
+ * INFO, and its own client count for proxy_max_clients. One gather is in flight at a time:
+ * the INFOs that come meanwhile share the one that starts when it ends (so each reports
+ * counters read after it came), and a client pipelining thousands of them costs a few rounds.
  */
 class PrimaryLink implements ClusterPeers {
   private readonly pending = new Map<number, { resolve(t: ProcessTotals): void; reject(e: Error): void }>();
