@@ -42,11 +42,15 @@ export interface ProxyOptions {
   worker?: WorkerPlace;
 }
 
-/** Worker `index` (0-based) of `count`. */
+/** Worker `index` (0-based) of `count`; `generation`: how many workers held that index before. */
 export interface WorkerPlace {
   index: number;
   count: number;
+  generation: number;
 }
+
+/** Client ids a worker generation may use before the next one's begin. */
+const IDS_PER_GENERATION = 2 ** 32;
 
 /** A cluster worker's link to the other workers, through the primary. */
 export interface ClusterPeers {
@@ -91,9 +95,11 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     private readonly opts: ProxyOptions,
   ) {
     this.log = opts.logger;
-    // Workers interleave their client ids (k+1, k+1+n, …): no two clients share one.
-    this.nextSessionId = (opts.worker?.index ?? 0) + 1;
-    this.sessionIdStep = opts.worker?.count ?? 1;
+    // Workers interleave their client ids (k+1, k+1+n, …), and a replacement starts above
+    // the worker it replaces: no two clients ever share an id, as in Redis.
+    const w = opts.worker ?? { index: 0, count: 1, generation: 0 };
+    this.nextSessionId = w.generation * IDS_PER_GENERATION * w.count + w.index + 1;
+    this.sessionIdStep = w.count;
     const c = config;
     this.sessionAuth = c.session_auth;
     this.numDatabases = c.backend_number_databases;

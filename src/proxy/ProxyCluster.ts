@@ -56,7 +56,7 @@ export interface WorkerClients {
 export interface OthersClients {
   others: number;
 }
-/** Set in a worker's environment: "index/count", its place among the workers. */
+/** Set in a worker's environment: "index/count/generation", its place among the workers. */
 export const WORKER_ENV = 'CODIS_PROXY_WORKER';
 
 /** How many workers to run: 1 on two cores or fewer (client, proxy and Redis share them), else cores − 1. */
@@ -82,6 +82,8 @@ export class ProxyCluster implements ProxyControl {
   private readonly workers = new Set<Worker>();
   /** Every forked worker's slot (0…count−1), which its replacement takes over. */
   private readonly slotOf = new Map<Worker, number>();
+  /** Workers forked so far for each slot. */
+  private readonly forks: number[] = [];
   /** Each worker's clients, as it last reported. */
   private readonly clients = new Map<Worker, number>();
   private readonly pending = new Map<number, Pending>();
@@ -126,7 +128,9 @@ export class ProxyCluster implements ProxyControl {
   }
 
   private fork(slot: number): Promise<void> {
-    const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}` });
+    const generation = this.forks[slot] ?? 0;
+    this.forks[slot] = generation + 1;
+    const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}/${generation}` });
     this.slotOf.set(w, slot);
     w.on('message', (m: WorkerReply | WorkerAsk | WorkerClients | string) => this.onMessage(w, m));
     return new Promise((resolve, reject) => {

@@ -55,9 +55,9 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
 }
 
 function workerPlace(env: string | undefined): WorkerPlace {
-  const m = /^(\d+)\/(\d+)$/.exec(env ?? '');
-  if (m === null) throw new Error(`a proxy worker needs ${WORKER_ENV}=index/count, not ${env}`);
-  return { index: Number(m[1]), count: Number(m[2]) };
+  const m = /^(\d+)\/(\d+)\/(\d+)$/.exec(env ?? '');
+  if (m === null) throw new Error(`a proxy worker needs ${WORKER_ENV}=index/count/generation, not ${env}`);
+  return { index: Number(m[1]), count: Number(m[2]), generation: Number(m[3]) };
 }
 
 type Gather = Promise<ProcessTotals> | null;

@@ -116,32 +116,37 @@ test('a pipeline mixing INFO with forwarded commands gets its replies in order',
 });
 
 test('a worker that dies is replaced with the current slot table and log level', async () => {
-  // The proxy started at WARN; the replacement's start line shows that it took INFO.
+  // The workers started at WARN: a "serves clients" line (INFO) can only come from a
+  // replacement that took the level set here, and it comes once that worker has the port.
   const r = await fetch(`http://${two.proxy.admin}/api/proxy/loglevel/${await xauth()}/INFO`, {
     method: 'PUT',
   });
   assert.equal(r.status, 200);
-  const before = workerPids();
-  const victim = before[0];
+  const earlier = await Promise.all(Array.from({ length: 4 }, () => two.proxy.connect()));
+  const earlierIds = (await Promise.all(earlier.map((c) => c.call('CLIENT', 'ID')))) as number[];
+  for (const c of earlier) c.close();
+  const [victim] = workerPids();
   process.kill(victim!, 'SIGKILL');
-  // No event reaches the test when the replacement is up: poll the process list and the stats.
-  const replaced = async () => {
-    const pids = workerPids();
-    return pids.length === 2 && !pids.includes(victim!) && (await stats()).runtime?.num_procs === 2;
-  };
-  for (let i = 0; i < 100 && !(await replaced()); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(await replaced());
-  const replacement = workerPids().find((p) => !before.includes(p));
-  assert.match(two.proxy.logs(), new RegExp(`proxy worker ${replacement} serves clients`));
-  // New connections land on either worker; all of them route with the table set before the crash.
-  const clients: RespClient[] = await Promise.all(Array.from({ length: 10 }, () => two.proxy.connect()));
-  for (const [i, c] of clients.entries()) {
+  // No event reaches the test from the proxy: poll its log for that line.
+  const serving = () => /proxy worker (\d+) serves clients/.exec(two.proxy.logs())?.[1];
+  for (let i = 0; i < 200 && serving() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  const replacement = serving();
+  assert.ok(replacement !== undefined && Number(replacement) !== victim, `replacement ${replacement}`);
+  assert.equal(workerPids().length, 2);
+  // One at a time, so that the port's round robin gives the replacement its turns. All of them
+  // route with the table set before the crash.
+  const clients: RespClient[] = [];
+  for (let i = 0; i < 10; i++) {
+    const c = await two.proxy.connect();
     assert.equal(await c.call('SET', `after:${i}`, 'y'), 'OK');
     assert.equal(String(await two.servers[0]!.call('GET', `after:${i}`)), 'y');
+    clients.push(c);
   }
   // Whichever worker a client reached, INFO counts both workers' clients, and its uptime is
   // the proxy's (since the primary started), not the replacement's.
   const started = Date.parse((await model()).start_time);
+  const ids = new Set<number>();
+  let onReplacement = 0;
   for (const c of clients) {
     const lo = Math.floor((Date.now() - started) / 1000);
     const f = await info(c);
@@ -150,7 +155,16 @@ test('a worker that dies is replaced with the current slot table and log level',
     assert.equal(f.get('connected_clients'), '10');
     const uptime = Number(f.get('uptime_in_seconds'));
     assert.ok(uptime >= lo && uptime <= hi, `uptime ${uptime} not in [${lo}, ${hi}]`);
+    // Client ids are never reused: the replacement's are above every id given out before.
+    const id = (await c.call('CLIENT', 'ID')) as number;
+    ids.add(id);
+    if (f.get('process_id') === replacement) {
+      onReplacement++;
+      assert.ok(id > Math.max(...earlierIds), `id ${id} after ${earlierIds.join(',')}`);
+    }
   }
+  assert.equal(ids.size, 10);
+  assert.ok(onReplacement > 0);
   for (const c of clients) c.close();
 });
 
