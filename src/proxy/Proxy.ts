@@ -257,7 +257,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       this.reject(conn, 'ERR router is not online');
       return;
     }
-    this.sessions.add(new Session(this.nextSessionId, conn, this));
+    this.sessions.add(new Session(this.nextSessionId, conn, this, this.counters.sessionsTotal));
     this.nextSessionId += this.sessionIdStep;
     this.peers?.clientsChanged(this.counters.sessionsAlive);
   }

@@ -83,10 +83,16 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   /** The last flush waited one turn for the rest of a partly answered batch. */
   private heldBack = false;
 
+  /**
+   * `seed` spreads sessions over their backend's parallel connections: this process's count
+   * of sessions, as ids (which a cluster's workers interleave) would put all of one worker's
+   * on the same connection.
+   */
   constructor(
     readonly id: number,
     private readonly conn: ClientConn,
     private readonly host: SessionHost,
+    private readonly seed = id,
   ) {
     const o = host.options;
     this.authorized = host.sessionAuth === '';
@@ -131,7 +137,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       const route = fastRoute(info, cmd);
       if (route !== NOT_FAST) {
         const req = this.enqueue(this.request(null, cmd, info));
-        req.seed = this.id;
+        req.seed = this.seed;
         this.forward(req, route, cmd);
         return;
       }
@@ -147,7 +153,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       unknownName = args[0]!.toString('latin1').toUpperCase();
     }
     const req = this.enqueue(this.request(args, cmd, info));
-    req.seed = this.id;
+    req.seed = this.seed;
     if (unknownName !== undefined) req.unknownName = unknownName;
     this.handle(req, info);
   }

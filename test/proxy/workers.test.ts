@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { evenSlots, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
 import { RedisError, RespClient } from '../helpers/resp-client.js';
+import { startRedis } from '../helpers/redis.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
 
@@ -202,5 +203,29 @@ test('proxy_max_clients is for all the workers together: 4 over two workers admi
     for (const c of admitted) c.close();
   } finally {
     await p.stop();
+  }
+});
+
+test('each worker spreads its clients over backend_primary_parallel connections', async () => {
+  const redis = await startRedis();
+  const p = await startProxy({
+    backends: [redis.addr],
+    // No keep-alive PING: a backend connection's last command is then a client's.
+    config: { backend_primary_parallel: 2, backend_ping_period: '0s' },
+    args: ['--ncpu', '2'],
+  });
+  try {
+    const clients: RespClient[] = [];
+    for (let i = 0; i < 8; i++) clients.push(await p.connect());
+    for (let round = 0; round < 2; round++) {
+      for (const [i, c] of clients.entries()) assert.equal(await c.call('SET', `spread:${i}`, round), 'OK');
+    }
+    // Two workers with two connections each: all four carried SETs.
+    const list = String(await redis.call('CLIENT', 'LIST'));
+    assert.equal(list.split('\n').filter((l) => / cmd=set /.test(l)).length, 4, list);
+    for (const c of clients) c.close();
+  } finally {
+    await p.stop();
+    await redis.stop();
   }
 });
