@@ -1,7 +1,7 @@
 /**
  * `--ncpu N` / `proxy_max_procs`: N worker processes (node:cluster) share the client port;
  * this primary keeps the admin API, the Jodis registration and the authoritative state (slot
- * table, online, sentinels, log level), pushes every change to all workers and answers only
+ * table, held keys, online, sentinels, log level), pushes every change to all workers and answers only
  * when all applied it. It sums the workers' counters for the admin API and for INFO, and
  * tells each worker how many clients the others have. A worker that dies is replaced and
  * given the current state before it serves.
@@ -20,13 +20,24 @@ import { Rusage } from './Rusage.js';
 import { registerProxy, type Jodis } from './Jodis.js';
 import { primaryTotals, sumTotals, type ProcessTotals } from './ProcessTotals.js';
 
+/** A key of a migrating slot held while the dashboard moves it (the key in base64). */
+interface KeyHold {
+  slot: number;
+  db: number;
+  key: string;
+}
+
+function holdId(h: KeyHold): string {
+  return `${h.slot}/${h.db}/${h.key}`;
+}
+
 /** Primary → worker. */
 export type WorkerOp =
   | { op: 'fill'; slots: SlotJson[] }
   | { op: 'start' }
   | { op: 'stats'; flags: number }
   | { op: 'reset' }
-  | { op: 'hold' | 'release'; slot: number; db: number; key: string }
+  | ({ op: 'hold' | 'release' } & KeyHold)
   | { op: 'sentinels'; servers: string[] }
   | { op: 'totals'; withOps: boolean }
   | { op: 'serve' }
@@ -82,6 +93,8 @@ export class ProxyCluster implements ProxyControl {
   private readonly workers = new Set<Worker>();
   /** Every forked worker's slot (0…count−1), which its replacement takes over. */
   private readonly slotOf = new Map<Worker, number>();
+  /** Keys held for a big-key move, which a replacement worker must hold too. */
+  private readonly holds = new Map<string, KeyHold>();
   /** Workers forked so far for each slot. */
   private readonly forks: number[] = [];
   /** Each worker's clients, as it last reported. */
@@ -149,6 +162,7 @@ export class ProxyCluster implements ProxyControl {
   /** The state first, then the client port: a worker never routes with a table it lacks. */
   private async replay(w: Worker): Promise<void> {
     await this.ask(w, { op: 'fill', slots: [...this.table.values()] });
+    for (const hold of this.holds.values()) await this.ask(w, { op: 'hold', ...hold });
     if (this.sentinels.length > 0) await this.ask(w, { op: 'sentinels', servers: this.sentinels });
     if (this.logLevel !== null) await this.ask(w, { op: 'loglevel', level: this.logLevel });
     if (this.online) await this.ask(w, { op: 'start' });
@@ -238,6 +252,8 @@ export class ProxyCluster implements ProxyControl {
 
   async fillSlots(slots: SlotJson[]): Promise<void> {
     for (const s of slots) this.table.set(s.id, s);
+    // A worker drops the holds of a slot that no longer migrates: so does the record of them.
+    for (const [id, h] of this.holds) if (!this.table.get(h.slot)?.migrate_from) this.holds.delete(id);
     await this.all({ op: 'fill', slots });
   }
 
@@ -255,11 +271,15 @@ export class ProxyCluster implements ProxyControl {
   }
 
   async holdKey(slot: number, db: number, key: Buffer): Promise<void> {
-    await this.all({ op: 'hold', slot, db, key: key.toString('base64') });
+    const hold: KeyHold = { slot, db, key: key.toString('base64') };
+    this.holds.set(holdId(hold), hold);
+    await this.all({ op: 'hold', ...hold });
   }
 
   async releaseKey(slot: number, db: number, key: Buffer): Promise<void> {
-    await this.all({ op: 'release', slot, db, key: key.toString('base64') });
+    const hold: KeyHold = { slot, db, key: key.toString('base64') };
+    this.holds.delete(holdId(hold));
+    await this.all({ op: 'release', ...hold });
   }
 
   async setSentinels(servers: string[]): Promise<void> {

@@ -6,6 +6,7 @@ import { RedisError, RespClient } from '../helpers/resp-client.js';
 import { startRedis } from '../helpers/redis.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
+import { keySlot } from '../../src/proxy/routing.js';
 
 const two = proxyOverTwoGroups({ args: ['--ncpu', '2'] });
 
@@ -116,6 +117,27 @@ test('a pipeline mixing INFO with forwarded commands gets its replies in order',
   c.close();
 });
 
+/**
+ * Kills a worker and returns the pid of the one that replaces it, once that one serves: its
+ * "serves clients" line, logged at INFO, needs the log level set before (see below).
+ */
+async function replaceAWorker(): Promise<number> {
+  const before = workerPids();
+  process.kill(before[0]!, 'SIGKILL');
+  const serving = () => {
+    for (const m of two.proxy.logs().matchAll(/proxy worker (\d+) serves clients/g)) {
+      if (!before.includes(Number(m[1]))) return Number(m[1]);
+    }
+    return undefined;
+  };
+  // No event reaches the test from the proxy: poll its log for that line.
+  for (let i = 0; i < 200 && serving() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  const pid = serving();
+  assert.ok(pid !== undefined, 'no replacement serves');
+  assert.equal(workerPids().length, 2);
+  return pid;
+}
+
 test('a worker that dies is replaced with the current slot table and log level', async () => {
   // The workers started at WARN: a "serves clients" line (INFO) can only come from a
   // replacement that took the level set here, and it comes once that worker has the port.
@@ -126,14 +148,7 @@ test('a worker that dies is replaced with the current slot table and log level',
   const earlier = await Promise.all(Array.from({ length: 4 }, () => two.proxy.connect()));
   const earlierIds = (await Promise.all(earlier.map((c) => c.call('CLIENT', 'ID')))) as number[];
   for (const c of earlier) c.close();
-  const [victim] = workerPids();
-  process.kill(victim!, 'SIGKILL');
-  // No event reaches the test from the proxy: poll its log for that line.
-  const serving = () => /proxy worker (\d+) serves clients/.exec(two.proxy.logs())?.[1];
-  for (let i = 0; i < 200 && serving() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-  const replacement = serving();
-  assert.ok(replacement !== undefined && Number(replacement) !== victim, `replacement ${replacement}`);
-  assert.equal(workerPids().length, 2);
+  const replacement = String(await replaceAWorker());
   // One at a time, so that the port's round robin gives the replacement its turns. All of them
   // route with the table set before the crash.
   const clients: RespClient[] = [];
@@ -166,6 +181,52 @@ test('a worker that dies is replaced with the current slot table and log level',
   }
   assert.equal(ids.size, 10);
   assert.ok(onReplacement > 0);
+  for (const c of clients) c.close();
+});
+
+test('a replacement worker holds the keys that the others hold for a big-key move', async () => {
+  const [target, source] = two.servers.map((x) => x.addr);
+  const slot = 77;
+  const inSlot: string[] = [];
+  for (let i = 0; inSlot.length < 11; i++)
+    if (keySlot(Buffer.from(`held:${i}`)) === slot) inSlot.push(`held:${i}`);
+  const [held, ...others] = inSlot;
+  const put = async (path: string, body: unknown) => {
+    const r = await fetch(`http://${two.proxy.admin}/api/proxy/${path}/${await xauth()}`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+    });
+    assert.equal(r.status, 200, await r.text());
+  };
+  const table = evenSlots([target!]);
+  table[slot] = { ...table[slot]!, migrate_from: source!, migrate_from_group_id: 2 };
+  await put('fillslots', table);
+  await put('keyhold', { slot, db: 0, key: Buffer.from(held!).toString('base64') });
+  await replaceAWorker();
+  // Clients on both workers: each sends the held key's SET, then another key of the slot.
+  const clients: RespClient[] = [];
+  const replies: Promise<unknown>[] = [];
+  for (let i = 0; i < 10; i++) {
+    const c = await two.proxy.connect();
+    clients.push(c);
+    replies.push(
+      c.pipeline([
+        ['SET', held!, `late${i}`],
+        ['SET', others[i]!, 'x'],
+      ]),
+    );
+  }
+  // Every other key reaching the target proves each worker took its whole pipeline.
+  const target0 = two.servers[0]!;
+  for (let i = 0; i < 400 && (await target0.call('EXISTS', ...others)) !== 10; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(await target0.call('EXISTS', ...others), 10);
+  assert.equal(await target0.call('EXISTS', held!), 0, 'no worker wrote the held key');
+  await put('keyhold', { slot, db: 0, key: Buffer.from(held!).toString('base64'), hold: false });
+  for (const r of replies) assert.deepEqual(await r, ['OK', 'OK']);
+  assert.match(String(await target0.call('GET', held!)), /^late\d$/);
+  await put('fillslots', evenSlots([target!]));
   for (const c of clients) c.close();
 });
 
