@@ -118,7 +118,7 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
   `Every run is \`redis-benchmark -t TEST -n N -c C -P P -r ${KEYSPACE} -d ${VALUE_SIZE} --csv\` (see the ` +
     'Failures section for full commands when a run fails).',
   '`direct` is one of the two redis-servers the proxy shards over (slots split evenly), so it holds every key ' +
-    'itself; `proxy` is bin/codis-proxy on the same box.',
+    'itself; `proxy` is bin/codis-proxy as one process (`--ncpu 1`) on the same box.',
   `GETs hit: before the rounds all ${KEYSPACE} keys redis-benchmark can pick (key:000000000000 .. ` +
     `key:${String(KEYSPACE - 1).padStart(12, '0')}) are SET to ${VALUE_SIZE}-byte values through each target.`,
   ...(o.twemproxy === undefined

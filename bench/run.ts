@@ -18,7 +18,8 @@ import { findNutcracker, type Nutcracker } from './twemproxy.js';
 const USAGE = `usage: npm run bench -- [mode] [options]
 
 modes:
-  throughput (default)   redis-benchmark workloads against direct redis, codis-proxy and --vs targets
+  throughput (default)   redis-benchmark workloads against direct redis, codis-proxy (one process:
+                         --ncpu 1) and --vs targets
   migration              a steady GET/SET load through a proxy before, during and after the dashboard
                          migrates slots 0..N-1 from group 1 to group 2; migration speed, source stalls
 

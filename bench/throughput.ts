@@ -15,6 +15,13 @@ import {
 import { summarize, type Row, type Runs } from './report.js';
 import { pingOk } from './resp.js';
 import { hitRate, preload, startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
+
+/**
+ * The `proxy` target is one process whatever the cores (the default would be cores − 1 workers
+ * on a bigger machine): its rows compare across machines, and its memory figures, read from its
+ * own /proc entry, are the whole proxy's. `--ncpu N` adds worker targets.
+ */
+const ONE_PROCESS = { ncpu: 1 };
 import { startTwemproxy, type Nutcracker } from './twemproxy.js';
 
 export interface Target {
@@ -124,7 +131,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     log('starting 2 redis-servers and codis-proxy');
     servers.push(await startRedis(), await startRedis());
     const backends = servers.map((s) => s.addr);
-    proxy = await startProxy(backends);
+    proxy = await startProxy(backends, ONE_PROCESS);
     peak.watch(proxy);
     const targets: Target[] = [
       {
@@ -208,7 +215,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
             notes.push(msg);
             log(msg);
             await proxy.stop();
-            proxy = await startProxy(backends);
+            proxy = await startProxy(backends, ONE_PROCESS);
             peak.watch(proxy);
             t.port = proxy.port;
           }
@@ -226,7 +233,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     log(`measuring RSS growth at ${o.idleConns} idle connections on a fresh proxy`);
     // A fresh proxy: the loaded one's heap is still shrinking after the runs, which would hide the growth.
     await proxy.stop();
-    proxy = await startProxy(backends);
+    proxy = await startProxy(backends, ONE_PROCESS);
     try {
       idle = await idleConnections(proxy, o.idleConns);
     } catch (e) {
