@@ -84,7 +84,7 @@ test('a proxy of several workers is registered once, by its primary', async () =
   assert.equal(model.jodis_path, node.path);
   assert.equal(node.data.admin, model.admin_addr);
   assert.equal(node.data.addr, model.proxy_addr);
-  // Every worker serves the address Jodis gives out.
+  // The address Jodis gives out serves clients.
   const c = await proxy.connect();
   assert.equal(await c.call('SET', 'jodis:k', 'v'), 'OK');
   c.close();
