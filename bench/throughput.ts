@@ -15,6 +15,7 @@ import {
 import { summarize, type Row, type Runs } from './report.js';
 import { pingOk } from './resp.js';
 import { hitRate, preload, startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
+import { startTwemproxy, type Nutcracker } from './twemproxy.js';
 
 /**
  * The `proxy` target is one process whatever the cores (the default would be cores − 1 workers
@@ -22,7 +23,6 @@ import { hitRate, preload, startProxy, startRedis, type Managed, type ProxyProc 
  * own /proc entry, are the whole proxy's. `--ncpu N` adds worker targets.
  */
 const ONE_PROCESS = { ncpu: 1 };
-import { startTwemproxy, type Nutcracker } from './twemproxy.js';
 
 export interface Target {
   readonly name: string;
