@@ -92,7 +92,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     readonly id: number,
     private readonly conn: ClientConn,
     private readonly host: SessionHost,
-    private readonly seed = id,
+    private readonly seed: number,
   ) {
     const o = host.options;
     this.authorized = host.sessionAuth === '';
