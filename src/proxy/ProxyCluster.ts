@@ -145,6 +145,9 @@ export class ProxyCluster implements ProxyControl {
     this.forks[slot] = generation + 1;
     const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}/${generation}` });
     this.slotOf.set(w, slot);
+    // A send to a worker that has just died fails (EPIPE) before its exit is seen. Unheard,
+    // that error would take the primary and every worker down; its exit replaces it.
+    w.on('error', (e) => this.log.warn(`proxy worker ${w.process.pid}: ${e.message}`));
     w.on('message', (m: WorkerReply | WorkerAsk | WorkerClients | string) => this.onMessage(w, m));
     return new Promise((resolve, reject) => {
       const onReady = (m: unknown) => {
