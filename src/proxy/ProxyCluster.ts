@@ -3,8 +3,8 @@
  * this primary keeps the admin API, the Jodis registration and the authoritative state (slot
  * table, held keys, online, sentinels, log level), pushes every change to all workers and answers only
  * when all applied it. It sums the workers' counters for the admin API and for INFO, and
- * tells each worker how many clients the others have. A worker that dies is replaced and
- * given the current state before it serves.
+ * tells each worker how many clients the others have. A worker that dies is replaced (after a
+ * growing delay when they keep dying as they start) and given the current state before it serves.
  */
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import type { SlotJson } from '../models/Slot.js';
 import type { ProxyModel } from '../models/Proxy.js';
 import type { Logger } from '../utils/log.js';
 import { proxyToken, proxyXAuth } from '../utils/xauth.js';
+import { formatDuration } from '../utils/units.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProxyControl } from './ProxyControl.js';
 import { publicAddr } from './Proxy.js';
@@ -19,6 +20,7 @@ import { mergeStats } from './StatsJson.js';
 import { Rusage } from './Rusage.js';
 import { registerProxy, type Jodis } from './Jodis.js';
 import { primaryTotals, sumTotals, type ProcessTotals } from './ProcessTotals.js';
+import { RestartBackoff } from './RestartBackoff.js';
 
 /** A key of a migrating slot held while the dashboard moves it (the key in base64). */
 interface KeyHold {
@@ -105,6 +107,9 @@ export class ProxyCluster implements ProxyControl {
   private jodis: Jodis | null = null;
   /** Set through the admin API: a replacement worker takes it too. */
   private logLevel: string | null = null;
+  private readonly backoff = new RestartBackoff();
+  /** Replacements waiting out a crash loop's delay: close() cancels them. */
+  private readonly restarts = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly config: ProxyConfig,
@@ -143,6 +148,7 @@ export class ProxyCluster implements ProxyControl {
   private fork(slot: number): Promise<void> {
     const generation = this.forks[slot] ?? 0;
     this.forks[slot] = generation + 1;
+    this.backoff.forked(slot);
     const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}/${generation}` });
     this.slotOf.set(w, slot);
     // A send to a worker that has just died fails (EPIPE) before its exit is seen. Unheard,
@@ -187,8 +193,21 @@ export class ProxyCluster implements ProxyControl {
       p.reject(new Error(`proxy worker ${w.process.pid} died (${signal ?? code})`));
     }
     if (this.closed) return;
-    this.log.warn(`proxy worker ${w.process.pid} died (${signal ?? code}); starting another`);
-    this.fork(slot).catch((e: Error) => this.log.error(`cannot restart a proxy worker: ${e.message}`));
+    const { livedMs, delayMs } = this.backoff.died(slot);
+    const died = `proxy worker ${w.process.pid} died (${signal ?? code}) ${formatDuration(livedMs)} after it started`;
+    const restart = () =>
+      this.fork(slot).catch((e: Error) => this.log.error(`cannot restart a proxy worker: ${e.message}`));
+    if (delayMs === 0) {
+      this.log.warn(`${died}; starting another`);
+      void restart();
+      return;
+    }
+    this.log.warn(`${died}, as the one before it did; starting another in ${formatDuration(delayMs)}`);
+    const timer = setTimeout(() => {
+      this.restarts.delete(timer);
+      void restart();
+    }, delayMs);
+    this.restarts.add(timer);
   }
 
   private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | string): void {
@@ -299,6 +318,7 @@ export class ProxyCluster implements ProxyControl {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const timer of this.restarts) clearTimeout(timer);
     this.rusage.close();
     await this.jodis?.close();
     // Workers still starting too: every forked one that has not exited.

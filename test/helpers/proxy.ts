@@ -2,12 +2,13 @@
  * A real codis-proxy process (bin/codis-proxy) on free loopback ports, for integration tests.
  * Slots are either given as a static table (--fillslots) or spread evenly over `backends`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { slotOf } from '../../src/proxy/hash.js';
+import { proxyXAuth } from '../../src/utils/xauth.js';
 import { freePort } from './ports.js';
 import { RespClient, type ClientOptions } from './resp-client.js';
 import { startRedis, type RedisServer } from './redis.js';
@@ -53,6 +54,8 @@ export interface ProxyProcess {
   readonly child: ChildProcess;
   connect(opts?: ClientOptions): Promise<RespClient>;
   logs(): string;
+  /** The first match of `pattern` in what the proxy logs from this call on. */
+  nextLog(pattern: RegExp, ms?: number): Promise<RegExpExecArray>;
   /** SIGTERM and wait for exit. */
   stop(): Promise<void>;
   kill(): Promise<void>;
@@ -140,10 +143,31 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
   live.add(child);
   child.once('exit', () => live.delete(child));
   let log = '';
+  // Each waiter of nextLog reads only what came after it started waiting.
+  const waiters = new Set<(chunk: string) => void>();
   const onOut = (d: Buffer) => {
-    log += d.toString();
+    const chunk = d.toString();
+    log += chunk;
     if (log.length > 256 * 1024) log = log.slice(-128 * 1024);
+    for (const w of waiters) w(chunk);
   };
+  const nextLog = (pattern: RegExp, ms = 10_000) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      let seen = '';
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`the proxy logged no ${pattern} within ${ms} ms; its log:\n${log.slice(-4000)}`));
+      }, ms);
+      const waiter = (chunk: string) => {
+        seen += chunk;
+        const m = pattern.exec(seen);
+        if (m === null) return;
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve(m);
+      };
+      waiters.add(waiter);
+    });
   child.stdout!.on('data', onOut);
   child.stderr!.on('data', onOut);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -191,9 +215,40 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
         ? RespClient.connectPath(opts.unixPath, o)
         : RespClient.connect(port, '127.0.0.1', o),
     logs: () => log,
+    nextLog,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
   };
+}
+
+/** The pids of a proxy's worker processes (`--ncpu`): the primary's children. */
+export function workerPids(proxy: ProxyProcess): number[] {
+  try {
+    const out = execFileSync('pgrep', ['-P', String(proxy.child.pid)])
+      .toString()
+      .trim();
+    return out.split('\n').map(Number);
+  } catch {
+    return []; // pgrep exits 1 when the primary has no child at that moment
+  }
+}
+
+/**
+ * PUT `/api/proxy/<op>/<xauth>[/<arg>]` on a proxy that `startProxy` started (product "test",
+ * no product_auth).
+ */
+export async function putProxyAdmin(
+  proxy: ProxyProcess,
+  op: string,
+  arg?: string,
+  body?: unknown,
+): Promise<Response> {
+  const model = (await (await fetch(`http://${proxy.admin}/api/proxy/model`)).json()) as { token: string };
+  const xauth = proxyXAuth('test', '', model.token);
+  return fetch(`http://${proxy.admin}/api/proxy/${op}/${xauth}${arg === undefined ? '' : `/${arg}`}`, {
+    method: 'PUT',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 }
 
 /** Two redis-servers and a proxy over them, as `proxyOverTwoGroups` keeps them. */

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { evenSlots, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
+import { evenSlots, proxyOverTwoGroups, startProxy, workerPids } from '../helpers/proxy.js';
 import { RedisError, RespClient } from '../helpers/resp-client.js';
 import { startRedis } from '../helpers/redis.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
@@ -18,16 +17,7 @@ test('by default one process on up to 2 cores (client and Redis share them), cor
   );
 });
 
-function workerPids(): number[] {
-  try {
-    const out = execFileSync('pgrep', ['-P', String(two.proxy.child.pid)])
-      .toString()
-      .trim();
-    return out.split('\n').map(Number);
-  } catch {
-    return []; // pgrep exits 1 when the primary has no child at that moment
-  }
-}
+const workers = () => workerPids(two.proxy);
 
 async function stats(): Promise<{
   ops: { total: number };
@@ -46,7 +36,7 @@ async function xauth(): Promise<string> {
 }
 
 test('two workers serve clients; a slot-table change reaches both before it is acknowledged', async () => {
-  assert.equal(workerPids().length, 2);
+  assert.equal(workers().length, 2);
   const clients = await Promise.all(Array.from({ length: 20 }, () => two.proxy.connect()));
   await Promise.all(clients.map((c, i) => c.call('SET', `w:${i}`, `v${i}`)));
   const s = await stats();
@@ -102,7 +92,7 @@ test('INFO on any worker reports the whole proxy, and client ids are distinct ac
   // Memory is the primary's and both workers' RSS (each sampled once a second), not one worker's.
   const rssKb = (pid: number) =>
     Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  const all = [two.proxy.child.pid!, ...workerPids()].reduce((sum, pid) => sum + rssKb(pid) * 1024, 0);
+  const all = [two.proxy.child.pid!, ...workers()].reduce((sum, pid) => sum + rssKb(pid) * 1024, 0);
   const rss = Number(f.get('used_memory_rss'));
   assert.ok(rss > all * 0.75 && rss < all * 1.25, `INFO says ${rss} bytes, /proc ${all}`);
   for (const c of clients) c.close();
@@ -132,11 +122,11 @@ test('a pipeline mixing INFO with forwarded commands gets its replies in order',
  * "serves clients" line, logged at INFO, needs the log level set before (see below).
  */
 async function replaceAWorker(): Promise<number> {
-  const before = workerPids();
+  const before = workers();
   process.kill(before[0]!, 'SIGKILL');
   // A worker alive now that was not before the kill, and has logged that it serves.
   const serving = () => {
-    const now = workerPids().filter((p) => !before.includes(p));
+    const now = workers().filter((p) => !before.includes(p));
     for (const m of two.proxy.logs().matchAll(/proxy worker (\d+) serves clients/g)) {
       if (now.includes(Number(m[1]))) return Number(m[1]);
     }
@@ -146,7 +136,7 @@ async function replaceAWorker(): Promise<number> {
   for (let i = 0; i < 200 && serving() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
   const pid = serving();
   assert.ok(pid !== undefined, 'no replacement serves');
-  assert.equal(workerPids().length, 2);
+  assert.equal(workers().length, 2);
   return pid;
 }
 
