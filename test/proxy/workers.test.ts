@@ -123,20 +123,11 @@ test('a pipeline mixing INFO with forwarded commands gets its replies in order',
  */
 async function replaceAWorker(): Promise<number> {
   const before = workers();
+  const serves = two.proxy.nextLog(/proxy worker (\d+) serves clients/, 20_000);
   process.kill(before[0]!, 'SIGKILL');
-  // A worker alive now that was not before the kill, and has logged that it serves.
-  const serving = () => {
-    const now = workers().filter((p) => !before.includes(p));
-    for (const m of two.proxy.logs().matchAll(/proxy worker (\d+) serves clients/g)) {
-      if (now.includes(Number(m[1]))) return Number(m[1]);
-    }
-    return undefined;
-  };
-  // No event reaches the test from the proxy: poll its log for that line.
-  for (let i = 0; i < 200 && serving() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-  const pid = serving();
-  assert.ok(pid !== undefined, 'no replacement serves');
-  assert.equal(workers().length, 2);
+  const pid = Number((await serves)[1]);
+  assert.ok(!before.includes(pid));
+  assert.deepEqual(workers().sort(), [before[1]!, pid].sort());
   return pid;
 }
 
