@@ -80,10 +80,11 @@ test('encodeCommand', () => {
   );
 });
 
-test('freePort(s)', async () => {
-  const ports = await freePorts(5);
-  assert.equal(new Set(ports).size, 5);
-  assert.ok((await freePort()) > 0);
+test('freePort(s): distinct ports below the ephemeral range, none given twice', async () => {
+  const [ephemeral] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+  const ports = [...(await freePorts(5)), await freePort(), await freePort()];
+  assert.equal(new Set(ports).size, 7);
+  for (const p of ports) assert.ok(p >= 1024 && p < Number(ephemeral), `port ${p}`);
 });
 
 test('startRedis: commands, pipeline, raw, errors, big values, stop leaves nothing', async () => {

@@ -20,6 +20,7 @@ import { decidedNames, decisionFor } from '../../src/proxy/commands/policy.js';
 import { REDIS_COMMANDS } from '../../src/proxy/commands/table.generated.js';
 import { RawConn } from '../helpers/raw-conn.js';
 import { patternSlot } from '../../src/proxy/commands/sortPatterns.js';
+import { freePort } from '../helpers/ports.js';
 import { slotOf } from '../../src/proxy/hash.js';
 
 const B = (s: string) => Buffer.from(s);
@@ -278,17 +279,6 @@ test('collectKeys reuses the caller array', () => {
 let redis: ChildProcess | undefined;
 let dir = '';
 let port = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
 
 /** End offset of the RESP2 frame at `pos`, or -1 when incomplete. */
 function frameEnd(buf: Buffer, pos: number): number {

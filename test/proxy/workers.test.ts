@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { evenSlots, proxyOverTwoGroups, startProxy, workerPids } from '../helpers/proxy.js';
+import { evenSlots, proxyOverTwoGroups, putProxyAdmin, startProxy, workerPids } from '../helpers/proxy.js';
 import { RedisError, RespClient } from '../helpers/resp-client.js';
 import { startRedis } from '../helpers/redis.js';
-import { proxyXAuth } from '../../src/utils/xauth.js';
 import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
 import { keySlot } from '../../src/proxy/routing.js';
 
@@ -31,10 +30,6 @@ async function model(): Promise<{ token: string; start_time: string }> {
   return (await (await fetch(`http://${two.proxy.admin}/api/proxy/model`)).json()) as never;
 }
 
-async function xauth(): Promise<string> {
-  return proxyXAuth('test', '', (await model()).token);
-}
-
 test('two workers serve clients; a slot-table change reaches both before it is acknowledged', async () => {
   assert.equal(workers().length, 2);
   const clients = await Promise.all(Array.from({ length: 20 }, () => two.proxy.connect()));
@@ -45,11 +40,7 @@ test('two workers serve clients; a slot-table change reaches both before it is a
   assert.ok(s.ops.total >= 20);
   // Move every slot to the first server: once fillslots answers, every worker routes there.
   const all = evenSlots([two.servers[0]!.addr]);
-  const r = await fetch(`http://${two.proxy.admin}/api/proxy/fillslots/${await xauth()}`, {
-    method: 'PUT',
-    body: JSON.stringify(all),
-  });
-  assert.equal(r.status, 200);
+  assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, all)).status, 200);
   await Promise.all(clients.map((c, i) => c.call('SET', `moved:${i}`, 'x')));
   for (let i = 0; i < 20; i++) assert.equal(String(await two.servers[0]!.call('GET', `moved:${i}`)), 'x');
   const slots = (await (await fetch(`http://${two.proxy.admin}/proxy/slots`)).json()) as {
@@ -134,10 +125,7 @@ async function replaceAWorker(): Promise<number> {
 test('a worker that dies is replaced with the current slot table and log level', async () => {
   // The workers started at WARN: a "serves clients" line (INFO) can only come from a
   // replacement that took the level set here, and it comes once that worker has the port.
-  const r = await fetch(`http://${two.proxy.admin}/api/proxy/loglevel/${await xauth()}/INFO`, {
-    method: 'PUT',
-  });
-  assert.equal(r.status, 200);
+  assert.equal((await putProxyAdmin(two.proxy, 'loglevel', 'INFO')).status, 200);
   const earlier = await Promise.all(Array.from({ length: 4 }, () => two.proxy.connect()));
   const earlierIds = (await Promise.all(earlier.map((c) => c.call('CLIENT', 'ID')))) as number[];
   for (const c of earlier) c.close();
@@ -213,10 +201,7 @@ test('a replacement worker holds the keys that the others hold for a big-key mov
     if (keySlot(Buffer.from(`held:${i}`)) === slot) inSlot.push(`held:${i}`);
   const [held, ...others] = inSlot;
   const put = async (path: string, body: unknown) => {
-    const r = await fetch(`http://${two.proxy.admin}/api/proxy/${path}/${await xauth()}`, {
-      method: 'PUT',
-      body: JSON.stringify(body),
-    });
+    const r = await putProxyAdmin(two.proxy, path, undefined, body);
     assert.equal(r.status, 200, await r.text());
   };
   const table = evenSlots([target!]);
