@@ -44,7 +44,7 @@ test('a worker killed each time it starts comes back after a growing delay; the 
     assert.equal(Number(m[1]), victim);
     const delayMs = m[2] === undefined ? 0 : parseMs(m[2]);
     delays.push(delayMs);
-    // While its slot waits, every new client reaches the other worker.
+    // New clients are served all along: while the slot waits, by the other worker alone.
     const c = await two.proxy.connect();
     assert.equal(await c.call('SET', `loop:${round}`, 'v'), 'OK');
     assert.equal(String(await c.call('GET', `loop:${round}`)), 'v');
