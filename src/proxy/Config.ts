@@ -63,6 +63,11 @@ const PRODUCT_NAME_RE = /^\w[\w.-]*$/;
 
 const size = { min: 0, max: MAX_SIZE };
 const nonNegative = { min: 0 };
+/**
+ * Workers are whole Node processes (some 40–80 MB each): far more of them than cores only
+ * costs memory, and a typo such as `--ncpu 1000` must not fork until the machine runs out.
+ */
+export const MAX_PROXY_PROCS = 64;
 const nonEmpty = (v: string): string | undefined => (v === '' ? 'must not be empty' : undefined);
 const zeroOrSecond = (v: number): string | undefined =>
   v !== 0 && v < SECOND ? 'must be 0 (off) or >= 1s' : undefined;
@@ -118,8 +123,8 @@ export const proxyConfigSchema: Schema<ProxyConfig> = {
     ),
     proxy_max_procs: k.int(
       0,
-      'Set number of proxy worker processes sharing the listening port. (0 = 1 on up to 2 cores, else cores - 1)',
-      nonNegative,
+      `Set number of proxy worker processes sharing the listening port. (0 = 1 on up to 2 cores, else cores - 1; at most ${MAX_PROXY_PROCS})`,
+      { min: 0, max: MAX_PROXY_PROCS },
     ),
     proxy_max_offheap_size: k.size(
       '1024mb',

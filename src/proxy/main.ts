@@ -7,8 +7,15 @@ import { ConfigError } from '../utils/config.js';
 import { createLogger, type Logger } from '../utils/log.js';
 import { listenHttp } from '../utils/http.js';
 import { createAdminApi } from './AdminApi.js';
-import { loadProxyConfig, proxyConfigToml, validateProxyConfig, type ProxyConfig } from './Config.js';
+import {
+  loadProxyConfig,
+  MAX_PROXY_PROCS,
+  proxyConfigToml,
+  validateProxyConfig,
+  type ProxyConfig,
+} from './Config.js';
 import cluster from 'node:cluster';
+import os from 'node:os';
 import { publicAddr, Proxy, VERSION } from './Proxy.js';
 import { defaultWorkers, ProxyCluster } from './ProxyCluster.js';
 import { runWorker } from './ProxyWorker.js';
@@ -104,7 +111,11 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const workers = f.ncpu !== undefined ? Number(f.ncpu) : config.proxy_max_procs || defaultWorkers();
-  if (!Number.isInteger(workers) || workers < 1) fatal(`invalid --ncpu = ${f.ncpu}`, 2);
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_PROXY_PROCS)
+    fatal(`invalid --ncpu = ${f.ncpu}: want a whole number from 1 to ${MAX_PROXY_PROCS}`, 2);
+  const cores = os.availableParallelism();
+  if (workers > cores)
+    log.warn(`${workers} worker processes on ${cores} cores: workers beyond the cores only compete for them`);
   const single =
     workers === 1
       ? new Proxy(config, { logger: log, hostProxy: f.hostProxy, adminListenAddr: config.admin_addr })

@@ -6,11 +6,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROXY_BIN, ROOT, startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { runNode, type RunResult } from '../helpers/run.js';
 import { RedisError } from '../helpers/resp-client.js';
+import { startRedis } from '../helpers/redis.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 
 let dir: string;
@@ -93,6 +94,35 @@ test('a bad config value → exit 2 and one stderr line naming the key', async (
     assert.equal(lines.length, 1, `${line}: ${r.stderr}`);
     assert.ok(lines[0]!.includes(key), `${line}: ${r.stderr}`);
   });
+});
+
+test('--ncpu outside 1..64 → exit 2 and one stderr line saying the range', async () => {
+  const values = ['0', '-1', '1.5', 'abc', '65', '1000'];
+  const runs = await Promise.all(values.map((v) => run(['--config', configFile(), '--ncpu', v])));
+  values.forEach((v, i) => {
+    const r = runs[i]!;
+    assert.equal(r.code, 2, `--ncpu ${v}: ${r.stderr}`);
+    assert.deepEqual(stderrLines(r), [
+      `codis-proxy: invalid --ncpu = ${v}: want a whole number from 1 to 64`,
+    ]);
+  });
+});
+
+test('more workers than cores: the proxy serves and warns that they compete for the cores', async (t) => {
+  const cores = availableParallelism();
+  if (cores + 1 > 64) return t.skip('more than 63 cores');
+  const redis = await startRedis();
+  const p = await startProxy({ backends: [redis.addr], args: ['--ncpu', String(cores + 1)] });
+  try {
+    assert.match(p.logs(), new RegExp(`${cores + 1} worker processes on ${cores} cores: workers beyond`));
+    const c = await p.connect();
+    assert.equal(await c.call('SET', 'k', 'v'), 'OK');
+    assert.equal(String(await redis.call('GET', 'k')), 'v');
+    c.close();
+  } finally {
+    await p.stop();
+    await redis.stop();
+  }
 });
 
 test('an unreadable --config path → exit 2 naming the path', async () => {

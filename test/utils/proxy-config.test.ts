@@ -165,6 +165,7 @@ test('validation rules', () => {
     ['jodis_timeout = "-1s"', /^invalid jodis_timeout = "-1s": must be >= 0/],
     ['proxy_max_clients = -1', /^invalid proxy_max_clients = -1: must be >= 0/],
     ['proxy_max_procs = -1', /^invalid proxy_max_procs = -1: must be >= 0/],
+    ['proxy_max_procs = 65', /^invalid proxy_max_procs = 65: must be <= 64/],
     ['proxy_max_offheap_size = "-1mb"', /^invalid proxy_max_offheap_size = "-1mb": must be >= 0/],
     ['backend_ping_period = "500ms"', /^invalid backend_ping_period = "500ms": must be 0 \(off\) or >= 1s/],
     ['backend_max_pipeline = 0', /^invalid backend_max_pipeline = 0: must be >= 1/],
