@@ -12,6 +12,7 @@ import { runMigration, type MigrationOptions } from './migration.js';
 import { migrationReport } from './migrationReport.js';
 import { load1, machineFacts, migrationSection, resultsMarkdown, withMigrationSection } from './results.js';
 import { ROOT } from './servers.js';
+import { MAX_PROXY_PROCS } from '../src/proxy/Config.js';
 import { runThroughput, type Target, type ThroughputResult } from './throughput.js';
 import { findNutcracker, type Nutcracker } from './twemproxy.js';
 
@@ -177,7 +178,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
   const ncpus = (values.ncpu ?? '')
     .split(',')
     .filter((v) => v.trim() !== '')
-    .map((v) => count('--ncpu', v.trim(), 1, 256));
+    .map((v) => count('--ncpu', v.trim(), 1, MAX_PROXY_PROCS));
   if (values.ncpu !== undefined && ncpus.length === 0) fail('--ncpu wants N[,N...]');
   if (new Set(ncpus).size !== ncpus.length) fail('--ncpu values must be distinct');
   if (vs.some((t) => /^ncpu-\d+$/.test(t.name))) fail('--vs names ncpu-N are taken');

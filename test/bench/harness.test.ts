@@ -79,6 +79,7 @@ test('bad options exit 2 naming the option, before anything starts', async () =>
     [['--vs', 'proxy=127.0.0.1:1'], /--vs name proxy is taken/],
     [['--only', 'no-such'], /unknown workload\(s\) in --only: no-such/],
     [['--rounds', '0'], /--rounds/],
+    [['--ncpu', '2,65'], /--ncpu must be an integer of at most 64, got 65/],
   ] as const) {
     const r = await bench([...args]);
     assert.equal(r.code, 2, args.join(' '));
