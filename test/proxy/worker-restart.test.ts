@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Redis as IORedis } from 'ioredis';
 import { proxyOverTwoGroups, putProxyAdmin, workerPids } from '../helpers/proxy.js';
 import { RestartBackoff } from '../../src/proxy/RestartBackoff.js';
 
@@ -26,11 +27,39 @@ test('a worker that lived is replaced at once; quick deaths in a row wait longer
 });
 
 const two = proxyOverTwoGroups({ args: ['--ncpu', '2'] });
+// At INFO a worker logs when it serves, the event the tests wait on; replacements take the level.
+let atInfo: Promise<void> | undefined;
+const logAtInfo = () =>
+  (atInfo ??= putProxyAdmin(two.proxy, 'loglevel', 'INFO').then((r) => assert.equal(r.status, 200)));
+
+test('an ioredis client whose worker dies reconnects and goes on, with its db and name', async () => {
+  await logAtInfo();
+  const c = new IORedis({ host: '127.0.0.1', port: two.proxy.port, db: 3, connectionName: 'survivor' });
+  try {
+    assert.equal(await c.set('before', '1'), 'OK');
+    const pid = (s: string) => Number(/process_id:(\d+)/.exec(s)![1]);
+    const first = pid(await c.info('server'));
+    assert.ok(workerPids(two.proxy).includes(first));
+    const reconnected = new Promise((r) => c.once('ready', r));
+    const replaced = two.proxy.nextLog(/proxy worker (\d+) serves clients/);
+    process.kill(first, 'SIGKILL');
+    await reconnected;
+    // After the crash it runs on a live worker, in the db (keys set in db 3 are there) and under
+    // the name it chose: ioredis sends SELECT and CLIENT SETNAME again on reconnect.
+    assert.equal(await c.set('after', '2'), 'OK');
+    assert.notEqual(pid(await c.info('server')), first);
+    assert.equal(await c.client('GETNAME'), 'survivor');
+    assert.equal(await c.get('before'), '1');
+    assert.equal(await c.get('after'), '2');
+    // Two workers again before the next test kills one.
+    await replaced;
+  } finally {
+    c.disconnect();
+  }
+});
 
 test('a worker killed each time it starts comes back after a growing delay; the other serves meanwhile', async () => {
-  // At INFO a worker logs when it serves, the event each round waits on; a replacement takes
-  // the level too.
-  assert.equal((await putProxyAdmin(two.proxy, 'loglevel', 'INFO')).status, 200);
+  await logAtInfo();
   const died =
     /proxy worker (\d+) died \(SIGKILL\) \S+ after it started(?:, as the one before it did)?; starting another(?: in (\d+m?s))?/;
   let victim = workerPids(two.proxy)[0]!;
