@@ -13,7 +13,8 @@ import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import type { Logger } from '../utils/log.js';
 import { Router } from './Router.js';
 import { Session, type SessionHost, type SessionOptions } from './Session.js';
-import { acceptConns } from './accept.js';
+import { acceptConns, connOf } from './accept.js';
+import { clientUnixPath, listenClients, publicAddr } from './ClientListener.js';
 import type { ClientConn } from './ClientConn.js';
 import { Stats } from './Stats.js';
 import type { ProxyInfo } from './ProxyInfo.js';
@@ -134,14 +135,18 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** Binds the client listener (not yet serving: the router is offline). */
   async listen(): Promise<void> {
-    // Half-open allowed: a client that sends its FIN after its commands still gets the replies.
-    const server = net.createServer({ allowHalfOpen: true });
+    const { server, bound } = await listenClients(this.config);
     this.server = server;
-    await listenOn(server, this.config.proto_type, this.config.proxy_addr);
-    const unixPath = this.config.proto_type === 'unix' ? this.config.proxy_addr : '';
-    acceptConns(server, unixPath, (conn) => this.accept(conn));
+    acceptConns(server, clientUnixPath(this.config), (conn) => this.accept(conn));
     server.on('error', (e) => this.log.error({ err: e }, 'proxy listener error'));
-    const bound = boundAddr(server);
+    this.serveOn(bound);
+  }
+
+  /**
+   * Serves as the proxy whose client port is bound at `bound`. A worker calls it alone: its
+   * primary holds the port and hands it each client (`adopt`).
+   */
+  serveOn(bound: string): void {
     const modelAddr = publicAddr(bound, this.opts.hostProxy);
     const token = proxyToken(
       this.config.product_name,
@@ -173,6 +178,13 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       this.idleTimer = setInterval(() => this.dropIdle(idle), Math.min(1000, Math.max(idle / 4, 50)));
       this.idleTimer.unref();
     }
+  }
+
+  /** A client connection accepted by another process (a bare handle, or a net.Socket). */
+  adopt(handle: unknown): void {
+    const conn = connOf(handle, clientUnixPath(this.config));
+    if (this.closed) conn.destroy();
+    else this.accept(conn);
   }
 
   private dropIdle(timeoutMs: number): void {
@@ -351,43 +363,4 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     // Sessions are gone; connections still being refused need not be waited for.
     server?.close();
   }
-}
-
-function listenOn(server: net.Server, proto: string, addr: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const done = () => {
-      server.off('error', reject);
-      resolve();
-    };
-    if (proto === 'unix' || proto === 'unixpacket') {
-      server.listen(addr, done);
-      return;
-    }
-    const i = addr.lastIndexOf(':');
-    let host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-    if (host === '') host = proto === 'tcp6' ? '::' : '0.0.0.0';
-    server.listen({ host, port: Number(addr.slice(i + 1)), ipv6Only: proto === 'tcp6' }, done);
-  });
-}
-
-function boundAddr(server: net.Server): string {
-  const a = server.address();
-  if (a === null) return '';
-  if (typeof a === 'string') return a;
-  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-}
-
-/** The address clients should use: an unspecified listen host is replaced by a real one. */
-export function publicAddr(bound: string, hostOverride?: string): string {
-  const i = bound.lastIndexOf(':');
-  if (i < 0) return bound;
-  const port = bound.slice(i + 1);
-  if (hostOverride) return hostOverride.includes(':') ? hostOverride : `${hostOverride}:${port}`;
-  const host = bound.slice(0, i);
-  if (host !== '0.0.0.0' && host !== '[::]') return bound;
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const ni of list ?? []) if (!ni.internal && ni.family === 'IPv4') return `${ni.address}:${port}`;
-  }
-  return `127.0.0.1:${port}`;
 }

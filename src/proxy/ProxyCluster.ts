@@ -1,10 +1,11 @@
 /**
- * `--ncpu N` / `proxy_max_procs`: N worker processes (node:cluster) share the client port;
- * this primary keeps the admin API, the Jodis registration and the authoritative state (slot
- * table, held keys, online, sentinels, log level), pushes every change to all workers and answers only
- * when all applied it. It sums the workers' counters for the admin API and for INFO, and
- * tells each worker how many clients the others have. A worker that dies is replaced (after a
- * growing delay when they keep dying as they start) and given the current state before it serves.
+ * `--ncpu N` / `proxy_max_procs`: N worker processes (node:cluster) serve the clients. This
+ * primary holds the client port (ClientDispatch hands each client to a worker), the admin API,
+ * the Jodis registration and the authoritative state (slot table, held keys, online,
+ * sentinels, log level). It pushes every change to all workers and answers only when all
+ * applied it, sums the workers' counters for the admin API and for INFO, and tells each worker
+ * how many clients the others have. A worker that dies is replaced (after a growing delay when
+ * they keep dying as they start) and given the current state before it gets clients.
  */
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
@@ -15,7 +16,8 @@ import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import { formatDuration } from '../utils/units.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProxyControl } from './ProxyControl.js';
-import { publicAddr } from './Proxy.js';
+import { listenClients, publicAddr } from './ClientListener.js';
+import { ClientDispatch } from './ClientDispatch.js';
 import { mergeStats } from './StatsJson.js';
 import { Rusage } from './Rusage.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -42,7 +44,7 @@ export type WorkerOp =
   | ({ op: 'hold' | 'release' } & KeyHold)
   | { op: 'sentinels'; servers: string[] }
   | { op: 'totals'; withOps: boolean }
-  | { op: 'serve' }
+  | { op: 'serve'; addr: string }
   | { op: 'loglevel'; level: string };
 
 export type WorkerRequest = WorkerOp & { id: number };
@@ -110,6 +112,9 @@ export class ProxyCluster implements ProxyControl {
   private readonly backoff = new RestartBackoff();
   /** Replacements waiting out a crash loop's delay: close() cancels them. */
   private readonly restarts = new Set<NodeJS.Timeout>();
+  private dispatch: ClientDispatch | null = null;
+  /** The client port as bound, which the workers serve as. */
+  private bound = '';
 
   constructor(
     readonly config: ProxyConfig,
@@ -122,13 +127,16 @@ export class ProxyCluster implements ProxyControl {
 
   async listen(adminListenAddr: string, hostProxy?: string): Promise<void> {
     const c = this.config;
-    const token = proxyToken(c.product_name, c.proxy_addr, adminListenAddr);
+    const { server, bound } = await listenClients(c);
+    this.bound = bound;
+    this.dispatch = new ClientDispatch(server, (w) => this.clients.get(w) ?? 0, this.log);
+    const token = proxyToken(c.product_name, bound, adminListenAddr);
     this.model = {
       token,
       start_time: new Date().toISOString(),
       admin_addr: c.admin_addr,
       proto_type: c.proto_type,
-      proxy_addr: publicAddr(c.proxy_addr, hostProxy),
+      proxy_addr: publicAddr(bound, hostProxy),
       product_name: c.product_name,
       pid: process.pid,
       pwd: process.cwd(),
@@ -177,13 +185,15 @@ export class ProxyCluster implements ProxyControl {
     if (this.online) await this.ask(w, { op: 'start' });
     // Before its first client: a replacement admits against the others' clients from the start.
     this.tellOthers(w);
-    await this.ask(w, { op: 'serve' });
+    await this.ask(w, { op: 'serve', addr: this.bound });
+    this.dispatch!.serve(w);
   }
 
   private onExit(w: Worker, code: number | null, signal: string | null): void {
     const slot = this.slotOf.get(w)!;
     this.slotOf.delete(w);
     this.workers.delete(w);
+    this.dispatch!.remove(w);
     // Its clients are gone with it: the others may admit as many.
     if (this.clients.delete(w)) this.tellClients();
     // Its unanswered requests fail now rather than leave an admin call waiting for ever.
@@ -218,6 +228,7 @@ export class ProxyCluster implements ProxyControl {
     }
     if ('clients' in m) {
       this.clients.set(w, m.clients);
+      this.dispatch!.reported(w);
       this.tellClients(w);
       return;
     }
@@ -319,6 +330,7 @@ export class ProxyCluster implements ProxyControl {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.restarts) clearTimeout(timer);
+    this.dispatch?.close();
     this.rusage.close();
     await this.jodis?.close();
     // Workers still starting too: every forked one that has not exited.

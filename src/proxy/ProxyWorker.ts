@@ -1,7 +1,7 @@
 /**
- * One worker of a ProxyCluster: serves clients on the shared port with its own Proxy and
- * applies what the primary sends, acknowledging each change once applied. It takes the
- * client port only once it has the primary's state (a worker that replaces a dead one would
+ * One worker of a ProxyCluster: serves the clients the primary hands it with its own Proxy
+ * and applies what the primary sends, acknowledging each change once applied. It is handed
+ * clients only once it has the primary's state (a worker that replaces a dead one would
  * otherwise tell clients the router is offline). It asks the primary for the whole proxy's
  * counters when a client's INFO needs them.
  */
@@ -9,6 +9,7 @@ import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
 import { Proxy, type ClusterPeers, type WorkerPlace } from './Proxy.js';
+import type { HandedClient } from './ClientDispatch.js';
 import {
   WORKER_ENV,
   WORKER_READY,
@@ -30,7 +31,11 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   const primary = new PrimaryLink();
   proxy.peers = primary;
   const reply = (m: WorkerReply) => primary.send(m);
-  process.on('message', (m: WorkerRequest | PrimaryAnswer | OthersClients) => {
+  process.on('message', (m: WorkerRequest | PrimaryAnswer | OthersClients | HandedClient, conn?: unknown) => {
+    if ('client' in m) {
+      proxy.adopt(conn);
+      return;
+    }
     if ('answer' in m) {
       primary.onAnswer(m);
       return;
@@ -154,7 +159,7 @@ async function handle(proxy: Proxy, m: WorkerRequest, log: Logger): Promise<unkn
     case 'start':
       return proxy.start();
     case 'serve':
-      await proxy.listen();
+      proxy.serveOn(m.addr);
       log.info(`proxy worker ${process.pid} serves clients on ${proxy.model.proxy_addr}`);
       return;
     case 'stats':

@@ -10,32 +10,39 @@ interface ListenHandle {
 }
 
 /**
- * Hands each connection `server` accepts to `onConn`. A net.Server makes a net.Socket per
- * connection: about 2.7 KB more than the bare handle (10,000 idle clients: 3.9 against 1.2 MB
- * per 1,000), and a stream's work on every read and write. So once the server listens, its
- * handle's connection callback is taken over and the libuv handle is used bare. Where that is
- * not possible, connections come through 'connection' events (the server must allow half-open
- * connections, so that a client's FIN does not end the connection before its replies).
- * `unixPath` names the clients of a unix socket.
+ * A net.Server makes a net.Socket per connection: about 2.7 KB more than the bare handle
+ * (10,000 idle clients: 3.9 against 1.2 MB per 1,000), and a stream's work on every read and
+ * write. So once the server listens, its handle's connection callback is taken over and
+ * `onHandle` gets each connection's bare libuv handle. False where that is not possible: the
+ * connections then come as net.Sockets through 'connection' events.
  */
-export function acceptConns(server: net.Server, unixPath: string, onConn: (c: ClientConn) => void): void {
+export function takeAccepts(server: net.Server, onHandle: (handle: unknown) => void): boolean {
   const listener = (server as unknown as { _handle?: ListenHandle | null })._handle;
-  if (listener == null || typeof listener.onconnection !== 'function') {
-    server.on('connection', (s: net.Socket) => onConn(new SocketConn(s, unixPath)));
-    return;
-  }
+  if (listener == null || typeof listener.onconnection !== 'function') return false;
   listener.onconnection = (err: number, handle: unknown) => {
     if (err !== 0 || handle === undefined) {
       server.emit('error', new Error(`accept: ${err !== 0 ? getSystemErrorName(err) : 'no handle'}`));
       return;
     }
-    if (isAdoptable(handle)) onConn(new HandleConn(handle, unixPath));
-    else
-      onConn(
-        new SocketConn(
-          new net.Socket({ handle, allowHalfOpen: true } as net.SocketConstructorOpts),
-          unixPath,
-        ),
-      );
+    onHandle(handle);
   };
+  return true;
+}
+
+/**
+ * A client connection from a bare handle or a net.Socket (the server must allow half-open
+ * connections, so that a client's FIN does not end the connection before its replies).
+ * `unixPath` names the clients of a unix socket.
+ */
+export function connOf(handle: unknown, unixPath: string): ClientConn {
+  if (handle instanceof net.Socket) return new SocketConn(handle, unixPath);
+  if (isAdoptable(handle)) return new HandleConn(handle, unixPath);
+  const socket = new net.Socket({ handle, allowHalfOpen: true } as net.SocketConstructorOpts);
+  return new SocketConn(socket, unixPath);
+}
+
+/** Hands each connection `server` accepts to `onConn`. */
+export function acceptConns(server: net.Server, unixPath: string, onConn: (c: ClientConn) => void): void {
+  if (takeAccepts(server, (h) => onConn(connOf(h, unixPath)))) return;
+  server.on('connection', (s: net.Socket) => onConn(connOf(s, unixPath)));
 }

@@ -16,7 +16,8 @@ import {
 } from './Config.js';
 import cluster from 'node:cluster';
 import os from 'node:os';
-import { publicAddr, Proxy, VERSION } from './Proxy.js';
+import { Proxy, VERSION } from './Proxy.js';
+import { publicAddr } from './ClientListener.js';
 import { defaultWorkers, ProxyCluster } from './ProxyCluster.js';
 import { runWorker } from './ProxyWorker.js';
 import { onlineViaDashboard, onlineViaCoordinator } from './online.js';
@@ -52,7 +53,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('-c, --config <file>', 'TOML config file (defaults for every key not set)')
     .option('-l, --log <file>', 'log file (default: stderr)')
     .option('--log-level <level>', 'INFO, WARN, DEBUG, ERROR or NONE', 'INFO')
-    .option('--ncpu <n>', 'worker processes sharing the client port (default: proxy_max_procs)')
+    .option('--ncpu <n>', 'worker processes serving the client port, 1-64 (default: proxy_max_procs)')
     .option('--max-ncpu <n>', 'accepted for Codis compatibility')
     .option('--host-admin <addr>', 'admin address advertised to others (NAT, containers)')
     .option('--host-proxy <addr>', 'proxy address advertised to clients (NAT, containers)')

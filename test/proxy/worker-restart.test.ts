@@ -100,3 +100,25 @@ function parseMs(text: string): number {
   assert.ok(m, `delay ${text}`);
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
 }
+
+test('while no worker serves, a new client waits for one instead of being refused', async () => {
+  await logAtInfo();
+  const pids = workerPids(two.proxy);
+  assert.equal(pids.length, 2);
+  const bothDied = Promise.all(
+    pids.map((p) => two.proxy.nextLog(new RegExp(`proxy worker ${p} died`), 20_000)),
+  );
+  const waits = two.proxy.nextLog(/no proxy worker serves: new clients wait for one/, 20_000);
+  const serves = two.proxy.nextLog(/proxy worker (\d+) serves clients/, 20_000);
+  for (const p of pids) process.kill(p, 'SIGKILL');
+  await bothDied;
+  // Both are gone and their replacements are still starting: the port still takes the client.
+  const c = await two.proxy.connect({ timeoutMs: 20_000 });
+  const set = c.call('SET', 'waited', 'v');
+  await waits;
+  const served = Number((await serves)[1]);
+  assert.equal(await set, 'OK');
+  assert.ok(!pids.includes(served));
+  assert.equal(String(await c.call('GET', 'waited')), 'v');
+  c.close();
+});

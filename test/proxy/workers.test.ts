@@ -273,7 +273,7 @@ test('proxy_max_clients is for all the workers together: 4 over two workers admi
   }
 });
 
-test('each worker spreads its clients over backend_primary_parallel connections', async () => {
+test('clients go to the worker with the fewest, and each worker spreads its own over backend_primary_parallel connections', async () => {
   const redis = await startRedis();
   const p = await startProxy({
     backends: [redis.addr],
@@ -282,15 +282,26 @@ test('each worker spreads its clients over backend_primary_parallel connections'
     args: ['--ncpu', '2'],
   });
   try {
-    // The port's round robin is not strict under load: connect until each worker has two clients.
+    // The primary hands each new client to the worker with the fewest: four clients that
+    // connect one after another are two on each.
     const clients: RespClient[] = [];
     const perWorker = new Map<string, number>();
-    while (clients.length < 40 && (perWorker.size < 2 || Math.min(...perWorker.values()) < 2)) {
+    for (let i = 0; i < 4; i++) {
       const c = await p.connect();
       clients.push(c);
       const pid = (await info(c, 'server')).get('process_id')!;
       perWorker.set(pid, (perWorker.get(pid) ?? 0) + 1);
     }
+    assert.deepEqual([...perWorker.values()], [2, 2]);
+    // Between equals the turn goes round: short connections one after another alternate.
+    const short: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await p.connect();
+      short.push((await info(c, 'server')).get('process_id')!);
+      c.close();
+    }
+    assert.notEqual(short[0], short[1]);
+    assert.deepEqual(short.slice(2), short.slice(0, 2));
     for (let round = 0; round < 2; round++) {
       for (const [i, c] of clients.entries()) assert.equal(await c.call('SET', `spread:${i}`, round), 'OK');
     }

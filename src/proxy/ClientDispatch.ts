@@ -1,0 +1,119 @@
+/**
+ * The client port of a proxy with workers. The primary holds it: it accepts each connection
+ * and hands the bare handle to the serving worker with the fewest clients (in turn among equals). This is the work
+ * node:cluster's round robin does, with two differences. The choice follows the client
+ * counts the workers report, so long-lived clients spread evenly. And a connection that comes
+ * while no worker serves (the first ones are starting, or all died at once) waits here, up to
+ * a bound, for a worker, instead of being refused because the shared socket was closed.
+ */
+import type { Worker } from 'node:cluster';
+import type net from 'node:net';
+import type { Logger } from '../utils/log.js';
+import { takeAccepts } from './accept.js';
+
+/** Primary → worker, with a client connection's handle. */
+export interface HandedClient {
+  client: true;
+}
+
+interface Closable {
+  close?(): void;
+  destroy?(): void;
+}
+
+export class ClientDispatch {
+  private readonly serving = new Set<Worker>();
+  /** Clients handed to each worker since it last reported its count. */
+  private readonly handed = new Map<Worker, number>();
+  private readonly waiting: unknown[] = [];
+  private closed = false;
+  private turn = 0;
+
+  constructor(
+    private readonly server: net.Server,
+    /** A worker's client count as it last reported it. */
+    private readonly clientsOf: (w: Worker) => number,
+    private readonly log: Logger,
+    private readonly maxWaiting = 1024,
+  ) {
+    if (!takeAccepts(server, (h) => this.hand(h))) server.on('connection', (s: net.Socket) => this.hand(s));
+    server.on('error', (e) => log.error({ err: e }, 'proxy listener error'));
+  }
+
+  /** `w` has the state and serves: it takes clients from now on, the waiting ones first. */
+  serve(w: Worker): void {
+    this.serving.add(w);
+    this.handed.set(w, 0);
+    for (const h of this.waiting.splice(0)) this.hand(h);
+  }
+
+  /** `w` is gone or going: no more clients for it. */
+  remove(w: Worker): void {
+    this.serving.delete(w);
+    this.handed.delete(w);
+  }
+
+  /** `w` reported its client count, which counts what it was handed until then. */
+  reported(w: Worker): void {
+    if (this.handed.has(w)) this.handed.set(w, 0);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.server.close();
+    for (const h of this.waiting.splice(0)) release(h);
+  }
+
+  private hand(handle: unknown): void {
+    if (this.closed) {
+      release(handle);
+      return;
+    }
+    const w = this.pick();
+    if (w === undefined) {
+      if (this.waiting.length >= this.maxWaiting) {
+        release(handle);
+        return;
+      }
+      if (this.waiting.length === 0) this.log.warn('no proxy worker serves: new clients wait for one');
+      this.waiting.push(handle);
+      return;
+    }
+    this.handed.set(w, (this.handed.get(w) ?? 0) + 1);
+    w.send({ client: true } satisfies HandedClient, handle as net.Socket, (err: Error | null) => {
+      if (err === null) {
+        // The worker has its own descriptor of the connection now.
+        release(handle);
+        return;
+      }
+      // It died before it got it: the connection is still ours to hand to another.
+      this.remove(w);
+      this.hand(handle);
+    });
+  }
+
+  /** The worker with the fewest clients; ties go round, so short connections spread too. */
+  private pick(): Worker | undefined {
+    const list = [...this.serving];
+    let best: Worker | undefined;
+    let least = Infinity;
+    for (let k = 0; k < list.length; k++) {
+      const w = list[(this.turn + k) % list.length]!;
+      if (!w.isConnected()) continue;
+      const n = this.clientsOf(w) + (this.handed.get(w) ?? 0);
+      if (n < least) {
+        least = n;
+        best = w;
+      }
+    }
+    this.turn++;
+    return best;
+  }
+}
+
+/** Closes this process's descriptor of a connection (a bare handle, or a net.Socket). */
+function release(handle: unknown): void {
+  const h = handle as Closable;
+  if (typeof h.destroy === 'function') h.destroy();
+  else h.close?.();
+}
