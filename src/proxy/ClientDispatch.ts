@@ -15,6 +15,10 @@ import { takeAccepts } from './accept.js';
 export interface HandedClient {
   client: true;
 }
+/** Worker → primary: it took this many more of the handed clients (in the order handed). */
+export interface AdoptedClients {
+  adopted: number;
+}
 
 interface Closable {
   close?(): void;
@@ -26,6 +30,11 @@ export class ClientDispatch {
   /** Clients handed to each worker since it last reported its count. */
   private readonly handed = new Map<Worker, number>();
   private readonly waiting: unknown[] = [];
+  /**
+   * Handles sent to each worker that it has not yet confirmed. This process keeps its
+   * descriptor until then: node sends a handle again when the first one did not arrive.
+   */
+  private readonly unconfirmed = new Map<Worker, unknown[]>();
   private closed = false;
   private turn = 0;
 
@@ -51,6 +60,16 @@ export class ClientDispatch {
   remove(w: Worker): void {
     this.serving.delete(w);
     this.handed.delete(w);
+    // Whether it took them or not, they may have reached it: never hand them to another.
+    for (const h of this.unconfirmed.get(w) ?? []) release(h);
+    this.unconfirmed.delete(w);
+  }
+
+  /** `w` has its own descriptors of the next `n` clients handed to it. */
+  adopted(w: Worker, n: number): void {
+    const q = this.unconfirmed.get(w);
+    if (q === undefined) return;
+    for (const h of q.splice(0, n)) release(h);
   }
 
   /** `w` reported its client count, which counts what it was handed until then. */
@@ -62,6 +81,8 @@ export class ClientDispatch {
     this.closed = true;
     this.server.close();
     for (const h of this.waiting.splice(0)) release(h);
+    for (const q of this.unconfirmed.values()) for (const h of q) release(h);
+    this.unconfirmed.clear();
   }
 
   private hand(handle: unknown): void {
@@ -80,14 +101,16 @@ export class ClientDispatch {
       return;
     }
     this.handed.set(w, (this.handed.get(w) ?? 0) + 1);
+    let q = this.unconfirmed.get(w);
+    if (q === undefined) this.unconfirmed.set(w, (q = []));
+    q.push(handle);
     w.send({ client: true } satisfies HandedClient, handle as net.Socket, (err: Error | null) => {
-      if (err === null) {
-        // The worker has its own descriptor of the connection now.
-        release(handle);
-        return;
-      }
-      // It died before it got it: the connection is still ours to hand to another.
-      this.remove(w);
+      if (err === null) return;
+      // It could not be sent (the worker is dying): the connection is still ours for another.
+      const i = q.indexOf(handle);
+      if (i < 0) return;
+      q.splice(i, 1);
+      this.serving.delete(w);
       this.hand(handle);
     });
   }

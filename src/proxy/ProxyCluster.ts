@@ -17,7 +17,7 @@ import { formatDuration } from '../utils/units.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProxyControl } from './ProxyControl.js';
 import { listenClients, publicAddr } from './ClientListener.js';
-import { ClientDispatch } from './ClientDispatch.js';
+import { ClientDispatch, type AdoptedClients } from './ClientDispatch.js';
 import { mergeStats } from './StatsJson.js';
 import { Rusage } from './Rusage.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -162,7 +162,9 @@ export class ProxyCluster implements ProxyControl {
     // A send to a worker that has just died fails (EPIPE) before its exit is seen. Unheard,
     // that error would take the primary and every worker down; its exit replaces it.
     w.on('error', (e) => this.log.warn(`proxy worker ${w.process.pid}: ${e.message}`));
-    w.on('message', (m: WorkerReply | WorkerAsk | WorkerClients | string) => this.onMessage(w, m));
+    w.on('message', (m: WorkerReply | WorkerAsk | WorkerClients | AdoptedClients | string) =>
+      this.onMessage(w, m),
+    );
     return new Promise((resolve, reject) => {
       const onReady = (m: unknown) => {
         if (m !== WORKER_READY) return;
@@ -220,10 +222,14 @@ export class ProxyCluster implements ProxyControl {
     this.restarts.add(timer);
   }
 
-  private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | string): void {
+  private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | AdoptedClients | string): void {
     if (typeof m !== 'object' || m === null) return;
     if ('ask' in m) {
       void this.answerTotals(w, m);
+      return;
+    }
+    if ('adopted' in m) {
+      this.dispatch!.adopted(w, m.adopted);
       return;
     }
     if ('clients' in m) {

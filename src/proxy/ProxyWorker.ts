@@ -9,7 +9,7 @@ import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
 import { Proxy, type ClusterPeers, type WorkerPlace } from './Proxy.js';
-import type { HandedClient } from './ClientDispatch.js';
+import type { AdoptedClients, HandedClient } from './ClientDispatch.js';
 import {
   WORKER_ENV,
   WORKER_READY,
@@ -33,7 +33,9 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   const reply = (m: WorkerReply) => primary.send(m);
   process.on('message', (m: WorkerRequest | PrimaryAnswer | OthersClients | HandedClient, conn?: unknown) => {
     if ('client' in m) {
-      proxy.adopt(conn);
+      if (conn == null) log.warn('a client was handed to this worker without its connection');
+      else proxy.adopt(conn);
+      primary.adopted();
       return;
     }
     if ('answer' in m) {
@@ -81,6 +83,8 @@ class PrimaryLink implements ClusterPeers {
   private readonly queued: [Gather, Gather] = [null, null];
   /** The client count to report, once per turn however many clients came or went. */
   private clients = -1;
+  /** Handed clients taken since the last report, which lets the primary close its copies. */
+  private adoptedCount = 0;
 
   gather(withOps: boolean): Promise<ProcessTotals> {
     const i = withOps ? 1 : 0;
@@ -117,6 +121,16 @@ class PrimaryLink implements ClusterPeers {
       this.pending.set(id, { resolve, reject });
       this.send({ ask: 'totals', id, withOps } satisfies WorkerAsk);
     });
+  }
+
+  adopted(): void {
+    if (this.adoptedCount++ === 0) setImmediate(() => this.reportAdopted());
+  }
+
+  private reportAdopted(): void {
+    const adopted = this.adoptedCount;
+    this.adoptedCount = 0;
+    if (adopted > 0 && process.connected) process.send!({ adopted } satisfies AdoptedClients);
   }
 
   clientsChanged(alive: number): void {
