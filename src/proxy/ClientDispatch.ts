@@ -1,10 +1,10 @@
 /**
  * The client port of a proxy with workers. The primary holds it: it accepts each connection
- * and hands the bare handle to the serving worker with the fewest clients (in turn among equals). This is the work
- * node:cluster's round robin does, with two differences. The choice follows the client
- * counts the workers report, so long-lived clients spread evenly. And a connection that comes
- * while no worker serves (the first ones are starting, or all died at once) waits here, up to
- * a bound, for a worker, instead of being refused because the shared socket was closed.
+ * and hands the bare handle to the serving worker with the fewest clients (in turn among
+ * equals). This is the work node:cluster's round robin does, with two differences. The choice
+ * follows the client counts the workers report, so long-lived clients spread evenly. And a
+ * connection that comes while no worker serves (the first ones are starting, or all died at
+ * once) waits here, up to a bound, instead of being refused because the shared socket closed.
  */
 import type { Worker } from 'node:cluster';
 import type net from 'node:net';
@@ -60,8 +60,9 @@ export class ClientDispatch {
   remove(w: Worker): void {
     this.serving.delete(w);
     this.handed.delete(w);
-    // Whether it took them or not, they may have reached it: never hand them to another.
-    for (const h of this.unconfirmed.get(w) ?? []) release(h);
+    // Whether it took them or not, they may have reached it: never hand them to another. The
+    // queue is emptied, not just dropped: a failed send finds its handle already released.
+    for (const h of this.unconfirmed.get(w)?.splice(0) ?? []) release(h);
     this.unconfirmed.delete(w);
   }
 
@@ -81,7 +82,7 @@ export class ClientDispatch {
     this.closed = true;
     this.server.close();
     for (const h of this.waiting.splice(0)) release(h);
-    for (const q of this.unconfirmed.values()) for (const h of q) release(h);
+    for (const q of this.unconfirmed.values()) for (const h of q.splice(0)) release(h);
     this.unconfirmed.clear();
   }
 

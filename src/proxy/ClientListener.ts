@@ -7,7 +7,10 @@ import net from 'node:net';
 import os from 'node:os';
 import type { ProxyConfig } from './Config.js';
 
-/** Listens for clients (half-open allowed: a client that sends its FIN after its commands still gets the replies). */
+/**
+ * Listens for clients. Half-open allowed: a client that sends its FIN after its commands still
+ * gets the replies.
+ */
 export async function listenClients(config: ProxyConfig): Promise<{ server: net.Server; bound: string }> {
   const server = net.createServer({ allowHalfOpen: true });
   await listenOn(server, config.proto_type, config.proxy_addr);

@@ -123,7 +123,7 @@ export const proxyConfigSchema: Schema<ProxyConfig> = {
     ),
     proxy_max_procs: k.int(
       0,
-      `Set number of proxy worker processes sharing the listening port. (0 = 1 on up to 2 cores, else cores - 1; at most ${MAX_PROXY_PROCS})`,
+      `Set number of proxy worker processes serving the client port. (0 = 1 on up to 2 cores, else cores - 1; at most ${MAX_PROXY_PROCS})`,
       { min: 0, max: MAX_PROXY_PROCS },
     ),
     proxy_max_offheap_size: k.size(
