@@ -27,12 +27,11 @@ interface Closable {
 
 export class ClientDispatch {
   private readonly serving = new Set<Worker>();
-  /** Clients handed to each worker since it last reported its count. */
-  private readonly handed = new Map<Worker, number>();
   private readonly waiting: unknown[] = [];
   /**
    * Handles sent to each worker that it has not yet confirmed. This process keeps its
-   * descriptor until then: node sends a handle again when the first one did not arrive.
+   * descriptor until then: node sends a handle again when the first one did not arrive. They
+   * count as the worker's clients until it reports them itself.
    */
   private readonly unconfirmed = new Map<Worker, unknown[]>();
   private closed = false;
@@ -52,14 +51,12 @@ export class ClientDispatch {
   /** `w` has the state and serves: it takes clients from now on, the waiting ones first. */
   serve(w: Worker): void {
     this.serving.add(w);
-    this.handed.set(w, 0);
     for (const h of this.waiting.splice(0)) this.hand(h);
   }
 
   /** `w` is gone or going: no more clients for it. */
   remove(w: Worker): void {
     this.serving.delete(w);
-    this.handed.delete(w);
     // Whether it took them or not, they may have reached it: never hand them to another. The
     // queue is emptied, not just dropped: a failed send finds its handle already released.
     for (const h of this.unconfirmed.get(w)?.splice(0) ?? []) release(h);
@@ -71,11 +68,6 @@ export class ClientDispatch {
     const q = this.unconfirmed.get(w);
     if (q === undefined) return;
     for (const h of q.splice(0, n)) release(h);
-  }
-
-  /** `w` reported its client count, which counts what it was handed until then. */
-  reported(w: Worker): void {
-    if (this.handed.has(w)) this.handed.set(w, 0);
   }
 
   close(): void {
@@ -101,7 +93,6 @@ export class ClientDispatch {
       this.waiting.push(handle);
       return;
     }
-    this.handed.set(w, (this.handed.get(w) ?? 0) + 1);
     let q = this.unconfirmed.get(w);
     if (q === undefined) this.unconfirmed.set(w, (q = []));
     q.push(handle);
@@ -124,7 +115,9 @@ export class ClientDispatch {
     for (let k = 0; k < list.length; k++) {
       const w = list[(this.turn + k) % list.length]!;
       if (!w.isConnected()) continue;
-      const n = this.clientsOf(w) + (this.handed.get(w) ?? 0);
+      // A worker reports a client it took before it confirms the handle: for a moment that
+      // client counts twice, which only makes the choice lean to the other workers.
+      const n = this.clientsOf(w) + (this.unconfirmed.get(w)?.length ?? 0);
       if (n < least) {
         least = n;
         best = w;

@@ -234,7 +234,6 @@ export class ProxyCluster implements ProxyControl {
     }
     if ('clients' in m) {
       this.clients.set(w, m.clients);
-      this.dispatch!.reported(w);
       this.tellClients(w);
       return;
     }
