@@ -28,6 +28,9 @@ export const DEFAULT_LIMITS: DecoderLimits = {
   maxRequest: 512 * 1024 * 1024,
 };
 
+/** A request that needs this many bytes or more is gathered in a buffer of its size. */
+const BIG_REQUEST = 64 * 1024;
+
 /** Longest inline command or multi-bulk header line without a newline (as Redis). */
 const MAX_INLINE = 64 * 1024;
 
@@ -48,16 +51,29 @@ export class RequestDecoder {
   private need = 0;
   /** Set by parse() when the request is incomplete: total bytes it needs from its start. */
   private wanted = 0;
+  /**
+   * A big request gathers in one buffer, as Redis reads a big argument: held as pieces and
+   * joined when complete, it would take twice its size at the peak. Pages of a big allocation
+   * are taken only as bytes are written to them.
+   */
+  private room: Buffer | null = null;
+  private roomLen = 0;
+  /** The room just decoded: kept when the request in it is still incomplete and fits. */
+  private lastRoom: Buffer | null = null;
 
   constructor(private readonly limits: DecoderLimits = DEFAULT_LIMITS) {}
 
   /** Bytes held for an incomplete request. */
   get buffered(): number {
-    return this.piecesLen;
+    return this.piecesLen + this.roomLen;
   }
 
   /** Decodes every complete request in `chunk`; throws ProtocolError on malformed input. */
   feed(chunk: Buffer, sink: RequestSink): void {
+    if (this.room !== null) {
+      this.fill(chunk, sink);
+      return;
+    }
     let data = chunk;
     if (this.piecesLen > 0) {
       this.pieces.push(chunk);
@@ -70,22 +86,64 @@ export class RequestDecoder {
       this.pieces = [];
       this.piecesLen = 0;
     }
+    this.decode(data, sink);
+  }
+
+  private decode(data: Buffer, sink: RequestSink): void {
     let pos = 0;
     const len = data.length;
     while (pos < len) {
       const end = this.parse(data, pos, sink);
       if (end === INCOMPLETE) {
-        const rest = data.subarray(pos);
-        if (rest.length > this.limits.maxRequest || this.wanted > this.limits.maxRequest) {
-          throw new ProtocolError('request too large');
-        }
-        this.pieces.push(rest);
-        this.piecesLen = rest.length;
-        this.need = Math.max(this.wanted, rest.length + 1);
+        this.hold(data.subarray(pos));
         return;
       }
       pos = end;
     }
+  }
+
+  /** Keeps the start of an incomplete request until `wanted` bytes of it are here. */
+  private hold(rest: Buffer): void {
+    const wanted = this.wanted;
+    const last = this.lastRoom;
+    this.lastRoom = null;
+    if (rest.length > this.limits.maxRequest || wanted > this.limits.maxRequest) {
+      throw new ProtocolError('request too large');
+    }
+    this.need = Math.max(wanted, rest.length + 1);
+    if (wanted >= BIG_REQUEST) {
+      // A request with more big arguments to come stays where it is while they fit.
+      const room =
+        last !== null &&
+        rest.byteOffset === last.byteOffset &&
+        rest.buffer === last.buffer &&
+        wanted <= last.length
+          ? last
+          : newRoom(Math.min(this.limits.maxRequest, Math.max(wanted, 2 * rest.length)));
+      if (room !== null) {
+        this.room = room;
+        this.roomLen = room === last ? rest.length : rest.copy(room, 0);
+        return;
+      }
+    }
+    this.pieces.push(rest);
+    this.piecesLen = rest.length;
+  }
+
+  /** Adds to a big request's buffer; once it holds what is needed, decodes it and then the rest of `chunk`. */
+  private fill(chunk: Buffer, sink: RequestSink): void {
+    const room = this.room!;
+    const take = Math.min(chunk.length, room.length - this.roomLen);
+    this.roomLen += chunk.copy(room, this.roomLen, 0, take);
+    // All of chunk went in, or the room is full (it is at least `need` long).
+    if (this.roomLen < this.need) return;
+    const data = room.subarray(0, this.roomLen);
+    this.room = null;
+    this.roomLen = 0;
+    this.lastRoom = room;
+    this.decode(data, sink);
+    this.lastRoom = null;
+    if (take < chunk.length) this.feed(chunk.subarray(take), sink);
   }
 
   private parse(data: Buffer, start: number, sink: RequestSink): number {
@@ -161,6 +219,15 @@ export class RequestDecoder {
   private incomplete(wanted: number): number {
     this.wanted = wanted;
     return INCOMPLETE;
+  }
+}
+
+/** A buffer for a big request, or null when that much memory cannot be had now. */
+function newRoom(size: number): Buffer | null {
+  try {
+    return Buffer.allocUnsafeSlow(size);
+  } catch {
+    return null;
   }
 }
 

@@ -107,19 +107,64 @@ test('enforces the maximum request size even before the request is complete', ()
   assert.throws(() => decodeAll([Buffer.alloc(70 * 1024, 0x61)]), /too big inline request/);
 });
 
-test('a large value arriving in many chunks is joined once and decoded whole', () => {
+test('a large value arriving in many chunks is gathered as it comes, not held as the chunks', () => {
   const value = Buffer.alloc(3 * 1024 * 1024, 0x78);
+  value.write('end', value.length - 3);
   const msg = Buffer.concat([
     Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`),
     value,
     Buffer.from('\r\n'),
   ]);
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < msg.length; i += 65536) chunks.push(msg.subarray(i, i + 65536));
   const dec = new RequestDecoder();
   let got: Buffer[] = [];
-  for (const c of chunks) dec.feed(c, { onRequest: (cmd) => (got = cmd.args()) });
+  // Every chunk arrives in the same buffer, overwritten by the next one: a decoder that kept
+  // the chunks (to join them at the end, at twice the request's size) would decode garbage.
+  const scratch = Buffer.alloc(65536);
+  for (let i = 0; i < msg.length; i += scratch.length) {
+    const n = msg.copy(scratch, 0, i, i + scratch.length);
+    dec.feed(scratch.subarray(0, n), { onRequest: (cmd) => (got = cmd.args()) });
+    if (got.length === 0) assert.equal(dec.buffered, i + n);
+    scratch.fill(0x3f);
+  }
   assert.equal(got.length, 3);
+  assert.equal(got[1]!.toString(), 'k');
   assert.ok(got[2]!.equals(value));
   assert.equal(dec.buffered, 0);
+});
+
+test('big requests between small ones decode the same however the stream is split', () => {
+  const big = (n: number, fill: number) => Buffer.alloc(n, fill).toString('latin1');
+  const stream = Buffer.from(
+    '*2\r\n$3\r\nGET\r\n$1\r\na\r\n' +
+      `*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$100000\r\n${big(100000, 0x62)}\r\n` +
+      `*7\r\n$4\r\nMSET\r\n$1\r\nc\r\n$70000\r\n${big(70000, 0x63)}\r\n$1\r\nd\r\n$300000\r\n` +
+      `${big(300000, 0x64)}\r\n$1\r\ne\r\n$1\r\n!\r\n` +
+      'PING\r\n' +
+      `*2\r\n$4\r\nECHO\r\n$65536\r\n${big(65536, 0x65)}\r\n`,
+    'latin1',
+  );
+  const whole = decodeAll([stream]);
+  assert.deepEqual(
+    whole.map((r) => r.args.map((a) => (a.length > 8 ? `${a[0]}×${a.length}` : a))),
+    [
+      ['GET', 'a'],
+      ['SET', 'b', 'b×100000'],
+      ['MSET', 'c', 'c×70000', 'd', 'd×300000', 'e', '!'],
+      ['PING'],
+      ['ECHO', 'e×65536'],
+    ],
+  );
+  // Chunk sizes from a fixed pseudo-random sequence, small and large, so that chunks end
+  // inside headers, values and the CRLF after them.
+  let seed = 7;
+  for (let round = 0; round < 20; round++) {
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < stream.length;) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const n = 1 + (seed % (round % 2 === 0 ? 200 : 150000));
+      chunks.push(Buffer.from(stream.subarray(at, at + n)));
+      at += n;
+    }
+    assert.deepEqual(decodeAll(chunks), whole, `round ${round}`);
+  }
 });
