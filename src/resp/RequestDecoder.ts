@@ -58,8 +58,6 @@ export class RequestDecoder {
    */
   private room: Buffer | null = null;
   private roomLen = 0;
-  /** The room just decoded: kept when the request in it is still incomplete and fits. */
-  private lastRoom: Buffer | null = null;
 
   constructor(private readonly limits: DecoderLimits = DEFAULT_LIMITS) {}
 
@@ -89,13 +87,14 @@ export class RequestDecoder {
     this.decode(data, sink);
   }
 
-  private decode(data: Buffer, sink: RequestSink): void {
+  /** `from`: the room `data` lies in, kept if the request at its start is still incomplete. */
+  private decode(data: Buffer, sink: RequestSink, from: Buffer | null = null): void {
     let pos = 0;
     const len = data.length;
     while (pos < len) {
       const end = this.parse(data, pos, sink);
       if (end === INCOMPLETE) {
-        this.hold(data.subarray(pos));
+        this.hold(data.subarray(pos), pos === 0 ? from : null);
         return;
       }
       pos = end;
@@ -103,10 +102,8 @@ export class RequestDecoder {
   }
 
   /** Keeps the start of an incomplete request until `wanted` bytes of it are here. */
-  private hold(rest: Buffer): void {
+  private hold(rest: Buffer, last: Buffer | null): void {
     const wanted = this.wanted;
-    const last = this.lastRoom;
-    this.lastRoom = null;
     if (rest.length > this.limits.maxRequest || wanted > this.limits.maxRequest) {
       throw new ProtocolError('request too large');
     }
@@ -114,10 +111,7 @@ export class RequestDecoder {
     if (wanted >= BIG_REQUEST) {
       // A request with more big arguments to come stays where it is while they fit.
       const room =
-        last !== null &&
-        rest.byteOffset === last.byteOffset &&
-        rest.buffer === last.buffer &&
-        wanted <= last.length
+        last !== null && wanted <= last.length
           ? last
           : newRoom(Math.min(this.limits.maxRequest, Math.max(wanted, 2 * rest.length)));
       if (room !== null) {
@@ -140,9 +134,7 @@ export class RequestDecoder {
     const data = room.subarray(0, this.roomLen);
     this.room = null;
     this.roomLen = 0;
-    this.lastRoom = room;
-    this.decode(data, sink);
-    this.lastRoom = null;
+    this.decode(data, sink, room);
     if (take < chunk.length) this.feed(chunk.subarray(take), sink);
   }
 
