@@ -21,6 +21,7 @@ import {
 } from '../resp/encode.js';
 import { splitArrayReply } from '../resp/ReplyScanner.js';
 import { commandReply } from './commands/CommandReplies.js';
+import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { dbsize, script } from './EveryBackend.js';
 import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
 import type { Request } from './Request.js';
@@ -212,8 +213,13 @@ const client: Handler = (ctx, s, req) => {
     case 'INFO':
       if (n !== 2) return req.answer(error(wrongArity('client|info')));
       return req.answer(verbatim(ctx.info.clientLine(s) + '\n', s.proto));
-    default:
-      return req.answer(error(`ERR handle request, command 'CLIENT ${sub}' is not allowed`));
+    default: {
+      // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
+      const info = lookupSub(req.info, req.args[1]!);
+      return req.answer(
+        error(info === undefined ? unknownSubcommand(req.info, req.args[1]) : refusalMessage(info)),
+      );
+    }
   }
 };
 

@@ -15,7 +15,14 @@ import {
   type RequestSink,
 } from '../resp/RequestDecoder.js';
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
-import { checkArity, lookupRange, lookupSub, refusalMessage, UNKNOWN } from './commands/Mapper.js';
+import {
+  checkArity,
+  lookupRange,
+  lookupSub,
+  refusalMessage,
+  unknownSubcommand,
+  UNKNOWN,
+} from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
 import { NOT_QUEUED, scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE } from './SocketWriter.js';
@@ -185,7 +192,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (info.subcommands !== undefined && info.handling !== Handling.Local) {
       const sub = args.length > 1 ? lookupSub(info, args[1]!) : undefined;
       if (sub === undefined) {
-        return req.fail(`ERR unknown subcommand '${args[1]?.toString() ?? ''}'. Try ${info.name} HELP.`);
+        return req.fail(unknownSubcommand(info, args[1]));
       }
       if (sub.handling === Handling.NotAllow) return this.refuse(req, sub);
       if (!checkArity(sub, args.length)) return req.fail(wrongArity(sub.name));

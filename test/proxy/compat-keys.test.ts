@@ -284,6 +284,8 @@ describe('error replies', () => {
       err('NOSUCHCOMMAND', 1, 2, 3, 4, 5, 6, 7, 8, 9),
       err('NOSUCHCOMMAND', 'a\r\nb'),
       err('OBJECT', 'NOSUCH\r\nX', str),
+      err('CLIENT', 'NOSUCH'),
+      err('CLIENT', 'nosuch', 'x'),
     ]);
   });
 });

@@ -107,5 +107,15 @@ test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', 
     assert.ok(e instanceof RedisError, `CLIENT ${sub} extra`);
     assert.equal(e.message, `ERR wrong number of arguments for 'client|${sub.toLowerCase()}' command`);
   }
+  // The CLIENT subcommands that act on the server's connections are refused with the reason.
+  for (const args of [['KILL', 'ID', '5'], ['LIST'], ['TRACKING', 'on'], ['pause', '10']]) {
+    const e = await r.call('CLIENT', ...args);
+    assert.ok(e instanceof RedisError, `CLIENT ${args.join(' ')}`);
+    assert.equal(
+      e.message,
+      `ERR handle request, command 'CLIENT ${args[0]!.toUpperCase()}' is not allowed ` +
+        '(only CLIENT SETNAME, GETNAME, ID, INFO and SETINFO are supported by the proxy)',
+    );
+  }
   r.close();
 });

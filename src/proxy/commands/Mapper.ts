@@ -351,6 +351,11 @@ export function commandCount(): number {
   return all.length;
 }
 
+/** Redis's error for a subcommand it does not have, e.g. `ERR unknown subcommand 'X'. Try CLIENT HELP.` */
+export function unknownSubcommand(container: CommandInfo, arg: Buffer | undefined): string {
+  return `ERR unknown subcommand '${arg?.toString() ?? ''}'. Try ${container.name} HELP.`;
+}
+
 /** The error text for a refused command, e.g. `ERR handle request, command 'BLPOP' is not allowed (…)`. */
 export function refusalMessage(info: CommandInfo, reason: string | undefined = info.reason): string {
   const name = info.name.replace('|', ' ');
