@@ -109,11 +109,12 @@ export class RequestDecoder {
     }
     this.need = Math.max(wanted, rest.length + 1);
     if (wanted >= BIG_REQUEST) {
-      // A request with more big arguments to come stays where it is while they fit.
+      // A request with more big arguments to come stays where it is while they fit, and its
+      // room doubles when one does not: the copying stays linear in the request's size.
       const room =
         last !== null && wanted <= last.length
           ? last
-          : newRoom(Math.min(this.limits.maxRequest, Math.max(wanted, 2 * rest.length)));
+          : newRoom(Math.min(this.limits.maxRequest, Math.max(wanted, last === null ? 0 : 2 * last.length)));
       if (room !== null) {
         this.room = room;
         this.roomLen = room === last ? rest.length : rest.copy(room, 0);
