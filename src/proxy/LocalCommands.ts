@@ -217,7 +217,7 @@ const client: Handler = (ctx, s, req) => {
       // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
       const info = lookupSub(req.info, req.args[1]!);
       return req.answer(
-        error(info === undefined ? unknownSubcommand(req.info, req.args[1]) : refusalMessage(info)),
+        info === undefined ? unknownSubcommand('CLIENT', req.args[1]) : error(refusalMessage(info)),
       );
     }
   }

@@ -157,13 +157,13 @@ export class Request implements BackendTask {
     this.fail('ERR handle response, ' + cause);
   }
 
-  /** Completes with an error reply made by the proxy; `msg` includes the error code. */
-  fail(msg: string): void {
+  /** Completes with an error reply made by the proxy: its text with the error code, or the encoded reply. */
+  fail(msg: string | Buffer): void {
     if (this.done) return;
     this.failed = true;
     // The parts not yet written are dropped; if some were, the session closes the connection.
     this.parts = null;
-    this.answer(error(msg));
+    this.answer(typeof msg === 'string' ? error(msg) : msg);
   }
 
   /** Completes with a reply made by the proxy (local commands). */

@@ -192,7 +192,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (info.subcommands !== undefined && info.handling !== Handling.Local) {
       const sub = args.length > 1 ? lookupSub(info, args[1]!) : undefined;
       if (sub === undefined) {
-        return req.fail(unknownSubcommand(info, args[1]));
+        return req.fail(unknownSubcommand(info.name, args[1]));
       }
       if (sub.handling === Handling.NotAllow) return this.refuse(req, sub);
       if (!checkArity(sub, args.length)) return req.fail(wrongArity(sub.name));

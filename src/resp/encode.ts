@@ -49,6 +49,14 @@ export function error(msg: string): Buffer {
   return Buffer.from('-' + msg.replace(/[\r\n]/g, ' ') + CRLF);
 }
 
+/** `-<prefix><arg><suffix>` keeping the argument's bytes, as Redis's `%.128s` does (cut at 128 bytes or a NUL). */
+export function errorWithArg(prefix: string, arg: Buffer, suffix: string): Buffer {
+  const nul = arg.indexOf(0);
+  const a = Buffer.from(arg.subarray(0, Math.min(nul < 0 ? arg.length : nul, 128)));
+  for (let i = 0; i < a.length; i++) if (a[i] === 13 || a[i] === 10) a[i] = 32;
+  return Buffer.concat([Buffer.from('-' + prefix), a, Buffer.from(suffix + CRLF)]);
+}
+
 export function integer(n: number | bigint): Buffer {
   return Buffer.from(':' + n + CRLF);
 }

@@ -286,6 +286,10 @@ describe('error replies', () => {
       err('OBJECT', 'NOSUCH\r\nX', str),
       err('CLIENT', 'NOSUCH'),
       err('CLIENT', 'nosuch', 'x'),
+      // Redis cuts the name it quotes at 128 bytes.
+      err('CLIENT', long + long),
+      err('OBJECT', long + long, str),
+      err('COMMAND', long + long),
     ]);
   });
 });

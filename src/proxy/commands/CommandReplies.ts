@@ -18,7 +18,7 @@ import {
 } from '../../resp/encode.js';
 import { CommandShape, commandResp3 } from './CommandResp3.js';
 import { Handling, type CommandInfo } from './CommandInfo.js';
-import { allCommands, checkArity, keysForGetKeys, lookup, lookupSub } from './Mapper.js';
+import { allCommands, checkArity, keysForGetKeys, lookup, lookupSub, unknownSubcommand } from './Mapper.js';
 import { PROXY_COMMANDS } from './policy.js';
 import { COMMAND_HELP_REPLY } from './table.generated.js';
 
@@ -111,14 +111,6 @@ function find(name: Buffer): Prepared | undefined {
   return byName.get(name.toString('latin1').toLowerCase());
 }
 
-/** `-ERR <prefix><arg><suffix>` keeping the argument's bytes, as Redis's %.128s does. */
-function errorWithArg(prefix: string, arg: Buffer, suffix: string): Buffer {
-  const nul = arg.indexOf(0);
-  const a = Buffer.from(arg.subarray(0, Math.min(nul < 0 ? arg.length : nul, 128)));
-  for (let i = 0; i < a.length; i++) if (a[i] === 13 || a[i] === 10) a[i] = 32;
-  return Buffer.concat([Buffer.from('-' + prefix), a, Buffer.from(suffix + '\r\n')]);
-}
-
 /** RESP3 forms of the two big replies, made on first use. */
 let allInfo3: Buffer | null = null;
 let allDocs3: Buffer | null = null;
@@ -144,7 +136,7 @@ function resp2Reply(args: readonly Buffer[]): Buffer {
   if (args.length === 1) return ALL_INFO;
   const container = lookup(args[0]!);
   const sub = container && lookupSub(container, args[1]!);
-  if (!sub) return errorWithArg("ERR unknown subcommand '", args[1]!, "'. Try COMMAND HELP.");
+  if (!sub) return unknownSubcommand('COMMAND', args[1]);
   if (!checkArity(sub, args.length)) {
     return error(`ERR wrong number of arguments for '${sub.name.toLowerCase()}' command`);
   }
@@ -171,7 +163,7 @@ function resp2Reply(args: readonly Buffer[]): Buffer {
     case 'COMMAND|GETKEYSANDFLAGS':
       return getKeys(args.slice(2), true);
   }
-  return errorWithArg("ERR unknown subcommand '", args[1]!, "'. Try COMMAND HELP.");
+  return unknownSubcommand('COMMAND', args[1]);
 }
 
 /** COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]. */

@@ -4,6 +4,7 @@
  * from Redis's key specs. `lookup`, `lookupSub`, `collectKeys` and `checkArity` are on the hot
  * path and do not allocate.
  */
+import { errorWithArg } from '../../resp/encode.js';
 import { CmdFlag, Handling, KeyKind, type CommandInfo } from './CommandInfo.js';
 import { decisionFor, PROXY_COMMANDS, type Decision } from './policy.js';
 import { REDIS_COMMANDS, type RedisCommandSpec, type RedisKeySpec } from './table.generated.js';
@@ -351,10 +352,12 @@ export function commandCount(): number {
   return all.length;
 }
 
-/** Redis's error for a subcommand it does not have, e.g. `ERR unknown subcommand 'X'. Try CLIENT HELP.` */
-export function unknownSubcommand(container: CommandInfo, arg: Buffer | undefined): string {
-  return `ERR unknown subcommand '${arg?.toString() ?? ''}'. Try ${container.name} HELP.`;
+/** Redis's error reply for a subcommand it does not have: `-ERR unknown subcommand 'X'. Try CLIENT HELP.` */
+export function unknownSubcommand(container: string, arg: Buffer | undefined): Buffer {
+  return errorWithArg("ERR unknown subcommand '", arg ?? NO_ARG, `'. Try ${container} HELP.`);
 }
+
+const NO_ARG = Buffer.alloc(0);
 
 /** The error text for a refused command, e.g. `ERR handle request, command 'BLPOP' is not allowed (…)`. */
 export function refusalMessage(info: CommandInfo, reason: string | undefined = info.reason): string {
