@@ -122,6 +122,22 @@ test('a 128 MB request grows the proxy by about its size, not twice it', async (
   assert.ok(grownMb < 1.35 * (size / 1024 / 1024), `peak RSS grew ${grownMb.toFixed(0)} MB`);
 });
 
+test('a client that leaves in the middle of a big request writes nothing, and the proxy serves on', async () => {
+  const key = keyOn('cutoff', 0);
+  const s = net.connect(proxy.port, '127.0.0.1');
+  await once(s, 'connect');
+  s.write(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${16 * 1024 * 1024}\r\n`);
+  const mb = Buffer.alloc(1024 * 1024, 0x63);
+  for (let i = 0; i < 8; i++) if (!s.write(mb)) await once(s, 'drain');
+  // Half the value is sent, then the client goes while another one is served.
+  const other = await proxy.connect();
+  assert.equal(await other.call('SET', keyOn('after-cutoff', 1), 'v'), 'OK');
+  s.destroy();
+  assert.equal(String(await other.call('GET', keyOn('after-cutoff', 1))), 'v');
+  assert.equal(await a.call('EXISTS', key), 0);
+  other.close();
+});
+
 test('a split command merges a big reply whole', async () => {
   const request = `*3\r\n$4\r\nMGET\r\n$${big.length}\r\n${big}\r\n$${small.length}\r\n${small}\r\n`;
   const expect = '*2\r\n'.length + bulkLen(SIZE) + bulkLen(1);
