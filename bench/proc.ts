@@ -159,20 +159,20 @@ export function ioCalls(pid: number): number | undefined {
   }
 }
 
+/** The child processes of `pid` (a proxy's workers); none when it has none or is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** `of` for a process and its children (a proxy's workers) together. */
 export function treeSum(of: (pid: number) => number | undefined, pid: number): number | undefined {
   const own = of(pid);
   if (own === undefined) return undefined;
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .split(' ')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    // no children file: the process alone
-  }
-  return children.reduce((sum, c) => sum + (of(c) ?? 0), own);
+  return childPids(pid).reduce((sum, c) => sum + (of(c) ?? 0), own);
 }
 
 /**

@@ -55,6 +55,8 @@ export interface RunOk {
   seconds: number;
   /** CPU time (user + system) the target's own process spent per request, µs; absent when unknown. */
   cpuUs?: number;
+  /** Cores the target's own process kept busy on average during the run. */
+  cores?: number;
   /** read/write system calls the target's own process made per request. */
   calls?: number;
   /** read/write system calls both redis-servers made per request (direct: the one it is, the other idle). */

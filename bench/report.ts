@@ -5,18 +5,21 @@ import type { RunFail, RunOk, RunResult, Workload } from './redisBenchmark.js';
 export interface Row {
   workload: Workload;
   target: string;
+  /** The target the ratios are taken against (direct redis, or one proxy process when scaling). */
+  base: string;
   ok: number;
   rounds: number;
   rps: number;
-  /** Median over rounds of this round's rps / direct's rps in the same round. */
+  /** Median over rounds of this round's rps / the base target's rps in the same round. */
   ratio: number;
   /** The lowest and highest of those per-round ratios: how far one round can be trusted. */
   ratioMin: number;
   ratioMax: number;
   p50: number;
   p99: number;
-  /** Median CPU µs per request of the target's own process (NaN when not measured). */
+  /** Median CPU µs per request of the target's own process, and the cores it kept busy (NaN when not measured). */
   cpuUs: number;
+  cores: number;
   /** Median CPU µs per request of the whole machine, and cores it kept busy (NaN when not measured). */
   machineUs: number;
   busyCores: number;
@@ -30,28 +33,34 @@ export interface Row {
 export type Runs = Map<string, Map<string, (RunResult | undefined)[]>>;
 
 /** The figures a run may carry beside its rps and latency. */
-type Measure = 'cpuUs' | 'machineUs' | 'busyCores' | 'calls' | 'serverCalls';
+type Measure = 'cpuUs' | 'cores' | 'machineUs' | 'busyCores' | 'calls' | 'serverCalls';
 
 /** The median of a measure over the runs that have it (NaN when none has). */
 function measured(ok: readonly RunOk[], k: Measure): number {
   return median(ok.flatMap((r) => (r[k] === undefined ? [] : [r[k]])));
 }
 
-export function summarize(workloads: readonly Workload[], targets: readonly string[], runs: Runs): Row[] {
+export function summarize(
+  workloads: readonly Workload[],
+  targets: readonly string[],
+  runs: Runs,
+  base = 'direct',
+): Row[] {
   const rows: Row[] = [];
   for (const w of workloads) {
     const byTarget = runs.get(w.id);
-    const direct = byTarget?.get('direct') ?? [];
+    const baseRuns = byTarget?.get(base) ?? [];
     for (const target of targets) {
       const rs = byTarget?.get(target) ?? [];
       const ok = rs.flatMap((r) => (r?.ok ? [r] : []));
       const ratios = rs.flatMap((r, i) => {
-        const d = direct[i];
+        const d = baseRuns[i];
         return r?.ok && d?.ok ? [r.rps / d.rps] : [];
       });
       rows.push({
         workload: w,
         target,
+        base,
         ok: ok.length,
         rounds: rs.length,
         rps: median(ok.map((r) => r.rps)),
@@ -61,6 +70,7 @@ export function summarize(workloads: readonly Workload[], targets: readonly stri
         p50: median(ok.map((r) => r.p50)),
         p99: median(ok.map((r) => r.p99)),
         cpuUs: measured(ok, 'cpuUs'),
+        cores: measured(ok, 'cores'),
         machineUs: measured(ok, 'machineUs'),
         busyCores: measured(ok, 'busyCores'),
         calls: measured(ok, 'calls'),
@@ -77,11 +87,11 @@ const num = (v: number, digits = 0): string =>
     ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : 'FAIL';
 
-const HEAD = [
+const head = (base: string): string[] => [
   'workload',
   'target',
   'rps (median)',
-  'x direct',
+  `x ${base}`,
   'rounds range',
   'p50 ms',
   'p99 ms',
@@ -100,10 +110,8 @@ function cells(r: Row, first: boolean): string[] {
     first ? r.workload.label : '',
     r.target,
     num(r.rps),
-    r.target === 'direct' && Number.isFinite(r.rps) ? '1.00' : num(r.ratio, 2),
-    r.target === 'direct' || !Number.isFinite(r.ratioMin)
-      ? '-'
-      : `${num(r.ratioMin, 2)}–${num(r.ratioMax, 2)}`,
+    r.target === r.base && Number.isFinite(r.rps) ? '1.00' : num(r.ratio, 2),
+    r.target === r.base || !Number.isFinite(r.ratioMin) ? '-' : `${num(r.ratioMin, 2)}–${num(r.ratioMax, 2)}`,
     num(r.p50, 3),
     num(r.p99, 3),
     orDash(r.cpuUs, 1),
@@ -121,19 +129,21 @@ function grouped(rows: readonly Row[]): string[][] {
 
 /** A fixed-width table: text columns left-aligned, figures right-aligned. */
 export function textTable(rows: readonly Row[]): string {
+  const cols = head(rows[0]?.base ?? 'direct');
   const body = grouped(rows);
-  const all = [HEAD, ...body];
-  const widths = HEAD.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  const all = [cols, ...body];
+  const widths = cols.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
   const fmt = (r: string[]): string =>
     r.map((v, c) => (c < 2 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
-  return [fmt(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
+  return [fmt(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
 }
 
 export function markdownTable(rows: readonly Row[]): string {
+  const cols = head(rows[0]?.base ?? 'direct');
   const line = (r: string[]): string => `| ${r.join(' | ')} |`;
   return [
-    line(HEAD),
-    `|${HEAD.map((_, c) => (c < 2 ? ' --- ' : ' ---: ')).join('|')}|`,
+    line(cols),
+    `|${cols.map((_, c) => (c < 2 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...grouped(rows).map(line),
   ].join('\n');
 }

@@ -154,20 +154,30 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
     `medians and only ratios within one run are comparable${o.quick ? ' (this was a --quick smoke run)' : ''}.`,
 ];
 
-const MIGRATION_BEGIN = '<!-- migration:begin -->';
-const MIGRATION_END = '<!-- migration:end -->';
+/** The sections other modes write into RESULTS.md, each between markers; the throughput mode keeps them. */
+export type SectionName = 'migration' | 'scaling';
+const SECTIONS: readonly SectionName[] = ['migration', 'scaling'];
+const begin = (name: SectionName): string => `<!-- ${name}:begin -->`;
+const end = (name: SectionName): string => `<!-- ${name}:end -->`;
 
-/** The Migration section of a RESULTS.md (markers included), or '' when it has none. */
-export function migrationSection(doc: string): string {
-  const beg = doc.indexOf(MIGRATION_BEGIN);
-  const end = doc.indexOf(MIGRATION_END, beg);
-  return beg < 0 || end < 0 ? '' : doc.slice(beg, end + MIGRATION_END.length);
+/** A mode's section of a RESULTS.md (markers included), or '' when it has none. */
+export function section(doc: string, name: SectionName): string {
+  const beg = doc.indexOf(begin(name));
+  const stop = doc.indexOf(end(name), beg);
+  return beg < 0 || stop < 0 ? '' : doc.slice(beg, stop + end(name).length);
 }
 
-/** `doc` with its Migration section replaced by `markdown` (appended when it had none). */
-export function withMigrationSection(doc: string, markdown: string): string {
-  const section = markdown ? `${MIGRATION_BEGIN}\n${markdown.trimEnd()}\n${MIGRATION_END}` : '';
-  const old = migrationSection(doc);
-  if (old) return doc.replace(old, () => section);
-  return section ? `${doc.trimEnd()}\n\n${section}\n` : doc;
+/** Every mode's section that `doc` has, in order, to carry over into a rewritten RESULTS.md. */
+export function otherSections(doc: string): string {
+  return SECTIONS.map((n) => section(doc, n))
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+/** `doc` with the mode's section replaced by `markdown` (appended when it had none). */
+export function withSection(doc: string, name: SectionName, markdown: string): string {
+  const text = markdown ? `${begin(name)}\n${markdown.trimEnd()}\n${end(name)}` : '';
+  const old = section(doc, name);
+  if (old) return doc.replace(old, () => text);
+  return text ? `${doc.trimEnd()}\n\n${text}\n` : doc;
 }

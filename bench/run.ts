@@ -1,6 +1,6 @@
 /**
  * codis-ts benchmark harness: `npm run bench -- [mode] [options]`.
- * Modes are entries of MODES: `throughput` (the default) and `migration`.
+ * Modes are entries of MODES: `throughput` (the default), `migration` and `scaling`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +10,18 @@ import { WORKLOADS, type Workload } from './redisBenchmark.js';
 import { failureLines, markdownTable, svgChart, textTable } from './report.js';
 import { runMigration, type MigrationOptions } from './migration.js';
 import { migrationReport } from './migrationReport.js';
-import { load1, machineFacts, migrationSection, resultsMarkdown, withMigrationSection } from './results.js';
+import { load1, machineFacts, otherSections, resultsMarkdown, withSection } from './results.js';
+import { removeCaps } from './cpuCap.js';
+import { defaultShare, runScaling, scalingMarkdown, scalingText } from './scaling.js';
 import { ROOT } from './servers.js';
 import { MAX_PROXY_PROCS } from '../src/proxy/Config.js';
-import { runThroughput, type Target, type ThroughputResult } from './throughput.js';
+import type { Target } from './rounds.js';
+import { runThroughput, type ThroughputResult } from './throughput.js';
 import { findNutcracker, type Nutcracker } from './twemproxy.js';
+
+/** The scaling mode's defaults: many clients, as a proxy worth several processes would have. */
+const SCALING_WORKLOADS = ['get-p1-c500', 'set-p1-c500'];
+const SCALING_NCPUS = [1, 2, 4];
 
 const USAGE = `usage: npm run bench -- [mode] [options]
 
@@ -23,6 +30,8 @@ modes:
                          --ncpu 1) and --vs targets
   migration              a steady GET/SET load through a proxy before, during and after the dashboard
                          migrates slots 0..N-1 from group 1 to group 2; migration speed, source stalls
+  scaling                codis-proxy with each --ncpu N (default 1,2,4) over the same redis-servers, in
+                         interleaved rounds: how throughput grows with worker processes
 
 options:
   --quick                1 round, -n scaled by 0.1: a smoke run of well under a minute
@@ -40,8 +49,8 @@ options:
                          (its CPU and r/w calls count its workers): how throughput grows with cores
   --run-timeout SEC      kill a redis-benchmark run that takes longer (default 60, 20 with --quick)
   --idle-conns N         connections for the idle-memory test (default 1000)
-  --write                rewrite bench/RESULTS.md and bench/results.svg (migration: only the
-                         Migration section of bench/RESULTS.md; the rest is kept)
+  --write                rewrite bench/RESULTS.md and bench/results.svg (migration, scaling: only
+                         that mode's section of bench/RESULTS.md; the rest is kept)
   -h, --help
 
 migration options:
@@ -56,7 +65,13 @@ migration options:
                          migration_parallel_slots=512 or migration_pause='"5ms"'
   --bigkey-fields N      before the phases, write one hash of N fields (HSET 1000 fields per command)
                          straight into group 1, in a slot of the migrated range; report how long it took
-                         to move and what other clients waited meanwhile (default 0: none)`;
+                         to move and what other clients waited meanwhile (default 0: none)
+
+scaling options (and --ncpu, --only, --rounds, --requests-scale, --run-timeout, --quick, --write):
+  --core-share X         cap each proxy process (each worker) at X of a core, 0.1 to 1, with a cgroup
+                         CPU quota (needs root and the cpu controller); 0: no cap. Default: no cap
+                         when the machine has a core per worker and 3 more, else 0.2
+  --only                 default here: ${SCALING_WORKLOADS.join(', ')}`;
 
 const MIGRATION_FLAGS = [
   'keys',
@@ -78,6 +93,13 @@ const THROUGHPUT_FLAGS = [
   'run-timeout',
   'idle-conns',
 ];
+const SCALING_FLAGS = ['rounds', 'requests-scale', 'only', 'ncpu', 'run-timeout', 'core-share'];
+/** The flags each mode takes beside --quick and --write; another mode's are refused. */
+const MODE_FLAGS: Record<string, readonly string[]> = {
+  throughput: THROUGHPUT_FLAGS,
+  migration: MIGRATION_FLAGS,
+  scaling: SCALING_FLAGS,
+};
 
 export interface BenchOptions {
   quick: boolean;
@@ -86,6 +108,8 @@ export interface BenchOptions {
   workloads: Workload[];
   vs: Target[];
   ncpus: number[];
+  /** Scaling: the share of a core each proxy process may use (0: not capped). */
+  coreShare: number;
   /** nutcracker when --twemproxy was given. */
   twemproxy?: Nutcracker;
   runTimeoutMs: number;
@@ -122,6 +146,7 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       only: { type: 'string' },
       vs: { type: 'string', multiple: true, default: [] },
       ncpu: { type: 'string' },
+      'core-share': { type: 'string' },
       // No default: `given` must see it only when it was passed.
       twemproxy: { type: 'boolean' },
       'run-timeout': { type: 'string' },
@@ -149,7 +174,10 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       const v = (values as Record<string, unknown>)[n];
       return v !== undefined && !(Array.isArray(v) && v.length === 0);
     });
-  const foreign = given(mode === 'migration' ? THROUGHPUT_FLAGS : MIGRATION_FLAGS);
+  const own = MODE_FLAGS[mode];
+  if (own === undefined) fail(`unknown mode ${JSON.stringify(mode)}`);
+  const all = [...new Set(Object.values(MODE_FLAGS).flat())];
+  const foreign = given(all.filter((f) => !own.includes(f)));
   if (foreign.length) fail(`--${foreign.join(', --')} not used by mode ${mode}`);
   const quick = values.quick;
   const count = (name: string, v: string | undefined, dflt: number, max = Infinity): number => {
@@ -157,7 +185,10 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
     if (!Number.isInteger(n) || n > max) fail(`${name} must be an integer of at most ${max}, got ${v}`);
     return n;
   };
-  let workloads = WORKLOADS.filter((w) => w.extra !== true);
+  let workloads =
+    mode === 'scaling'
+      ? WORKLOADS.filter((w) => SCALING_WORKLOADS.includes(w.id))
+      : WORKLOADS.filter((w) => w.extra !== true);
   if (values.only !== undefined) {
     const ids = values.only
       .split(',')
@@ -181,6 +212,10 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
     .map((v) => count('--ncpu', v.trim(), 1, MAX_PROXY_PROCS));
   if (values.ncpu !== undefined && ncpus.length === 0) fail('--ncpu wants N[,N...]');
   if (new Set(ncpus).size !== ncpus.length) fail('--ncpu values must be distinct');
+  if (mode === 'scaling' && ncpus.length === 0) ncpus.push(...SCALING_NCPUS);
+  const share = values['core-share'] === undefined ? defaultShare(ncpus) : Number(values['core-share']);
+  if (mode === 'scaling' && !(share === 0 || (share >= 0.1 && share <= 1)))
+    fail(`--core-share must be 0 (no cap) or from 0.1 to 1, got ${values['core-share']}`);
   if (vs.some((t) => /^ncpu-\d+$/.test(t.name))) fail('--vs names ncpu-N are taken');
   if (new Set(vs.map((t) => t.name)).size !== vs.length) fail('--vs names must be distinct');
   let twemproxy: Nutcracker | undefined;
@@ -198,7 +233,9 @@ function parseOptions(argv: string[]): { mode: string; opts: BenchOptions } {
       scale: positive('--requests-scale', values['requests-scale'], quick ? 0.1 : 1),
       workloads,
       vs,
-      ncpus,
+      // Ascending: the scaling mode's ratios are against the fewest workers.
+      ncpus: mode === 'scaling' ? ncpus.sort((a, b) => a - b) : ncpus,
+      coreShare: share,
       twemproxy,
       runTimeoutMs: positive('--run-timeout', values['run-timeout'], quick ? 20 : 60) * 1000,
       idleConns: Math.round(positive('--idle-conns', values['idle-conns'], 1000)),
@@ -275,7 +312,7 @@ async function throughputMode(opts: BenchOptions): Promise<number> {
       notes: r.notes,
     });
     // The Migration section comes from another mode: keep it.
-    const kept = migrationSection(readResults());
+    const kept = otherSections(readResults());
     writeFileSync(RESULTS, kept ? `${md.trimEnd()}\n\n${kept}\n` : md);
     writeFileSync(
       join(ROOT, 'bench/results.svg'),
@@ -296,16 +333,39 @@ async function migrationMode(opts: BenchOptions): Promise<number> {
   process.stdout.write('\n' + r.text);
   if (opts.write) {
     const doc = readResults() || '# codis-ts benchmark results\n';
-    writeFileSync(RESULTS, withMigrationSection(doc, r.markdown));
+    writeFileSync(RESULTS, withSection(doc, 'migration', r.markdown));
     process.stdout.write('wrote the Migration section of bench/RESULTS.md\n');
   }
   return r.ok ? 0 : 1;
 }
 
-/** The extension point: a new mode is one more entry here. */
+/** Exit code: 0 when every run of every target succeeded. */
+async function scalingMode(opts: BenchOptions): Promise<number> {
+  const started = new Date();
+  const loadAtStart = load1();
+  const r = await runScaling({ ...opts, share: opts.coreShare });
+  const failures = failureLines(r.rows);
+  process.stdout.write(
+    '\n' +
+      scalingText(r) +
+      (failures.length
+        ? `\nFAILED RUNS (${failures.length}):\n${failures.map((f) => `  - ${f}`).join('\n')}\n`
+        : ''),
+  );
+  if (opts.write) {
+    const facts = await machineFacts(started, loadAtStart);
+    const doc = readResults() || '# codis-ts benchmark results\n';
+    writeFileSync(RESULTS, withSection(doc, 'scaling', scalingMarkdown(r, opts.command, facts)));
+    process.stdout.write('wrote the Scaling section of bench/RESULTS.md\n');
+  }
+  return failures.length ? 1 : 0;
+}
+
+/** The extension point: a new mode is one more entry here (and in MODE_FLAGS). */
 const MODES: Record<string, (opts: BenchOptions) => Promise<number>> = {
   throughput: throughputMode,
   migration: migrationMode,
+  scaling: scalingMode,
 };
 
 async function main(): Promise<void> {
@@ -313,6 +373,8 @@ async function main(): Promise<void> {
   const run = MODES[mode];
   if (!run) fail(`unknown mode ${JSON.stringify(mode)}`);
   installCleanupHooks();
+  // After the children are killed: a cgroup goes once the processes in it have exited.
+  process.on('exit', removeCaps);
   process.exitCode = await run(opts);
 }
 

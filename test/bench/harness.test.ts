@@ -4,7 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { cpuCap } from '../../bench/cpuCap.js';
 import { startRedis } from '../helpers/redis.js';
 import { runNode, type RunResult } from '../helpers/run.js';
 
@@ -80,6 +82,12 @@ test('bad options exit 2 naming the option, before anything starts', async () =>
     [['--only', 'no-such'], /unknown workload\(s\) in --only: no-such/],
     [['--rounds', '0'], /--rounds/],
     [['--ncpu', '2,65'], /--ncpu must be an integer of at most 64, got 65/],
+    [['--core-share', '0.2'], /--core-share not used by mode throughput/],
+    [['scaling', '--core-share', '0.05'], /--core-share must be 0 \(no cap\) or from 0.1 to 1, got 0.05/],
+    [['scaling', '--core-share', 'half'], /--core-share must be 0 \(no cap\) or from 0.1 to 1, got half/],
+    [['scaling', '--twemproxy'], /--twemproxy not used by mode scaling/],
+    [['scaling', '--ncpu', '2,2'], /--ncpu values must be distinct/],
+    [['no-such-mode'], /unknown mode "no-such-mode"/],
   ] as const) {
     const r = await bench([...args]);
     assert.equal(r.code, 2, args.join(' '));
@@ -87,3 +95,62 @@ test('bad options exit 2 naming the option, before anything starts', async () =>
     assert.doesNotMatch(r.stderr, /starting/);
   }
 });
+
+test('the scaling mode runs one proxy per --ncpu in interleaved rounds, with ratios to the fewest workers', async () => {
+  // Capped where this machine lets a cgroup do it (root, a cpu controller), as on a small box by default.
+  const share = cannotCap() === undefined ? '0.5' : '0';
+  const r = await bench([
+    ...[
+      'scaling',
+      '--quick',
+      '--only',
+      'get-p1',
+      '--ncpu',
+      '2,1',
+      '--rounds',
+      '2',
+      '--requests-scale',
+      '0.05',
+    ],
+    ...['--core-share', share],
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const round of [1, 2]) {
+    const ran = [
+      ...r.stderr.matchAll(new RegExp(`^\\[round ${round}/2\\] get-p1 +(ncpu-\\d) +[\\d,]+ rps`, 'gm')),
+    ];
+    assert.deepEqual(ran.map((m) => m[1]).sort(), ['ncpu-1', 'ncpu-2']);
+  }
+  // The fewest workers are the base, whatever order --ncpu named them in.
+  assert.match(r.stdout, /^workload +target +rps \(median\) +x ncpu-1 /m);
+  assert.match(r.stdout, /^GET -P 1 c50 +ncpu-1 +[\d,]+ +1\.00 +- /m);
+  assert.match(r.stdout, /^ +ncpu-2 +[\d,]+ +\d+\.\d\d +\d+\.\d\d–\d+\.\d\d .* 2\/2$/m);
+  const cap = share === '0' ? '' : ' of a cap of 1\\.00';
+  assert.match(
+    r.stdout,
+    new RegExp(`^GET -P 1 c50, ncpu-2: 2 workers and their primary used \\d+\\.\\d\\d cores${cap}$`, 'm'),
+  );
+  // Every cgroup it made is gone with its processes.
+  assert.deepEqual(leftCaps(), []);
+});
+
+/** Why caps cannot be made here, or undefined when they can. */
+function cannotCap(): string | undefined {
+  try {
+    cpuCap(0.5).remove();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** cgroups named as the bench names its caps, under any cpu hierarchy mounted here. */
+function leftCaps(): string[] {
+  return ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup'].flatMap((dir) => {
+    try {
+      return readdirSync(dir).filter((n) => n.startsWith('codis-bench-'));
+    } catch {
+      return [];
+    }
+  });
+}
