@@ -155,22 +155,26 @@ export function failureLines(rows: readonly Row[]): string[] {
   );
 }
 
+const MIN_WIDTH = 560;
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1'];
 
-/** Grouped bars of target/direct throughput per workload; the dashed line at 1.0 is direct redis. */
+/** Grouped bars of target/base throughput per workload; the dashed line at 1.0 is the base (direct redis). */
 export function svgChart(rows: readonly Row[], title: string): string {
   const workloads = [...new Map(rows.map((r) => [r.workload.id, r.workload])).values()];
-  const targets = [...new Set(rows.map((r) => r.target))].filter((t) => t !== 'direct');
+  const base = rows[0]?.base ?? 'direct';
+  const baseLabel = base === 'direct' ? 'direct redis' : base;
+  const targets = [...new Set(rows.map((r) => r.target))].filter((t) => t !== base);
   const ratio = (w: string, t: string): number =>
     rows.find((r) => r.workload.id === w && r.target === t)?.ratio ?? NaN;
   const max = Math.max(1, ...rows.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0)));
   const step = max <= 1.5 ? 0.25 : 0.5;
   const top = Math.ceil((max * 1.08) / step) * step;
-  // The right margin holds the direct line's label, clear of the last group's bars.
+  // The right margin holds the base line's label, clear of the last group's bars.
   const [left, right, upper, plotH] = [56, 84, 64, 260];
   const barW = targets.length <= 2 ? 36 : 22;
-  const groupW = Math.max(96, targets.length * barW + 28);
+  // Wide enough for the title and the footnote even with few workloads.
+  const groupW = Math.max(96, targets.length * barW + 28, (MIN_WIDTH - left - right) / workloads.length);
   const width = left + right + workloads.length * groupW;
   const height = upper + plotH + 56;
   const y = (v: number): number => upper + plotH - (v / top) * plotH;
@@ -186,7 +190,7 @@ export function svgChart(rows: readonly Row[], title: string): string {
     );
   }
   out.push(
-    `<text transform="translate(14 ${upper + plotH / 2}) rotate(-90)" text-anchor="middle">throughput / direct redis</text>`,
+    `<text transform="translate(14 ${upper + plotH / 2}) rotate(-90)" text-anchor="middle">throughput / ${esc(baseLabel)}</text>`,
   );
   workloads.forEach((w, gi) => {
     const gx = left + gi * groupW + (groupW - targets.length * barW) / 2;
@@ -210,7 +214,7 @@ export function svgChart(rows: readonly Row[], title: string): string {
   });
   out.push(
     `<line x1="${left}" x2="${width - right}" y1="${y(1)}" y2="${y(1)}" stroke="#333" stroke-dasharray="5 3"/>`,
-    `<text x="${width - right + 6}" y="${y(1) + 4}">direct = 1.00</text>`,
+    `<text x="${width - right + 6}" y="${y(1) + 4}">${esc(base)} = 1.00</text>`,
     `<line x1="${left}" x2="${left}" y1="${upper}" y2="${y(0)}" stroke="#333"/>`,
     `<line x1="${left}" x2="${width - right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`,
   );

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { capture } from './proc.js';
 import { KEYSPACE, VALUE_SIZE } from './redisBenchmark.js';
-import type { BenchOptions } from './run.js';
+import type { BenchOptions } from './options.js';
 import { ROOT } from './servers.js';
 
 export interface MachineFacts {

@@ -6,7 +6,7 @@
  * slower core, and the proxy's CPU, not the client's or the servers', is what runs out.
  */
 import { availableParallelism } from 'node:os';
-import { cpuCap, removeCaps, type CpuCap } from './cpuCap.js';
+import { capMembers, cpuCap, removeCaps, type CpuCap } from './cpuCap.js';
 import { childPids, sleep } from './proc.js';
 import { preloadTargets, runRounds, type RoundsOptions, type Target } from './rounds.js';
 import { markdownTable, summarize, textTable, type Row } from './report.js';
@@ -105,10 +105,22 @@ function saturation(rows: readonly Row[]): string[] {
     );
 }
 
-/** The caps' cgroups go once their processes have exited (stop() does not wait for the workers). */
+/**
+ * The caps' cgroups go once their processes have: a worker still in one after its proxy
+ * stopped (its primary was killed, say) is ended first.
+ */
 async function removeWhenEmpty(caps: readonly CpuCap[]): Promise<void> {
+  for (const cap of caps) for (const pid of capMembers(cap)) kill(pid);
   for (let i = 0; i < 50 && caps.some((c) => !c.remove()); i++) await sleep(100);
   removeCaps();
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
 }
 
 export function scalingText(r: ScalingResult): string {
@@ -132,12 +144,18 @@ function capLine(share: number): string {
 }
 
 export function scalingMarkdown(r: ScalingResult, command: string, f: MachineFacts): string {
+  const base = r.rows[0]?.base ?? 'ncpu-1';
   return `## Scaling with worker processes
+
+![throughput by worker processes, against ${base}](scaling.svg)
 
 \`${command}\` on ${f.date}: ${f.cores} cores (${f.cpu}), load average ${f.load}, codis-ts ${f.git}.
 
-${capLine(r.share)} The ratios are against the first target in the same round; \`CPU µs/req\` and
-\`cores busy\` count the primary and all its workers.
+${capLine(r.share)}
+
+\`x ${base}\` is the median of the per-round ratio target rps / ${base} rps (the fewest workers). \`CPU µs/req\`
+and \`r/w calls/req\` count the primary and all its workers. \`servers r/w calls/req\` grows with the workers:
+each has backend connections of its own, so each batches fewer clients' requests into a write.
 
 ${markdownTable(r.rows)}
 
