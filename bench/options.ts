@@ -198,8 +198,13 @@ export function parseOptions(argv: string[]): { mode: string; opts: BenchOptions
   if (values.ncpu !== undefined && ncpus.length === 0) fail('--ncpu wants N[,N...]');
   if (new Set(ncpus).size !== ncpus.length) fail('--ncpu values must be distinct');
   if (mode === 'scaling' && ncpus.length === 0) ncpus.push(...SCALING_NCPUS);
-  const share = values['core-share'] === undefined ? defaultShare(ncpus) : Number(values['core-share']);
-  if (mode === 'scaling' && !(share === 0 || (share >= 0.1 && share <= 1)))
+  const share =
+    mode !== 'scaling'
+      ? 0
+      : values['core-share'] === undefined
+        ? defaultShare(ncpus)
+        : Number(values['core-share']);
+  if (!(share === 0 || (share >= 0.1 && share <= 1)))
     fail(`--core-share must be 0 (no cap) or from 0.1 to 1, got ${values['core-share']}`);
   if (vs.some((t) => /^ncpu-\d+$/.test(t.name))) fail('--vs names ncpu-N are taken');
   if (new Set(vs.map((t) => t.name)).size !== vs.length) fail('--vs names must be distinct');

@@ -17,8 +17,9 @@ export interface Row {
   ratioMax: number;
   p50: number;
   p99: number;
-  /** Median CPU µs per request of the target's own process, and the cores it kept busy (NaN when not measured). */
+  /** Median CPU µs per request of the target's own process (NaN when not measured). */
   cpuUs: number;
+  /** Median cores the target's own process kept busy during a run (NaN when not measured). */
   cores: number;
   /** Median CPU µs per request of the whole machine, and cores it kept busy (NaN when not measured). */
   machineUs: number;

@@ -161,7 +161,7 @@ const begin = (name: SectionName): string => `<!-- ${name}:begin -->`;
 const end = (name: SectionName): string => `<!-- ${name}:end -->`;
 
 /** A mode's section of a RESULTS.md (markers included), or '' when it has none. */
-export function section(doc: string, name: SectionName): string {
+function section(doc: string, name: SectionName): string {
   const beg = doc.indexOf(begin(name));
   const stop = doc.indexOf(end(name), beg);
   return beg < 0 || stop < 0 ? '' : doc.slice(beg, stop + end(name).length);
