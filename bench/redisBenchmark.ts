@@ -76,10 +76,12 @@ export interface RunFail {
 
 export type RunResult = RunOk | RunFail;
 
-export function benchArgs(w: Workload, host: string, port: number, requests: number): string[] {
+/** `threads` > 1: redis-benchmark's own threads, for targets one client thread cannot saturate. */
+export function benchArgs(w: Workload, host: string, port: number, requests: number, threads = 1): string[] {
   return [
     ...['-h', host, '-p', String(port), '-t', w.test, '-n', String(requests), '-c', String(w.clients)],
     ...['-P', String(w.pipeline), '-r', String(KEYSPACE), '-d', String(VALUE_SIZE), '--csv'],
+    ...(threads > 1 ? ['--threads', String(threads)] : []),
   ];
 }
 
@@ -113,8 +115,15 @@ function firstErrors(stderr: string): string {
  * One redis-benchmark run, killed after `timeoutMs`: it waits forever for replies that never come,
  * so without the bound a proxy bug would hang the whole bench.
  */
-export function runBenchmark(w: Workload, host: string, port: number, requests: number, timeoutMs: number) {
-  const args = benchArgs(w, host, port, requests);
+export function runBenchmark(
+  w: Workload,
+  host: string,
+  port: number,
+  requests: number,
+  timeoutMs: number,
+  threads = 1,
+) {
+  const args = benchArgs(w, host, port, requests, threads);
   const command = `redis-benchmark ${args.join(' ')}`;
   return new Promise<RunResult>((resolve) => {
     const t0 = performance.now();

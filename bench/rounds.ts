@@ -32,6 +32,8 @@ export interface RoundsOptions {
   scale: number;
   workloads: readonly Workload[];
   runTimeoutMs: number;
+  /** redis-benchmark threads (default 1). */
+  clientThreads?: number;
 }
 
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -143,7 +145,7 @@ export async function runRounds(
           continue;
         }
         const before = sample(t, servers);
-        const r = await runBenchmark(w, t.host, t.port, requests, o.runTimeoutMs);
+        const r = await runBenchmark(w, t.host, t.port, requests, o.runTimeoutMs, o.clientThreads);
         if (r.ok) perRequest(r, before, sample(t, servers), requests);
         slot[round] = r;
         if (isStopping()) throw new Error('interrupted');

@@ -23,6 +23,8 @@ export interface ScalingOptions extends RoundsOptions {
 export interface ScalingResult {
   rows: Row[];
   share: number;
+  /** redis-benchmark's --threads. */
+  clientThreads: number;
   /** One line per target: the cores it used against its cap. */
   usage: string[];
   notes: string[];
@@ -31,6 +33,18 @@ export interface ScalingResult {
 /** The share used when none is given: uncapped only where each worker has a core and 3 are left. */
 export function defaultShare(ncpus: readonly number[], cores = availableParallelism()): number {
   return cores >= Math.max(...ncpus) + 3 ? 0 : 0.2;
+}
+
+/**
+ * redis-benchmark's threads: one drives capped workers easily, but uncapped ones on a big machine
+ * would outrun one client thread; it gets the cores the workers and the two servers leave (up to 8).
+ */
+export function clientThreads(
+  share: number,
+  ncpus: readonly number[],
+  cores = availableParallelism(),
+): number {
+  return share > 0 ? 1 : Math.max(1, Math.min(8, cores - Math.max(...ncpus) - 2));
 }
 
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -67,14 +81,22 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingResult> {
       targets.push({ name: `ncpu-${n}`, kind: 'workers', host: '127.0.0.1', port: p.port, pid: () => p.pid });
     }
     await preloadTargets(o.workloads, targets, notes);
-    const runs = await runRounds(o, targets, servers);
+    const threads = clientThreads(o.share, o.ncpus);
+    if (threads > 1) log(`redis-benchmark runs with --threads ${threads}`);
+    const runs = await runRounds({ ...o, clientThreads: threads }, targets, servers);
     const rows = summarize(
       o.workloads,
       targets.map((t) => t.name),
       runs,
       targets[0]!.name,
     );
-    return { rows, share: o.share, usage: usage(rows, o), notes: [...notes, ...saturation(rows)] };
+    return {
+      rows,
+      share: o.share,
+      clientThreads: threads,
+      usage: usage(rows, o),
+      notes: [...notes, ...saturation(rows)],
+    };
   } finally {
     await Promise.all(proxies.map((p) => p.stop()));
     await Promise.all(servers.map((s) => s.stop()));
@@ -125,7 +147,7 @@ function kill(pid: number): void {
 
 export function scalingText(r: ScalingResult): string {
   return [
-    capLine(r.share),
+    capLine(r),
     '',
     textTable(r.rows),
     '',
@@ -135,12 +157,12 @@ export function scalingText(r: ScalingResult): string {
   ].join('\n');
 }
 
-function capLine(share: number): string {
-  return share > 0
-    ? `Each proxy process (the one process of ncpu-1, each worker of the others) was capped at ${share} of a core ` +
+function capLine(r: ScalingResult): string {
+  return r.share > 0
+    ? `Each proxy process (the one process of ncpu-1, each worker of the others) was capped at ${r.share} of a core ` +
         'by a cgroup CPU quota (10 ms period): every worker stands for one core that slow, and the rest of ' +
         'the machine is left to redis-benchmark and the redis-servers.'
-    : 'Not capped: each worker had a core of its own.';
+    : `Not capped: the machine has a core for each worker and 3 more; redis-benchmark ran with --threads ${r.clientThreads}.`;
 }
 
 export function scalingMarkdown(r: ScalingResult, command: string, f: MachineFacts): string {
@@ -151,7 +173,7 @@ export function scalingMarkdown(r: ScalingResult, command: string, f: MachineFac
 
 \`${command}\` on ${f.date}: ${f.cores} cores (${f.cpu}), load average ${f.load}, codis-ts ${f.git}.
 
-${capLine(r.share)}
+${capLine(r)}
 
 \`x ${base}\` is the median of the per-round ratio target rps / ${base} rps (the fewest workers). \`CPU µs/req\`
 and \`r/w calls/req\` count the primary and all its workers. \`servers r/w calls/req\` grows with the workers:
