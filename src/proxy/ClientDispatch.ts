@@ -11,13 +11,13 @@ import type net from 'node:net';
 import type { Logger } from '../utils/log.js';
 import { takeAccepts } from './accept.js';
 
-/** Primary → worker, with a client connection's handle. */
+/**
+ * Primary → worker, with a client connection's handle: and how many clients the other workers
+ * have, which the worker admits it against (proxy_max_clients counts the whole proxy's).
+ */
 export interface HandedClient {
   client: true;
-}
-/** Worker → primary: it took this many more of the handed clients (in the order handed). */
-export interface AdoptedClients {
-  adopted: number;
+  others: number;
 }
 
 interface Closable {
@@ -41,6 +41,8 @@ export class ClientDispatch {
     private readonly server: net.Server,
     /** A worker's client count as it last reported it. */
     private readonly clientsOf: (w: Worker) => number,
+    /** The sum of those counts over every worker. */
+    private readonly allClients: () => number,
     private readonly log: Logger,
     private readonly maxWaiting = 1024,
   ) {
@@ -95,8 +97,9 @@ export class ClientDispatch {
     }
     let q = this.unconfirmed.get(w);
     if (q === undefined) this.unconfirmed.set(w, (q = []));
+    const others = this.allClients() - this.clientsOf(w) + this.inFlight() - q.length;
     q.push(handle);
-    w.send({ client: true } satisfies HandedClient, handle as net.Socket, (err: Error | null) => {
+    w.send({ client: true, others } satisfies HandedClient, handle as net.Socket, (err: Error | null) => {
       if (err === null) return;
       // It could not be sent (the worker is dying): the connection is still ours for another.
       const i = q.indexOf(handle);
@@ -107,6 +110,13 @@ export class ClientDispatch {
     });
   }
 
+  /** Handles sent to any worker and not yet confirmed. */
+  private inFlight(): number {
+    let n = 0;
+    for (const q of this.unconfirmed.values()) n += q.length;
+    return n;
+  }
+
   /** The worker with the fewest clients; ties go round, so short connections spread too. */
   private pick(): Worker | undefined {
     const list = [...this.serving];
@@ -115,8 +125,7 @@ export class ClientDispatch {
     for (let k = 0; k < list.length; k++) {
       const w = list[(this.turn + k) % list.length]!;
       if (!w.isConnected()) continue;
-      // A worker reports a client it took before it confirms the handle: for a moment that
-      // client counts twice, which only makes the choice lean to the other workers.
+      // A worker confirms the handles it took in the report that counts them: no client counts twice.
       const n = this.clientsOf(w) + (this.unconfirmed.get(w)?.length ?? 0);
       if (n < least) {
         least = n;

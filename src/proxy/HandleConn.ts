@@ -134,6 +134,12 @@ export class HandleConn implements ClientConn, WriteOwner {
     if (last !== undefined) this.write(last);
     this.ending = true;
     if (this.closed) return;
+    // The client's FIN came and the kernel has every byte: a close sends them and then our FIN,
+    // as a shutdown would, for a system call and a callback less (most clients leave this way).
+    if (this.readEnded && this.handle.writeQueueSize === 0) {
+      this.destroy();
+      return;
+    }
     // libuv shuts the write side down after the writes queued before it.
     const req = new streamWrap!.ShutdownWrap();
     req.oncomplete = () => this.afterShutdown();

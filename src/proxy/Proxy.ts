@@ -14,7 +14,7 @@ import type { Logger } from '../utils/log.js';
 import { Router } from './Router.js';
 import { Session, type SessionHost, type SessionOptions } from './Session.js';
 import { acceptConns, connOf } from './accept.js';
-import { clientUnixPath, listenClients, publicAddr } from './ClientListener.js';
+import { clientUnixPath, listenClients, listenerSetsOptions, publicAddr } from './ClientListener.js';
 import type { ClientConn } from './ClientConn.js';
 import { Stats } from './Stats.js';
 import type { ProxyInfo } from './ProxyInfo.js';
@@ -82,6 +82,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   peers: ClusterPeers | null = null;
   /** The other workers' clients, as the primary last told: proxy_max_clients is for them all. */
   othersAlive = 0;
+  /** The client port's listener gave TCP_NODELAY and keepalive to every connection it accepts. */
+  private readonly listenerSetsOptions: boolean;
   private nextSessionId: number;
   private readonly sessionIdStep: number;
   private server: net.Server | null = null;
@@ -102,6 +104,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.nextSessionId = w.generation * IDS_PER_GENERATION * w.count + w.index + 1;
     this.sessionIdStep = w.count;
     const c = config;
+    this.listenerSetsOptions = listenerSetsOptions(c);
     this.sessionAuth = c.session_auth;
     this.numDatabases = c.backend_number_databases;
     this.router = new Router({
@@ -124,7 +127,6 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.options = {
       maxPipeline: c.session_max_pipeline,
       sendTimeoutMs: c.session_send_timeout,
-      keepAliveMs: c.session_keepalive_period,
       breakOnFailure: c.session_break_on_failure,
       forwardUnknown: c.proxy_forward_unknown_commands,
       sendBufferBytes: Math.max(c.session_send_bufsize, 16 * 1024),
@@ -268,6 +270,11 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     if (!this.router.online) {
       this.reject(conn, 'ERR router is not online');
       return;
+    }
+    if (!this.listenerSetsOptions) {
+      conn.setNoDelay();
+      const keepAlive = this.config.session_keepalive_period;
+      if (keepAlive > 0) conn.setKeepAlive(keepAlive);
     }
     this.sessions.add(new Session(this.nextSessionId, conn, this, this.counters.sessionsTotal));
     this.nextSessionId += this.sessionIdStep;

@@ -17,7 +17,7 @@ import { formatDuration } from '../utils/units.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProxyControl } from './ProxyControl.js';
 import { listenClients, publicAddr } from './ClientListener.js';
-import { ClientDispatch, type AdoptedClients } from './ClientDispatch.js';
+import { ClientDispatch } from './ClientDispatch.js';
 import { mergeStats } from './StatsJson.js';
 import { Rusage } from './Rusage.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -63,13 +63,13 @@ export interface PrimaryAnswer {
   answer: number;
   result: ProcessTotals;
 }
-/** Worker → primary: how many clients it now has. */
+/**
+ * Worker → primary, once per turn that changed them: how many clients it now has, and how many
+ * more of the handed ones it took (in the order handed), whose descriptors the primary may close.
+ */
 export interface WorkerClients {
   clients: number;
-}
-/** Primary → worker: how many clients the other workers have. */
-export interface OthersClients {
-  others: number;
+  adopted: number;
 }
 /** Set in a worker's environment: "index/count/generation", its place among the workers. */
 export const WORKER_ENV = 'CODIS_PROXY_WORKER';
@@ -129,7 +129,16 @@ export class ProxyCluster implements ProxyControl {
     const c = this.config;
     const { server, bound } = await listenClients(c);
     this.bound = bound;
-    this.dispatch = new ClientDispatch(server, (w) => this.clients.get(w) ?? 0, this.log);
+    this.dispatch = new ClientDispatch(
+      server,
+      (w) => this.clients.get(w) ?? 0,
+      () => {
+        let n = 0;
+        for (const c of this.clients.values()) n += c;
+        return n;
+      },
+      this.log,
+    );
     const token = proxyToken(c.product_name, bound, adminListenAddr);
     this.model = {
       token,
@@ -162,9 +171,7 @@ export class ProxyCluster implements ProxyControl {
     // A send to a worker that has just died fails (EPIPE) before its exit is seen. Unheard,
     // that error would take the primary and every worker down; its exit replaces it.
     w.on('error', (e) => this.log.warn(`proxy worker ${w.process.pid}: ${e.message}`));
-    w.on('message', (m: WorkerReply | WorkerAsk | WorkerClients | AdoptedClients | string) =>
-      this.onMessage(w, m),
-    );
+    w.on('message', (m: WorkerReply | WorkerAsk | WorkerClients | string) => this.onMessage(w, m));
     return new Promise((resolve, reject) => {
       const onReady = (m: unknown) => {
         if (m !== WORKER_READY) return;
@@ -185,8 +192,6 @@ export class ProxyCluster implements ProxyControl {
     if (this.sentinels.length > 0) await this.ask(w, { op: 'sentinels', servers: this.sentinels });
     if (this.logLevel !== null) await this.ask(w, { op: 'loglevel', level: this.logLevel });
     if (this.online) await this.ask(w, { op: 'start' });
-    // Before its first client: a replacement admits against the others' clients from the start.
-    this.tellOthers(w);
     await this.ask(w, { op: 'serve', addr: this.bound });
     this.dispatch!.serve(w);
   }
@@ -196,8 +201,8 @@ export class ProxyCluster implements ProxyControl {
     this.slotOf.delete(w);
     this.workers.delete(w);
     this.dispatch!.remove(w);
-    // Its clients are gone with it: the others may admit as many.
-    if (this.clients.delete(w)) this.tellClients();
+    // Its clients are gone with it: the next handed client is admitted without them.
+    this.clients.delete(w);
     // Its unanswered requests fail now rather than leave an admin call waiting for ever.
     for (const [id, p] of this.pending) {
       if (p.worker !== w) continue;
@@ -222,19 +227,15 @@ export class ProxyCluster implements ProxyControl {
     this.restarts.add(timer);
   }
 
-  private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | AdoptedClients | string): void {
+  private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | string): void {
     if (typeof m !== 'object' || m === null) return;
     if ('ask' in m) {
       void this.answerTotals(w, m);
       return;
     }
-    if ('adopted' in m) {
-      this.dispatch!.adopted(w, m.adopted);
-      return;
-    }
     if ('clients' in m) {
       this.clients.set(w, m.clients);
-      this.tellClients(w);
+      if (m.adopted > 0) this.dispatch!.adopted(w, m.adopted);
       return;
     }
     const p = this.pending.get(m.id);
@@ -259,16 +260,6 @@ export class ProxyCluster implements ProxyControl {
   }
 
   /** Tells every worker but `from` (whose count changed) how many clients the others have. */
-  private tellClients(from?: Worker): void {
-    for (const x of this.slotOf.keys()) if (x !== from) this.tellOthers(x);
-  }
-
-  private tellOthers(w: Worker): void {
-    let others = 0;
-    for (const [x, n] of this.clients) if (x !== w) others += n;
-    if (w.isConnected()) w.send({ others } satisfies OthersClients);
-  }
-
   private ask(w: Worker, op: WorkerOp): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

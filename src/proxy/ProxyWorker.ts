@@ -9,11 +9,10 @@ import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
 import { Proxy, type ClusterPeers, type WorkerPlace } from './Proxy.js';
-import type { AdoptedClients, HandedClient } from './ClientDispatch.js';
+import type { HandedClient } from './ClientDispatch.js';
 import {
   WORKER_ENV,
   WORKER_READY,
-  type OthersClients,
   type PrimaryAnswer,
   type WorkerAsk,
   type WorkerClients,
@@ -31,8 +30,9 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   const primary = new PrimaryLink();
   proxy.peers = primary;
   const reply = (m: WorkerReply) => primary.send(m);
-  process.on('message', (m: WorkerRequest | PrimaryAnswer | OthersClients | HandedClient, conn?: unknown) => {
+  process.on('message', (m: WorkerRequest | PrimaryAnswer | HandedClient, conn?: unknown) => {
     if ('client' in m) {
+      proxy.othersAlive = m.others;
       if (conn == null) log.warn('a client was handed to this worker without its connection');
       else proxy.adopt(conn);
       primary.adopted();
@@ -40,10 +40,6 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
     }
     if ('answer' in m) {
       primary.onAnswer(m);
-      return;
-    }
-    if ('others' in m) {
-      proxy.othersAlive = m.others;
       return;
     }
     void handle(proxy, m, log).then(
@@ -81,8 +77,9 @@ class PrimaryLink implements ClusterPeers {
   /** By `withOps` (0, 1): the gather in flight, and the one queued after it. */
   private readonly current: [Gather, Gather] = [null, null];
   private readonly queued: [Gather, Gather] = [null, null];
-  /** The client count to report, once per turn however many clients came or went. */
-  private clients = -1;
+  /** A report of the clients is due: one per turn, however many came or went. */
+  private reportDue = false;
+  private clients = 0;
   /** Handed clients taken since the last report, which lets the primary close its copies. */
   private adoptedCount = 0;
 
@@ -124,18 +121,21 @@ class PrimaryLink implements ClusterPeers {
   }
 
   adopted(): void {
-    if (this.adoptedCount++ === 0) setImmediate(() => this.reportAdopted());
-  }
-
-  private reportAdopted(): void {
-    const adopted = this.adoptedCount;
-    this.adoptedCount = 0;
-    if (adopted > 0 && process.connected) process.send!({ adopted } satisfies AdoptedClients);
+    this.adoptedCount++;
+    this.reportSoon();
   }
 
   clientsChanged(alive: number): void {
-    if (this.clients < 0) setImmediate(() => this.reportClients());
     this.clients = alive;
+    this.reportSoon();
+  }
+
+  private reportSoon(): void {
+    if (this.reportDue) return;
+    this.reportDue = true;
+    // Not later: the primary holds its copy of a handed connection until the report confirms
+    // it, and the connection only ends (the client sees its FIN) once every copy is closed.
+    setImmediate(() => this.report());
   }
 
   /**
@@ -143,15 +143,17 @@ class PrimaryLink implements ClusterPeers {
    * worker's answer to anything, it knows this worker's clients as of then.
    */
   send(m: WorkerReply | WorkerAsk): void {
-    this.reportClients();
+    this.report();
     if (process.connected) process.send!(m);
   }
 
-  private reportClients(): void {
-    const clients = this.clients;
-    if (clients < 0) return;
-    this.clients = -1;
-    if (process.connected) process.send!({ clients } satisfies WorkerClients);
+  /** The clients and the adopted handles in one message: a connection costs the channel little. */
+  private report(): void {
+    if (!this.reportDue) return;
+    this.reportDue = false;
+    const adopted = this.adoptedCount;
+    this.adoptedCount = 0;
+    if (process.connected) process.send!({ clients: this.clients, adopted } satisfies WorkerClients);
   }
 
   onAnswer(m: PrimaryAnswer): void {

@@ -38,7 +38,6 @@ import type { Proto } from '../resp/encode.js';
 export interface SessionOptions {
   maxPipeline: number;
   sendTimeoutMs: number;
-  keepAliveMs: number;
   breakOnFailure: boolean;
   forwardUnknown: boolean;
   /** Bytes of unsent replies past which the session stops reading its client. */
@@ -104,8 +103,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     const o = host.options;
     this.authorized = host.sessionAuth === '';
     this.decoder = new RequestDecoder(o.limits);
-    conn.setNoDelay();
-    if (o.keepAliveMs > 0) conn.setKeepAlive(o.keepAliveMs);
     conn.attach(this);
   }
 

@@ -1,9 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import net from 'node:net';
+import { promisify } from 'node:util';
 import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { RedisError } from '../helpers/resp-client.js';
+
+const execFileAsync = promisify(execFile);
 
 let redis: RedisServer;
 const proxies: ProxyProcess[] = [];
@@ -84,3 +89,53 @@ test('backend_primary_parallel opens that many connections per backend and sprea
   assert.ok(fromProxy >= 3, `backend sees ${fromProxy} proxy connections that served commands`);
   for (const c of clients) c.close();
 });
+
+/** The keepalive timer ss shows on the proxy's side of the connection from `clientPort`, in s, or null. */
+async function keepaliveSecs(proxyPort: number, clientPort: number): Promise<number | null> {
+  const { stdout } = await execFileAsync('ss', [
+    '-tnoH',
+    'state',
+    'established',
+    `( sport = :${proxyPort} )`,
+  ]);
+  const line = stdout.split('\n').find((l) => new RegExp(`:${clientPort}(\\s|$)`).test(l));
+  assert.ok(line, `no socket of the proxy for client port ${clientPort} in:\n${stdout}`);
+  const m = /timer:\(keepalive,(?:(\d+)min)?(\d+)(?:\.\d+)?sec/.exec(line);
+  return m === null ? null : Number(m[1] ?? 0) * 60 + Number(m[2]);
+}
+
+async function pingingClient(port: number): Promise<net.Socket> {
+  const c = net.connect({ port, host: '127.0.0.1' });
+  await once(c, 'connect');
+  c.write('PING\r\n');
+  await once(c, 'data');
+  return c;
+}
+
+const noSs = process.platform !== 'linux' || spawnSync('ss', ['-V']).status !== 0;
+
+test(
+  'session_keepalive_period: client connections keep alive at that period, in one process or handed to workers',
+  { skip: noSs },
+  async () => {
+    for (const args of [[], ['--ncpu', '2']]) {
+      const p = await startProxy({
+        backends: [redis.addr],
+        config: { session_keepalive_period: '33s' },
+        args,
+      });
+      proxies.push(p);
+      const c = await pingingClient(Number(p.port));
+      const secs = await keepaliveSecs(Number(p.port), c.localPort!);
+      assert.ok(
+        secs !== null && secs > 20 && secs <= 33,
+        `keepalive timer ${secs}s (${args.join(' ') || 'one process'})`,
+      );
+      c.destroy();
+    }
+    const off = await proxyWith({ session_keepalive_period: '0' });
+    const c = await pingingClient(Number(off.port));
+    assert.equal(await keepaliveSecs(Number(off.port), c.localPort!), null);
+    c.destroy();
+  },
+);
