@@ -15,6 +15,8 @@ export interface Workload {
   readonly requests: number;
   /** Run only when named in --only: not one of the table rows. */
   readonly extra?: boolean;
+  /** A new connection for every request (redis-benchmark -k 0), as short-lived clients do. */
+  readonly reconnect?: boolean;
 }
 
 export const WORKLOADS: readonly Workload[] = [
@@ -36,6 +38,18 @@ export const WORKLOADS: readonly Workload[] = [
     clients: 50,
     requests: 20_000,
     extra: true,
+  },
+  // Clients that connect for one request and leave (-k 0): the cost of a connection's accept,
+  // set-up and close, which a pooled client never pays. An extra.
+  {
+    id: 'get-reconnect',
+    label: 'GET new conn c50',
+    test: 'get',
+    pipeline: 1,
+    clients: 50,
+    requests: 20_000,
+    extra: true,
+    reconnect: true,
   },
 ];
 
@@ -82,6 +96,7 @@ export function benchArgs(w: Workload, host: string, port: number, requests: num
     ...['-h', host, '-p', String(port), '-t', w.test, '-n', String(requests), '-c', String(w.clients)],
     ...['-P', String(w.pipeline), '-r', String(KEYSPACE), '-d', String(VALUE_SIZE), '--csv'],
     ...(threads > 1 ? ['--threads', String(threads)] : []),
+    ...(w.reconnect === true ? ['-k', '0'] : []),
   ];
 }
 

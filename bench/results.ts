@@ -135,6 +135,12 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
           '42 KB a reply, all from one key (so one backend); each run does its LPUSH first.',
       ]
     : []),
+  ...(o.workloads.some((w) => w.reconnect === true)
+    ? [
+        '`GET new conn` is redis-benchmark with `-k 0`: every request on a connection of its own, opened ' +
+          'and closed around it, as clients without a pool do.',
+      ]
+    : []),
   'Within a round every target runs each workload back to back; the starting target rotates per round.',
   "`CPU µs/req` is the CPU time (user + system, read from /proc) that the target's own process spent per " +
     'request: the redis-server for `direct`, the codis-proxy process for `proxy` (not the servers behind it), ' +
