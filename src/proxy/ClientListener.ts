@@ -30,8 +30,8 @@ interface TcpOptions {
 
 /**
  * On Linux an accepted TCP socket inherits TCP_NODELAY and the keepalive settings of the
- * listening one, so setting them there once spares every connection five setsockopt calls
- * (a connect, a command and a close cost about a dozen system calls in all). Elsewhere each
+ * listening one, so setting them there once spares every connection five setsockopt calls: a
+ * client that sends one command and leaves then costs 8 system calls, not 13. Elsewhere each
  * connection gets them itself.
  */
 export function listenerSetsOptions(config: ProxyConfig): boolean {

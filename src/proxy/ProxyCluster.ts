@@ -259,7 +259,6 @@ export class ProxyCluster implements ProxyControl {
     if (w.isConnected()) w.send({ answer: m.id, result } satisfies PrimaryAnswer);
   }
 
-  /** Tells every worker but `from` (whose count changed) how many clients the others have. */
   private ask(w: Worker, op: WorkerOp): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
