@@ -30,9 +30,9 @@ interface TcpOptions {
 
 /**
  * On Linux an accepted TCP socket inherits TCP_NODELAY and the keepalive settings of the
- * listening one, so setting them there once spares every connection five setsockopt calls: a
- * client that sends one command and leaves then costs 8 system calls, not 13. Elsewhere each
- * connection gets them itself.
+ * listening one, so setting them there once spares every connection five setsockopt calls (of
+ * the 14 that a client sending one command and leaving used to cost). Elsewhere each connection
+ * gets them itself.
  */
 export function listenerSetsOptions(config: ProxyConfig): boolean {
   return process.platform === 'linux' && config.proto_type !== 'unix' && config.proto_type !== 'unixpacket';
