@@ -10,7 +10,7 @@ import { join } from 'node:path';
  * The quota's period. A short one spreads a capped worker's time evenly: with the kernel's
  * 100 ms, a worker at 0.2 cores would run 20 ms and then stall its clients for 80.
  */
-const PERIOD_US = 10_000;
+export const CAP_PERIOD_US = 10_000;
 
 interface Hierarchy {
   version: 1 | 2;
@@ -78,18 +78,20 @@ export function cpuCap(share: number): CpuCap {
   const h = findHierarchy();
   if (typeof h === 'string') throw new Error(`cannot cap CPU: ${h}`);
   const dir = join(h.dir, `codis-bench-${process.pid}-${++seq}`);
-  const quota = String(Math.max(1000, Math.round(share * PERIOD_US)));
+  const quota = String(Math.max(1000, Math.round(share * CAP_PERIOD_US)));
   try {
     if (h.version === 2) {
-      // The parent hands the cpu controller down (the root cgroup may hold processes and still do so).
+      // The parent hands the cpu controller down. The root cgroup may, whatever it holds; another
+      // that holds processes (this one, say) may not, and the error below then says so. Untested
+      // here: this machine's cpu controller is on cgroup v1.
       writeFileSync(join(h.dir, 'cgroup.subtree_control'), '+cpu');
       mkdirSync(dir);
       made.add(dir);
-      writeFileSync(join(dir, 'cpu.max'), `${quota} ${PERIOD_US}`);
+      writeFileSync(join(dir, 'cpu.max'), `${quota} ${CAP_PERIOD_US}`);
     } else {
       mkdirSync(dir);
       made.add(dir);
-      writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
+      writeFileSync(join(dir, 'cpu.cfs_period_us'), String(CAP_PERIOD_US));
       writeFileSync(join(dir, 'cpu.cfs_quota_us'), quota);
     }
   } catch (e) {

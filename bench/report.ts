@@ -149,6 +149,11 @@ export function markdownTable(rows: readonly Row[]): string {
   ].join('\n');
 }
 
+/** A titled list for the text output: a blank line, the title, then the items; nothing when empty. */
+export function listBlock(title: string, items: readonly string[]): string[] {
+  return items.length ? ['', title, ...items.map((x) => `  - ${x}`)] : [];
+}
+
 /** Every failed run, with the command that reproduces it. */
 export function failureLines(rows: readonly Row[]): string[] {
   return rows.flatMap((r) =>

@@ -9,7 +9,7 @@ import { runMigration } from './migration.js';
 import { migrationReport } from './migrationReport.js';
 import { fail, parseOptions, type BenchOptions } from './options.js';
 import { installCleanupHooks, isStopping } from './proc.js';
-import { failureLines, markdownTable, svgChart, textTable } from './report.js';
+import { failureLines, listBlock, markdownTable, svgChart, textTable } from './report.js';
 import { load1, machineFacts, otherSections, resultsMarkdown, withSection } from './results.js';
 import { runScaling, scalingMarkdown, scalingText } from './scaling.js';
 import { ROOT } from './servers.js';
@@ -49,8 +49,8 @@ async function throughputMode(opts: BenchOptions): Promise<number> {
     '',
     ...memoryLines(r),
     `load average (1 min): ${loadAtStart} at start, ${load1()} at end (shared machine)`,
-    ...(r.notes.length ? ['', 'notes:', ...r.notes.map((n) => `  - ${n}`)] : []),
-    ...(failures.length ? ['', `FAILED RUNS (${failures.length}):`, ...failures.map((f) => `  - ${f}`)] : []),
+    ...listBlock('notes:', r.notes),
+    ...listBlock(`FAILED RUNS (${failures.length}):`, failures),
     '',
   ];
   process.stdout.write(out.join('\n'));
@@ -64,7 +64,7 @@ async function throughputMode(opts: BenchOptions): Promise<number> {
       failures,
       notes: r.notes,
     });
-    // The Migration section comes from another mode: keep it.
+    // The sections other modes wrote (Migration, Scaling) stay.
     const kept = otherSections(readResults());
     writeFileSync(RESULTS, kept ? `${md.trimEnd()}\n\n${kept}\n` : md);
     writeFileSync(
@@ -99,11 +99,7 @@ async function scalingMode(opts: BenchOptions): Promise<number> {
   const r = await runScaling({ ...opts, share: opts.coreShare });
   const failures = failureLines(r.rows);
   process.stdout.write(
-    '\n' +
-      scalingText(r) +
-      (failures.length
-        ? `\nFAILED RUNS (${failures.length}):\n${failures.map((f) => `  - ${f}`).join('\n')}\n`
-        : ''),
+    ['', scalingText(r), ...listBlock(`FAILED RUNS (${failures.length}):`, failures), ''].join('\n'),
   );
   if (opts.write) {
     const facts = await machineFacts(started, loadAtStart);

@@ -6,10 +6,10 @@
  * slower core, and the proxy's CPU, not the client's or the servers', is what runs out.
  */
 import { availableParallelism } from 'node:os';
-import { capMembers, cpuCap, removeCaps, type CpuCap } from './cpuCap.js';
+import { CAP_PERIOD_US, capMembers, cpuCap, removeCaps, type CpuCap } from './cpuCap.js';
 import { childPids, sleep } from './proc.js';
 import { preloadTargets, runRounds, type RoundsOptions, type Target } from './rounds.js';
-import { markdownTable, summarize, textTable, type Row } from './report.js';
+import { listBlock, markdownTable, summarize, textTable, type Row } from './report.js';
 import type { MachineFacts } from './results.js';
 import { startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
 
@@ -146,23 +146,16 @@ function kill(pid: number): void {
 }
 
 export function scalingText(r: ScalingResult): string {
-  return [
-    capLine(r),
-    '',
-    textTable(r.rows),
-    '',
-    ...r.usage,
-    ...(r.notes.length ? ['', 'notes:', ...r.notes.map((n) => `  - ${n}`)] : []),
-    '',
-  ].join('\n');
+  return [capLine(r), '', textTable(r.rows), '', ...r.usage, ...listBlock('notes:', r.notes)].join('\n');
 }
 
 function capLine(r: ScalingResult): string {
   return r.share > 0
     ? `Each proxy process (the one process of ncpu-1, each worker of the others) was capped at ${r.share} of a core ` +
-        'by a cgroup CPU quota (10 ms period): every worker stands for one core that slow, and the rest of ' +
-        'the machine is left to redis-benchmark and the redis-servers.'
-    : `Not capped: the machine has a core for each worker and 3 more; redis-benchmark ran with --threads ${r.clientThreads}.`;
+        `by a cgroup CPU quota (${CAP_PERIOD_US / 1000} ms period): every worker stands for one core that slow, ` +
+        'and the rest of the machine is left to redis-benchmark and the redis-servers.'
+    : `Not capped: the workers, redis-benchmark (--threads ${r.clientThreads}) and the redis-servers shared the ` +
+        `machine's ${availableParallelism()} cores.`;
 }
 
 export function scalingMarkdown(r: ScalingResult, command: string, f: MachineFacts): string {
