@@ -255,7 +255,8 @@ test('proxy_max_clients is for all the workers together: 4 over two workers admi
       assert.equal(await c.call('PING'), 'PONG');
       admitted.push(c);
     }
-    // An INFO goes through the primary, after every worker's count: each knows the others'.
+    // An INFO goes through the primary after every worker's count: the primary knows them all,
+    // and hands the next client with the others' count.
     assert.equal((await info(admitted[0]!)).get('connected_clients'), '4');
     assert.ok(await refused());
     assert.ok(await refused());
@@ -268,6 +269,32 @@ test('proxy_max_clients is for all the workers together: 4 over two workers admi
     assert.equal(await again.call('PING'), 'PONG');
     again.close();
     for (const c of admitted) c.close();
+  } finally {
+    await p.stop();
+  }
+});
+
+test('proxy_max_clients holds for a burst: 8 clients that connect at once over two workers, 4 admitted', async () => {
+  const p = await startProxy({
+    backends: two.servers.map((s) => s.addr),
+    config: { proxy_max_clients: 4 },
+    args: ['--ncpu', '2'],
+  });
+  try {
+    // All connect before any is answered: the hand-offs are in flight together, and each
+    // carries the clients the other worker has or is being handed.
+    const clients = await Promise.all(Array.from({ length: 8 }, () => p.connect()));
+    const replies = await Promise.all(clients.map((c) => c.call('PING')));
+    const admitted = replies.filter((r) => r === 'PONG').length;
+    const refused = replies.filter((r) => r instanceof RedisError && /max number of clients/.test(r.message));
+    assert.equal(admitted, 4, `replies: ${replies.map(String).join(', ')}`);
+    assert.equal(refused.length, 4);
+    const pids = new Set<string>();
+    for (let i = 0; i < clients.length; i++) {
+      if (replies[i] === 'PONG') pids.add((await info(clients[i]!)).get('process_id')!);
+    }
+    assert.equal(pids.size, 2, 'both workers admitted clients');
+    for (const c of clients) c.destroy();
   } finally {
     await p.stop();
   }
