@@ -155,3 +155,21 @@ function leftCaps(): string[] {
     }
   });
 }
+
+test('get-reconnect opens a connection per request: a read for the command, one for the close, and a write', async () => {
+  const r = await bench([
+    '--quick',
+    '--only',
+    'get-reconnect',
+    '--requests-scale',
+    '0.05',
+    '--idle-conns',
+    '10',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  // direct is one redis-server: its own r/w calls per request. A kept connection costs 2.
+  const m = /^GET new conn c50\s+direct .* (\S+) +(\S+) +1\/1$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[1]) >= 2.8, `direct made ${m[1]} r/w calls per request`);
+  assert.match(r.stdout, /^\s+proxy +[\d,]+ +\d+\.\d\d .* 1\/1$/m);
+});
