@@ -8,8 +8,9 @@ import { RespConn, waitPong } from './resp.js';
 
 /** dist/bench/ → repository root. */
 export const ROOT = resolve(import.meta.dirname, '../..');
-const PROXY_BIN = join(ROOT, 'bin/codis-proxy');
-const PROXY_NODE_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(PROXY_BIN, 'utf8'))?.[1] ?? '')
+export const PROXY_BIN = join(ROOT, 'bin/codis-proxy');
+/** The node flags of the bin's shebang: a proxy started with process.execPath runs as the bin would. */
+export const PROXY_NODE_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(PROXY_BIN, 'utf8'))?.[1] ?? '')
   .split(' ')
   .filter((f) => f.startsWith('--'));
 const REDIS_BIN = process.env.REDIS_SERVER ?? 'redis-server';

@@ -6,7 +6,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PROXY_BIN, PROXY_NODE_FLAGS, ROOT } from '../../bench/servers.js';
 import { slotOf } from '../../src/proxy/hash.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 import { freePort } from './ports.js';
@@ -14,8 +15,7 @@ import { RespClient, type ClientOptions } from './resp-client.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { after, before } from 'node:test';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
-export const PROXY_BIN = join(ROOT, 'bin/codis-proxy');
+export { PROXY_BIN, PROXY_NODE_FLAGS, ROOT };
 
 export interface SlotSpec {
   id: number;
@@ -132,7 +132,15 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
   const lines = Object.entries(settings).map(([k, v]) => `${k} = ${tomlValue(v)}`);
   const conf = join(dir, 'proxy.toml');
   await writeFile(conf, lines.join('\n') + '\n');
-  const args = [PROXY_BIN, '--config', conf, '--log-level', 'WARN', ...(opts.args ?? [])];
+  const args = [
+    ...PROXY_NODE_FLAGS,
+    PROXY_BIN,
+    '--config',
+    conf,
+    '--log-level',
+    'WARN',
+    ...(opts.args ?? []),
+  ];
   if (!opts.offline) {
     const slots = opts.slots ?? evenSlots(opts.backends ?? []);
     const file = join(dir, 'slots.json');

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DashboardProcess } from '../helpers/dashboard.js';
-import { PROXY_BIN, waitForPort } from '../helpers/proxy.js';
+import { PROXY_BIN, PROXY_NODE_FLAGS, waitForPort } from '../helpers/proxy.js';
 import type { RedisServer } from '../helpers/redis.js';
 import { RespClient, toText } from '../helpers/resp-client.js';
 
@@ -163,9 +163,13 @@ export async function spawnProxyAt(
     conf,
     `product_name = "${product}"\nproxy_addr = "127.0.0.1:${port}"\nadmin_addr = "127.0.0.1:${adminPort}"\n`,
   );
-  const child = spawn(process.execPath, [PROXY_BIN, '--config', conf, '--log-level', 'WARN', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...PROXY_NODE_FLAGS, PROXY_BIN, '--config', conf, '--log-level', 'WARN', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
