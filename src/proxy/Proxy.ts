@@ -23,6 +23,7 @@ import type { SlotJson } from '../models/Slot.js';
 import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
+import { Runtime } from './Runtime.js';
 import { cpuSeconds, infoText, wantsCommandstats } from './InfoText.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
@@ -65,6 +66,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   readonly router: Router;
   readonly counters = new Stats();
   readonly rusage = new Rusage();
+  readonly runtime = new Runtime();
   readonly options: SessionOptions;
   readonly sessionAuth: string;
   readonly numDatabases: number;
@@ -365,6 +367,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.router.close();
     this.counters.close();
     this.rusage.close();
+    this.runtime.close();
     this.ha?.close();
     await this.jodis?.close();
     // Sessions are gone; connections still being refused need not be waited for.

@@ -1,6 +1,7 @@
 /** The proxy `Stats` JSON of Codis 3.2 (§3.3), built from the live counters. */
 import { mergeOps } from './ProcessTotals.js';
 import type { Proxy } from './Proxy.js';
+import { mergeRuntime, type RuntimeJson } from './Runtime.js';
 import type { OpStatsJson } from './Stats.js';
 
 export const enum StatsFlags {
@@ -31,24 +32,7 @@ export function statsJson(proxy: Proxy, flags: number): Record<string, unknown> 
     rusage: proxy.rusage.toJson(),
     backend: { primary_only: proxy.config.backend_primary_only },
   };
-  if (flags & StatsFlags.Runtime) {
-    const m = process.memoryUsage();
-    out.runtime = {
-      general: { alloc: m.heapUsed, sys: m.rss, lookups: 0, mallocs: 0, frees: 0 },
-      heap: {
-        alloc: m.heapUsed,
-        sys: m.heapTotal,
-        idle: m.heapTotal - m.heapUsed,
-        inuse: m.heapUsed,
-        objects: 0,
-      },
-      gc: { num: 0, cpu_fraction: 0, total_pausems: 0 },
-      num_procs: 1,
-      num_goroutines: 0,
-      num_cgo_call: 0,
-      mem_offheap: m.external + m.arrayBuffers,
-    };
-  }
+  if (flags & StatsFlags.Runtime) out.runtime = proxy.runtime.toJson();
   return out;
 }
 
@@ -94,6 +78,7 @@ export function mergeStats(
     sessions,
     rusage: { ...(first.rusage as Json), cpu, mem },
   };
-  if (first.runtime) out.runtime = { ...(first.runtime as Json), num_procs: parts.length };
+  // The workers' runtime: they serve the clients. The primary's memory is in rusage.mem.
+  if (first.runtime) out.runtime = mergeRuntime(parts.map((p) => p.runtime as RuntimeJson));
   return out;
 }

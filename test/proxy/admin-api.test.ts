@@ -261,6 +261,26 @@ test('GET /api/proxy/stats/:xauth/:flags: 1 adds per-command calls, 4 adds runti
   assert.match(await refused(proxy, 'GET', `/api/proxy/stats/${xauth}/abc`), /abc/);
 });
 
+test('stats runtime counts the garbage collections that requests cause, and the heap', async () => {
+  const gc = async () => (await ok(proxy, 'GET', `/api/proxy/stats/${xauth}/4`)).json.runtime.gc;
+  const before = await gc();
+  const c = await client();
+  // About 12 MB of request and reply garbage: more than the proxy's young generation holds.
+  const value = 'v'.repeat(256);
+  for (let i = 0; i < 10; i++) {
+    const replies = await c.pipeline(Array.from({ length: 2_000 }, (_, j) => ['SET', `gc-${j}`, value]));
+    assert.equal(replies.length, 2_000);
+  }
+  c.destroy();
+  const s = (await ok(proxy, 'GET', `/api/proxy/stats/${xauth}/4`)).json.runtime;
+  assert.ok(s.gc.num > before.num, `gc.num ${before.num} -> ${s.gc.num}`);
+  assert.ok(s.gc.total_pausems >= before.total_pausems);
+  assert.ok(s.gc.num_major <= s.gc.num);
+  assert.ok(s.gc.cpu_fraction > 0 && s.gc.cpu_fraction < 1, `cpu_fraction ${s.gc.cpu_fraction}`);
+  assert.ok(s.heap.inuse > 1024 * 1024 && s.heap.inuse <= s.heap.sys, JSON.stringify(s.heap));
+  assert.equal(s.num_procs, 1);
+});
+
 test('PUT /api/proxy/stats/reset zeroes ops.total and the per-command stats', async () => {
   const c = await client();
   assert.equal(await c.call('SET', 'reset-me', '1'), 'OK');
