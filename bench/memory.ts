@@ -1,18 +1,29 @@
 /** Proxy memory: peak RSS while the workloads run, and RSS cost of idle client connections. */
 import { connect, type Socket } from 'node:net';
 import { procMem, sleep } from './proc.js';
-import { statsRss, type ProxyProc } from './servers.js';
+import { proxyStats, statsRss, type ProxyProc, type ProxyStatsSample } from './servers.js';
 
 const MB = 1024 * 1024;
+
+/** The proxy's garbage collections over a run, and the commands it served meanwhile. */
+export interface GcTotals {
+  num: number;
+  major: number;
+  pauseMs: number;
+  ops: number;
+}
 
 /**
  * Polls the proxy's RSS. VmHWM is the kernel's exact high-water mark; the admin API's rusage.mem is
  * sampled once a second and kept as a cross-check (and as the only source if /proc is unreadable).
+ * The first and last stats of each process give its garbage collections over the run.
  */
 export class PeakRss {
   hwm = 0;
   statsMax = 0;
   private procs: ProxyProc[] = [];
+  private readonly first = new Map<ProxyProc, ProxyStatsSample>();
+  private readonly last = new Map<ProxyProc, ProxyStatsSample>();
   private timer: NodeJS.Timeout | undefined;
 
   watch(p: ProxyProc): void {
@@ -24,14 +35,30 @@ export class PeakRss {
     for (const p of this.procs) {
       const m = procMem(p.pid);
       if (m) this.hwm = Math.max(this.hwm, m.hwm);
-      const s = await statsRss(p.admin);
-      if (s !== undefined) this.statsMax = Math.max(this.statsMax, s);
+      const s = await proxyStats(p.admin);
+      if (s === undefined) continue;
+      this.statsMax = Math.max(this.statsMax, s.mem);
+      if (!this.first.has(p)) this.first.set(p, s);
+      this.last.set(p, s);
     }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.sample();
+  }
+
+  /** Summed over the processes watched, from each one's first stats to its last. */
+  gc(): GcTotals {
+    const t = { num: 0, major: 0, pauseMs: 0, ops: 0 };
+    for (const [p, a] of this.first) {
+      const b = this.last.get(p)!;
+      t.num += b.gc.num - a.gc.num;
+      t.major += b.gc.major - a.gc.major;
+      t.pauseMs += b.gc.pauseMs - a.gc.pauseMs;
+      t.ops += b.ops - a.ops;
+    }
+    return t;
   }
 }
 

@@ -154,7 +154,8 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
     'for --vs targets, which have servers of their own). They are counts, not times, so the neighbours barely ' +
     'move them. At -P 1 a client sends one request per round trip, so any proxy reads and writes at least once ' +
     'per request; what it saves the servers by pipelining many clients into few connections shows in the second column.',
-  "Peak RSS is the proxy's VmHWM over the whole run (preload included). The idle-connection figure uses a " +
+  "Peak RSS is the proxy's VmHWM over the whole run (preload included); its garbage collections are the " +
+    "difference of its stats' runtime.gc between the first read (half a second after start) and the last. The idle-connection figure uses a " +
     'fresh proxy: connections open in batches of 100, each sends one PING, then RSS is read once it settles.',
   'All processes share the same cores, so redis-benchmark competes with what it measures; figures are shared-machine ' +
     `medians and only ratios within one run are comparable${o.quick ? ' (this was a --quick smoke run)' : ''}.`,

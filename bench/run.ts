@@ -13,6 +13,7 @@ import { failureLines, listBlock, markdownTable, svgChart, textTable } from './r
 import { load1, machineFacts, otherSections, resultsMarkdown, withSection } from './results.js';
 import { runScaling, scalingMarkdown, scalingText } from './scaling.js';
 import { ROOT } from './servers.js';
+import type { GcTotals } from './memory.js';
 import { runThroughput, type ThroughputResult } from './throughput.js';
 
 const RESULTS = join(ROOT, 'bench/RESULTS.md');
@@ -34,8 +35,19 @@ function memoryLines(r: ThroughputResult): string[] {
         ? `${p.name} peak RSS during the run: ${p.peakRssMB.toFixed(1)} MB (VmHWM)`
         : `${p.name} peak RSS: not read (it had exited)`,
     ),
+    gcLine(r.gc),
     idle,
   ];
+}
+
+function gcLine(g: GcTotals): string {
+  if (g.ops === 0) return 'proxy garbage collection: not read';
+  const per100k = (n: number): string => ((n * 100_000) / g.ops).toFixed(1);
+  return (
+    `proxy garbage collection over the run: ${per100k(g.num)} collections per 100,000 commands ` +
+    `(${g.num} for ${g.ops.toLocaleString('en-US')}, ${g.major} of them full), ${g.pauseMs} ms of pauses ` +
+    `in all (admin runtime.gc; preload included)`
+  );
 }
 
 async function throughputMode(opts: BenchOptions): Promise<number> {

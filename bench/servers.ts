@@ -151,15 +151,36 @@ export async function startProxy(
 }
 
 /** `rusage.mem` from the admin API, or undefined when it does not answer within 2 s. */
-export async function statsRss(admin: string): Promise<number | undefined> {
+/** What the bench reads from a proxy's stats: its RSS, commands served and garbage collections. */
+export interface ProxyStatsSample {
+  mem: number;
+  ops: number;
+  gc: { num: number; major: number; pauseMs: number };
+}
+
+export async function proxyStats(admin: string): Promise<ProxyStatsSample | undefined> {
   try {
     const res = await fetch(`http://${admin}/proxy/stats`, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { rusage?: { mem?: unknown } };
+    const body = (await res.json()) as {
+      ops?: { total?: number };
+      rusage?: { mem?: unknown };
+      runtime?: { gc?: { num?: number; num_major?: number; total_pausems?: number } };
+    };
     const mem = body.rusage?.mem;
-    return typeof mem === 'number' ? mem : undefined;
+    if (typeof mem !== 'number') return undefined;
+    const gc = body.runtime?.gc;
+    return {
+      mem,
+      ops: body.ops?.total ?? 0,
+      gc: { num: gc?.num ?? 0, major: gc?.num_major ?? 0, pauseMs: gc?.total_pausems ?? 0 },
+    };
   } catch {
     return undefined;
   }
+}
+
+export async function statsRss(admin: string): Promise<number | undefined> {
+  return (await proxyStats(admin))?.mem;
 }
 
 /** redis-benchmark's key for `__rand_int__` = i: 12 zero-padded digits. */

@@ -2,7 +2,7 @@
  * The default bench mode: interleaved redis-benchmark rounds against direct redis, codis-proxy,
  * twemproxy when asked and any --vs proxies, then the proxy's memory figures.
  */
-import { idleConnections, PeakRss, type IdleResult } from './memory.js';
+import { idleConnections, PeakRss, type GcTotals, type IdleResult } from './memory.js';
 import { isRunning, procMem } from './proc.js';
 import type { Workload } from './redisBenchmark.js';
 import { summarize, type Row } from './report.js';
@@ -40,6 +40,8 @@ export interface ThroughputResult {
   rows: Row[];
   peakRssMB: number;
   peakStatsRssMB: number;
+  /** The one-process proxy's garbage collections over the run (preload included). */
+  gc: GcTotals;
   idle: IdleResult | string;
   peers: PeerMemory[];
   notes: string[];
@@ -132,6 +134,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       ),
       peakRssMB: peak.hwm / MB,
       peakStatsRssMB: peak.statsMax / MB,
+      gc: peak.gc(),
       idle,
       peers: peerMemory,
       notes,

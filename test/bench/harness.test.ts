@@ -69,6 +69,15 @@ test('a quick run measures direct, proxy and a --vs target in interleaved rounds
     assert.ok(Number(proxy.servers) < Number(direct.servers), `servers behind the proxy: ${proxy.servers}`);
     assert.deepEqual(calls('other'), { own: '-', servers: '-' });
     assert.match(r.stdout, /^proxy peak RSS during the run: \d+\.\d MB/m);
+    // The proxy's collections, from its stats: its GETs alone (2 rounds of 5,000) allocate more
+    // than its young generation holds.
+    const gc =
+      /^proxy garbage collection over the run: [\d.]+ collections per 100,000 commands \((\d+) for ([\d,]+), (\d+) of them full\)/m.exec(
+        r.stdout,
+      );
+    assert.ok(gc, r.stdout);
+    assert.ok(Number(gc[1]) >= 1 && Number(gc[3]) <= Number(gc[1]), gc[0]);
+    assert.ok(Number(gc[2]!.replace(/,/g, '')) >= 10_000, gc[0]);
     assert.match(r.stdout, /^RSS growth at 100 idle connections: -?\d+\.\d\d MB per 1,000/m);
   } finally {
     await other.stop();
