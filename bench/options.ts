@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { WORKLOADS, type Workload } from './redisBenchmark.js';
 import type { MigrationOptions } from './migration.js';
 import { defaultShare } from './scaling.js';
-import { MAX_PROXY_PROCS } from '../src/proxy/Config.js';
+import { MAX_PROXY_PROCS, type ProxyAccept } from '../src/proxy/Config.js';
 import type { Target } from './rounds.js';
 import { findNutcracker, type Nutcracker } from './twemproxy.js';
 
@@ -35,6 +35,8 @@ options:
                          package nutcracker) over the same two redis-servers, as target twemproxy
   --ncpu N[,N...]        also run codis-proxy with --ncpu N worker processes, as target ncpu-N
                          (its CPU and r/w calls count its workers): how throughput grows with cores
+  --proxy-accept WHO     proxy_accept of the ncpu-N proxies: primary (default; it hands each client
+                         to a worker) or workers (they accept on the shared port)
   --run-timeout SEC      kill a redis-benchmark run that takes longer (default 60, 20 with --quick)
   --idle-conns N         connections for the idle-memory test (default 1000)
   --write                rewrite bench/RESULTS.md and bench/results.svg (migration: only its section
@@ -55,7 +57,8 @@ migration options:
                          straight into group 1, in a slot of the migrated range; report how long it took
                          to move and what other clients waited meanwhile (default 0: none)
 
-scaling options (and --ncpu, --only, --rounds, --requests-scale, --run-timeout, --quick, --write):
+scaling options (and --ncpu, --proxy-accept, --only, --rounds, --requests-scale, --run-timeout,
+--quick, --write):
   --core-share X         cap each proxy process (each worker) at X of a core, 0.1 to 1, with a cgroup
                          CPU quota (needs root and the cpu controller); 0: no cap. Default: no cap
                          when the machine has a core per worker and 3 more, else 0.2
@@ -78,10 +81,19 @@ const THROUGHPUT_FLAGS = [
   'vs',
   'twemproxy',
   'ncpu',
+  'proxy-accept',
   'run-timeout',
   'idle-conns',
 ];
-const SCALING_FLAGS = ['rounds', 'requests-scale', 'only', 'ncpu', 'run-timeout', 'core-share'];
+const SCALING_FLAGS = [
+  'rounds',
+  'requests-scale',
+  'only',
+  'ncpu',
+  'proxy-accept',
+  'run-timeout',
+  'core-share',
+];
 /** The flags each mode takes beside --quick and --write; another mode's are refused. */
 const MODE_FLAGS: Record<string, readonly string[]> = {
   throughput: THROUGHPUT_FLAGS,
@@ -96,6 +108,8 @@ export interface BenchOptions {
   workloads: Workload[];
   vs: Target[];
   ncpus: number[];
+  /** proxy_accept of the proxies with workers. */
+  proxyAccept: ProxyAccept;
   /** Scaling: the share of a core each proxy process may use (0: not capped). */
   coreShare: number;
   /** nutcracker when --twemproxy was given. */
@@ -131,6 +145,7 @@ export function parseOptions(argv: string[]): { mode: string; opts: BenchOptions
       only: { type: 'string' },
       vs: { type: 'string', multiple: true, default: [] },
       ncpu: { type: 'string' },
+      'proxy-accept': { type: 'string' },
       'core-share': { type: 'string' },
       // No default: `given` must see it only when it was passed.
       twemproxy: { type: 'boolean' },
@@ -206,6 +221,9 @@ export function parseOptions(argv: string[]): { mode: string; opts: BenchOptions
         : Number(values['core-share']);
   if (!(share === 0 || (share >= 0.1 && share <= 1)))
     fail(`--core-share must be 0 (no cap) or from 0.1 to 1, got ${values['core-share']}`);
+  const proxyAccept = values['proxy-accept'] ?? 'primary';
+  if (proxyAccept !== 'primary' && proxyAccept !== 'workers')
+    fail(`--proxy-accept must be primary or workers, got ${JSON.stringify(proxyAccept)}`);
   if (vs.some((t) => /^ncpu-\d+$/.test(t.name))) fail('--vs names ncpu-N are taken');
   if (new Set(vs.map((t) => t.name)).size !== vs.length) fail('--vs names must be distinct');
   let twemproxy: Nutcracker | undefined;
@@ -225,6 +243,7 @@ export function parseOptions(argv: string[]): { mode: string; opts: BenchOptions
       vs,
       // Ascending: the scaling mode's ratios are against the fewest workers.
       ncpus: mode === 'scaling' ? ncpus.sort((a, b) => a - b) : ncpus,
+      proxyAccept,
       coreShare: share,
       twemproxy,
       runTimeoutMs: positive('--run-timeout', values['run-timeout'], quick ? 20 : 60) * 1000,

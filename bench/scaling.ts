@@ -12,12 +12,15 @@ import { preloadTargets, runRounds, type RoundsOptions, type Target } from './ro
 import { listBlock, markdownTable, summarize, textTable, type Row } from './report.js';
 import type { MachineFacts } from './results.js';
 import { startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
+import type { ProxyAccept } from '../src/proxy/Config.js';
 
 export interface ScalingOptions extends RoundsOptions {
   /** Worker counts to compare, ascending; the first is the base of the ratios. */
   ncpus: readonly number[];
   /** Share of a core each proxy process may use; 0: not capped. */
   share: number;
+  /** proxy_accept of every target (ncpu-1 runs as one process, whatever it says). */
+  proxyAccept: ProxyAccept;
 }
 
 export interface ScalingResult {
@@ -49,6 +52,13 @@ export function clientThreads(
 
 const log = (s: string): void => void process.stderr.write(s + '\n');
 
+/** Says how the proxies with workers took their clients, when not as by default. */
+export function acceptNotes(accept: ProxyAccept): string[] {
+  return accept === 'workers'
+    ? ['The proxies with workers ran with proxy_accept = "workers": each worker accepted on the shared port.']
+    : [];
+}
+
 /** The processes that serve clients: the workers, or the proxy itself when it runs as one. */
 function servingPids(p: ProxyProc, n: number): number[] {
   if (n === 1) return [p.pid];
@@ -58,7 +68,7 @@ function servingPids(p: ProxyProc, n: number): number[] {
 }
 
 export async function runScaling(o: ScalingOptions): Promise<ScalingResult> {
-  const notes: string[] = [];
+  const notes: string[] = acceptNotes(o.proxyAccept);
   const servers: Managed[] = [];
   const proxies: ProxyProc[] = [];
   const caps: CpuCap[] = [];
@@ -69,9 +79,10 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingResult> {
     const targets: Target[] = [];
     for (const n of o.ncpus) {
       log(
-        `starting codis-proxy --ncpu ${n}${o.share > 0 ? `, each process capped at ${o.share} of a core` : ''}`,
+        `starting codis-proxy --ncpu ${n} (proxy_accept = "${o.proxyAccept}")` +
+          (o.share > 0 ? `, each process capped at ${o.share} of a core` : ''),
       );
-      const p = await startProxy(backends, { ncpu: n });
+      const p = await startProxy(backends, { ncpu: n, accept: o.proxyAccept });
       proxies.push(p);
       for (const pid of o.share > 0 ? servingPids(p, n) : []) {
         const cap = cpuCap(o.share);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePorts, removeDir, spawnTracked, stopChild, trackDir, waitForPort } from './proc.js';
 import { RespConn, waitPong } from './resp.js';
+import type { ProxyAccept } from '../src/proxy/Config.js';
 
 /** dist/bench/ → repository root. */
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -113,7 +114,7 @@ export function evenSlots(backends: readonly string[]): object[] {
  */
 export async function startProxy(
   backends: readonly string[],
-  opts: { dashboard?: string; product?: string; ncpu?: number } = {},
+  opts: { dashboard?: string; product?: string; ncpu?: number; accept?: ProxyAccept } = {},
 ): Promise<ProxyProc> {
   const dir = mkdtempSync(join(tmpdir(), 'codis-bench-proxy-'));
   trackDir(dir);
@@ -128,6 +129,7 @@ export async function startProxy(
       `admin_addr = "127.0.0.1:${adminPort}"`,
       // The default (1000) would refuse the idle-connection test and the 500-client runs' headroom.
       'proxy_max_clients = 20000',
+      `proxy_accept = "${opts.accept ?? 'primary'}"`,
     ].join('\n') + '\n',
   );
   writeFileSync(slots, JSON.stringify(evenSlots(backends)));

@@ -8,8 +8,10 @@ import type { Workload } from './redisBenchmark.js';
 import { summarize, type Row } from './report.js';
 import { pingOk } from './resp.js';
 import { preloadTargets, runRounds, type Target } from './rounds.js';
+import { acceptNotes } from './scaling.js';
 import { startProxy, startRedis, type Managed, type ProxyProc } from './servers.js';
 import { startTwemproxy, type Nutcracker } from './twemproxy.js';
+import type { ProxyAccept } from '../src/proxy/Config.js';
 
 /**
  * The `proxy` target is one process whatever the cores (the default would be cores − 1 workers
@@ -27,6 +29,8 @@ export interface ThroughputOptions {
   idleConns: number;
   /** For each, one more codis-proxy target run with --ncpu N, named ncpu-N. */
   ncpus: readonly number[];
+  /** Their proxy_accept. */
+  proxyAccept: ProxyAccept;
   /** Run twemproxy over the same redis-servers, as target twemproxy. */
   twemproxy?: Nutcracker;
 }
@@ -51,7 +55,7 @@ const MB = 1024 * 1024;
 const log = (s: string): void => void process.stderr.write(s + '\n');
 
 export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
-  const notes: string[] = [];
+  const notes: string[] = o.ncpus.length > 0 ? acceptNotes(o.proxyAccept) : [];
   const servers: Managed[] = [];
   let proxy: ProxyProc | undefined;
   const withWorkers: ProxyProc[] = [];
@@ -74,8 +78,8 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       { name: 'proxy', kind: 'proxy', host: '127.0.0.1', port: proxy.port, pid: () => proxy?.pid },
     ];
     for (const n of o.ncpus) {
-      log(`starting codis-proxy --ncpu ${n}`);
-      const p = await startProxy(backends, { ncpu: n });
+      log(`starting codis-proxy --ncpu ${n} (proxy_accept = "${o.proxyAccept}")`);
+      const p = await startProxy(backends, { ncpu: n, accept: o.proxyAccept });
       withWorkers.push(p);
       targets.push({ name: `ncpu-${n}`, kind: 'workers', host: '127.0.0.1', port: p.port, pid: () => p.pid });
     }

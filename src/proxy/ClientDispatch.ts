@@ -20,12 +20,25 @@ export interface HandedClient {
   others: number;
 }
 
+/** What a proxy with workers does with its client port, whoever accepts on it. */
+export interface ClientPort {
+  /** `w` has the state and serves: it gets clients from now on. */
+  serve(w: Worker): void;
+  /** `w` is gone or going. */
+  remove(w: Worker): void;
+  /** `w` has its own descriptors of the next `n` clients handed to it. */
+  adopted(w: Worker, n: number): void;
+  /** A worker reported a new client count. */
+  clientsChanged(): void;
+  close(): void;
+}
+
 interface Closable {
   close?(): void;
   destroy?(): void;
 }
 
-export class ClientDispatch {
+export class ClientDispatch implements ClientPort {
   private readonly serving = new Set<Worker>();
   private readonly waiting: unknown[] = [];
   /**
@@ -71,6 +84,9 @@ export class ClientDispatch {
     if (q === undefined) return;
     for (const h of q.splice(0, n)) release(h);
   }
+
+  /** The others' count goes with each handed client: nothing to tell meanwhile. */
+  clientsChanged(): void {}
 
   close(): void {
     this.closed = true;

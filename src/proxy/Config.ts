@@ -6,6 +6,8 @@ import { addrProblem } from '../utils/addr.js';
 import { defaults, key, loadConfigFile, renderToml, toJson, validate, type Schema } from '../utils/config.js';
 
 export type ProtoType = 'tcp' | 'tcp4' | 'tcp6' | 'unix' | 'unixpacket';
+/** Who accepts the client connections of a proxy with worker processes. */
+export type ProxyAccept = 'primary' | 'workers';
 export type JodisName = '' | 'zookeeper' | 'zk' | 'etcd' | 'filesystem' | 'fs';
 
 export interface ProxyConfig {
@@ -23,6 +25,7 @@ export interface ProxyConfig {
   proxy_datacenter: string;
   proxy_max_clients: number;
   proxy_max_procs: number;
+  proxy_accept: ProxyAccept;
   proxy_max_offheap_size: number;
   proxy_heap_placeholder: number;
   backend_ping_period: number;
@@ -125,6 +128,16 @@ export const proxyConfigSchema: Schema<ProxyConfig> = {
       0,
       `Set number of proxy worker processes serving the client port. (0 = 1 on up to 2 cores, else cores - 1; at most ${MAX_PROXY_PROCS})`,
       { min: 0, max: MAX_PROXY_PROCS },
+    ),
+    proxy_accept: k.enum<ProxyAccept>(
+      ['primary', 'workers'],
+      'primary',
+      'Set who accepts client connections when there are worker processes.\n' +
+        '  "primary": the primary hands each one to the worker with the fewest clients: an even\n' +
+        '    spread, and proxy_max_clients is exact.\n' +
+        '  "workers": every worker accepts on the shared port, with no hand-off: for clients that\n' +
+        '    connect for each request. The kernel spreads the connections, unevenly when many come\n' +
+        '    at once, and proxy_max_clients may be passed by a burst that reaches several workers.',
     ),
     proxy_max_offheap_size: k.size(
       '1024mb',

@@ -13,7 +13,7 @@ import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import type { Logger } from '../utils/log.js';
 import { Router } from './Router.js';
 import { Session, type SessionHost, type SessionOptions } from './Session.js';
-import { acceptConns, connOf } from './accept.js';
+import { acceptConns, acceptOn, connOf, type ListenHandle } from './accept.js';
 import { clientUnixPath, listenClients, listenerSetsOptions, publicAddr } from './ClientListener.js';
 import type { ClientConn } from './ClientConn.js';
 import { Stats } from './Stats.js';
@@ -84,6 +84,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   peers: ClusterPeers | null = null;
   /** The other workers' clients, as the primary last told: proxy_max_clients is for them all. */
   othersAlive = 0;
+  /** The shared client port this worker accepts on, if the primary shares it. */
+  private sharedListener: ListenHandle | null = null;
   /** The client port's listener gave TCP_NODELAY and keepalive to every connection it accepts. */
   private readonly listenerSetsOptions: boolean;
   private nextSessionId: number;
@@ -182,6 +184,19 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       this.idleTimer = setInterval(() => this.dropIdle(idle), Math.min(1000, Math.max(idle / 4, 50)));
       this.idleTimer.unref();
     }
+  }
+
+  /** Accepts clients on the port the primary bound and shares (proxy_accept = "workers"). */
+  acceptOn(listener: unknown): void {
+    if (this.closed) return;
+    const handle = listener as ListenHandle;
+    acceptOn(
+      handle,
+      clientUnixPath(this.config),
+      (c) => this.accept(c),
+      (e) => this.log.error({ err: e }, 'proxy listener error'),
+    );
+    this.sharedListener = handle;
   }
 
   /** A client connection accepted by another process (a bare handle, or a net.Socket). */
@@ -372,5 +387,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     await this.jodis?.close();
     // Sessions are gone; connections still being refused need not be waited for.
     server?.close();
+    // Only this worker's descriptor: the port stays open in the primary and the other workers.
+    this.sharedListener?.close?.();
   }
 }

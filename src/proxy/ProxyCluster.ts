@@ -1,6 +1,7 @@
 /**
  * `--ncpu N` / `proxy_max_procs`: N worker processes (node:cluster) serve the clients. This
- * primary holds the client port (ClientDispatch hands each client to a worker), the admin API,
+ * primary holds the client port (ClientDispatch hands each client to a worker, or with
+ * proxy_accept = "workers", SharedAccept lets them accept on it themselves), the admin API,
  * the Jodis registration and the authoritative state (slot table, held keys, online,
  * sentinels, log level). It pushes every change to all workers and answers only when all
  * applied it, sums the workers' counters for the admin API and for INFO, and tells each worker
@@ -16,8 +17,9 @@ import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import { formatDuration } from '../utils/units.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProxyControl } from './ProxyControl.js';
-import { listenClients, publicAddr } from './ClientListener.js';
-import { ClientDispatch } from './ClientDispatch.js';
+import { bindShared, listenClients, publicAddr } from './ClientListener.js';
+import { ClientDispatch, type ClientPort } from './ClientDispatch.js';
+import { SharedAccept } from './SharedAccept.js';
 import { mergeStats } from './StatsJson.js';
 import { Rusage } from './Rusage.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -112,7 +114,7 @@ export class ProxyCluster implements ProxyControl {
   private readonly backoff = new RestartBackoff();
   /** Replacements waiting out a crash loop's delay: close() cancels them. */
   private readonly restarts = new Set<NodeJS.Timeout>();
-  private dispatch: ClientDispatch | null = null;
+  private dispatch: ClientPort | null = null;
   /** The client port as bound, which the workers serve as. */
   private bound = '';
 
@@ -127,18 +129,23 @@ export class ProxyCluster implements ProxyControl {
 
   async listen(adminListenAddr: string, hostProxy?: string): Promise<void> {
     const c = this.config;
-    const { server, bound } = await listenClients(c);
+    const clientsOf = (w: Worker) => this.clients.get(w) ?? 0;
+    const allClients = () => {
+      let n = 0;
+      for (const c of this.clients.values()) n += c;
+      return n;
+    };
+    let bound: string;
+    if (c.proxy_accept === 'workers') {
+      const port = await bindShared(c);
+      bound = port.bound;
+      this.dispatch = new SharedAccept(port, clientsOf, allClients);
+    } else {
+      const listening = await listenClients(c);
+      bound = listening.bound;
+      this.dispatch = new ClientDispatch(listening.server, clientsOf, allClients, this.log);
+    }
     this.bound = bound;
-    this.dispatch = new ClientDispatch(
-      server,
-      (w) => this.clients.get(w) ?? 0,
-      () => {
-        let n = 0;
-        for (const c of this.clients.values()) n += c;
-        return n;
-      },
-      this.log,
-    );
     const token = proxyToken(c.product_name, bound, adminListenAddr);
     this.model = {
       token,
@@ -200,9 +207,9 @@ export class ProxyCluster implements ProxyControl {
     const slot = this.slotOf.get(w)!;
     this.slotOf.delete(w);
     this.workers.delete(w);
-    this.dispatch!.remove(w);
-    // Its clients are gone with it: the next handed client is admitted without them.
+    // Its clients are gone with it: the next client is admitted without them.
     this.clients.delete(w);
+    this.dispatch!.remove(w);
     // Its unanswered requests fail now rather than leave an admin call waiting for ever.
     for (const [id, p] of this.pending) {
       if (p.worker !== w) continue;
@@ -236,6 +243,7 @@ export class ProxyCluster implements ProxyControl {
     if ('clients' in m) {
       this.clients.set(w, m.clients);
       if (m.adopted > 0) this.dispatch!.adopted(w, m.adopted);
+      this.dispatch!.clientsChanged();
       return;
     }
     const p = this.pending.get(m.id);

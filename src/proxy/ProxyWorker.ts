@@ -1,15 +1,16 @@
 /**
- * One worker of a ProxyCluster: serves the clients the primary hands it with its own Proxy
- * and applies what the primary sends, acknowledging each change once applied. It is handed
- * clients only once it has the primary's state (a worker that replaces a dead one would
- * otherwise tell clients the router is offline). It asks the primary for the whole proxy's
- * counters when a client's INFO needs them.
+ * One worker of a ProxyCluster: serves the clients the primary hands it (or that it accepts
+ * on the port the primary shares) with its own Proxy, and applies what the primary sends,
+ * acknowledging each change once applied. It gets clients only once it has the primary's
+ * state (a worker that replaces a dead one would otherwise tell clients the router is
+ * offline). It asks the primary for the whole proxy's counters when a client's INFO needs them.
  */
 import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
 import { Proxy, type ClusterPeers, type WorkerPlace } from './Proxy.js';
 import type { HandedClient } from './ClientDispatch.js';
+import type { OthersClients, SharedListen } from './SharedAccept.js';
 import {
   WORKER_ENV,
   WORKER_READY,
@@ -30,12 +31,29 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   const primary = new PrimaryLink();
   proxy.peers = primary;
   const reply = (m: WorkerReply) => primary.send(m);
-  process.on('message', (m: WorkerRequest | PrimaryAnswer | HandedClient, conn?: unknown) => {
+  type FromPrimary = WorkerRequest | PrimaryAnswer | HandedClient | SharedListen | OthersClients;
+  process.on('message', (m: FromPrimary, conn?: unknown) => {
+    // A handed client carries the others' count too: it is told apart first.
     if ('client' in m) {
       proxy.othersAlive = m.others;
       if (conn == null) log.warn('a client was handed to this worker without its connection');
       else proxy.adopt(conn);
       primary.adopted();
+      return;
+    }
+    if ('others' in m) {
+      proxy.othersAlive = m.others;
+      return;
+    }
+    if ('listen' in m) {
+      try {
+        if (conn == null) throw new Error('the client port was shared with this worker without its socket');
+        proxy.acceptOn(conn);
+      } catch (e) {
+        // It cannot serve: its exit makes the primary start another, and the log says why.
+        log.error(`proxy worker ${process.pid}: ${(e as Error).message}`);
+        process.exit(1);
+      }
       return;
     }
     if ('answer' in m) {
@@ -65,6 +83,9 @@ function workerPlace(env: string | undefined): WorkerPlace {
 
 type Gather = Promise<ProcessTotals> | null;
 
+/** How long a changed client count may wait before the worker reports it. */
+const COUNT_REPORT_MS = 50;
+
 /**
  * The worker's side of what it asks and tells the primary: the whole proxy's counters for
  * INFO, and its own client count for proxy_max_clients. One gather is in flight at a time:
@@ -77,8 +98,10 @@ class PrimaryLink implements ClusterPeers {
   /** By `withOps` (0, 1): the gather in flight, and the one queued after it. */
   private readonly current: [Gather, Gather] = [null, null];
   private readonly queued: [Gather, Gather] = [null, null];
-  /** A report of the clients is due: one per turn, however many came or went. */
+  /** A report of the clients is due, however many came or went meanwhile. */
   private reportDue = false;
+  /** A report is due this turn: handles were taken. */
+  private urgentDue = false;
   private clients = 0;
   /** Handed clients taken since the last report, which lets the primary close its copies. */
   private adoptedCount = 0;
@@ -122,20 +145,33 @@ class PrimaryLink implements ClusterPeers {
 
   adopted(): void {
     this.adoptedCount++;
-    this.reportSoon();
+    this.reportSoon(true);
   }
 
   clientsChanged(alive: number): void {
     this.clients = alive;
-    this.reportSoon();
+    this.reportSoon(false);
   }
 
-  private reportSoon(): void {
+  /**
+   * Handles taken are confirmed in the same turn: the primary holds its copy of a handed
+   * connection until then, and the connection only ends (the client sees its FIN) once every
+   * copy is closed. A count alone waits up to COUNT_REPORT_MS, so clients that connect for one
+   * request each do not cost a message apiece. Meanwhile the others may count a client that
+   * left; with hand-offs they never miss one that came (its confirmation goes at once), but
+   * workers that accept on the shared port may, for that long.
+   */
+  private reportSoon(urgent: boolean): void {
+    if (urgent && !this.urgentDue) {
+      this.urgentDue = true;
+      setImmediate(() => {
+        this.urgentDue = false;
+        this.report();
+      });
+    }
     if (this.reportDue) return;
     this.reportDue = true;
-    // Not later: the primary holds its copy of a handed connection until the report confirms
-    // it, and the connection only ends (the client sees its FIN) once every copy is closed.
-    setImmediate(() => this.report());
+    if (!urgent) setTimeout(() => this.report(), COUNT_REPORT_MS).unref();
   }
 
   /**

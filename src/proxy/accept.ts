@@ -5,8 +5,26 @@ import type { ClientConn } from './ClientConn.js';
 import { HandleConn, isAdoptable } from './HandleConn.js';
 import { SocketConn } from './SocketConn.js';
 
-interface ListenHandle {
+/** A listening libuv handle: Node calls its `onconnection` with each accepted one. */
+export interface ListenHandle {
   onconnection?: unknown;
+  listen?(backlog: number): number;
+  close?(): void;
+}
+
+/** Sends each connection `listener` accepts to `onHandle`, and a failed accept to `onError`. */
+function onConnections(
+  listener: ListenHandle,
+  onHandle: (handle: unknown) => void,
+  onError: (e: Error) => void,
+): void {
+  listener.onconnection = (err: number, handle: unknown) => {
+    if (err !== 0 || handle === undefined) {
+      onError(new Error(`accept: ${err !== 0 ? getSystemErrorName(err) : 'no handle'}`));
+      return;
+    }
+    onHandle(handle);
+  };
 }
 
 /**
@@ -19,15 +37,29 @@ interface ListenHandle {
 export function takeAccepts(server: net.Server, onHandle: (handle: unknown) => void): boolean {
   const listener = (server as unknown as { _handle?: ListenHandle | null })._handle;
   if (listener == null || typeof listener.onconnection !== 'function') return false;
-  listener.onconnection = (err: number, handle: unknown) => {
-    if (err !== 0 || handle === undefined) {
-      server.emit('error', new Error(`accept: ${err !== 0 ? getSystemErrorName(err) : 'no handle'}`));
-      return;
-    }
-    onHandle(handle);
-  };
+  onConnections(listener, onHandle, (e) => server.emit('error', e));
   return true;
 }
+
+/**
+ * Listens on a socket another process bound (the primary's shared client port) and hands
+ * each connection to `onConn`. Throws when listen fails.
+ */
+export function acceptOn(
+  listener: ListenHandle,
+  unixPath: string,
+  onConn: (c: ClientConn) => void,
+  onError: (e: Error) => void,
+): void {
+  if (typeof listener.listen !== 'function')
+    throw new Error('the shared client port is not a listening handle');
+  onConnections(listener, (h) => onConn(connOf(h, unixPath)), onError);
+  const err = listener.listen(LISTEN_BACKLOG);
+  if (err !== 0) throw new Error(`listen on the shared client port: ${getSystemErrorName(err)}`);
+}
+
+/** Node's own default backlog for net.Server. */
+const LISTEN_BACKLOG = 511;
 
 /**
  * A client connection from a bare handle or a net.Socket (the server must allow half-open

@@ -96,6 +96,8 @@ test('bad options exit 2 naming the option, before anything starts', async () =>
     [['scaling', '--core-share', 'half'], /--core-share must be 0 \(no cap\) or from 0.1 to 1, got half/],
     [['scaling', '--twemproxy'], /--twemproxy not used by mode scaling/],
     [['scaling', '--ncpu', '2,2'], /--ncpu values must be distinct/],
+    [['scaling', '--proxy-accept', 'kernel'], /--proxy-accept must be primary or workers, got "kernel"/],
+    [['migration', '--proxy-accept', 'workers'], /--proxy-accept not used by mode migration/],
     [['no-such-mode'], /unknown mode "no-such-mode"/],
   ] as const) {
     const r = await bench([...args]);

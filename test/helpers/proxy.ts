@@ -230,6 +230,12 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
 }
 
 /** The pids of a proxy's worker processes (`--ncpu`): the primary's children. */
+/** The processes that hold the listening socket of a TCP port (ss shows each one's descriptor). */
+export function listeningPids(port: number): number[] {
+  const out = execFileSync('ss', ['-tlnpH', `( sport = :${port} )`]).toString();
+  return [...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
 export function workerPids(proxy: ProxyProcess): number[] {
   try {
     const out = execFileSync('pgrep', ['-P', String(proxy.child.pid)])

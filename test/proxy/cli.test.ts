@@ -197,6 +197,11 @@ test('a port in use → exit 1 naming it, and no pidfile left behind', async () 
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`cannot listen: .*${port}`));
     assert.equal(existsSync(pidfile), false, 'pidfile removed');
+    // Workers that accept on the port themselves: the primary binds it, and fails the same way.
+    const shared = configFile(`proxy_addr = "127.0.0.1:${port}"`, 'proxy_accept = "workers"');
+    const w = await run(['--config', shared, '--ncpu', '2']);
+    assert.equal(w.code, 1, w.stderr);
+    assert.match(w.stderr, new RegExp(`cannot listen: listen tcp4 127.0.0.1:${port}: EADDRINUSE`));
   } finally {
     taken.close();
   }

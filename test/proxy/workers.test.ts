@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { evenSlots, proxyOverTwoGroups, putProxyAdmin, startProxy, workerPids } from '../helpers/proxy.js';
+import {
+  evenSlots,
+  listeningPids,
+  proxyOverTwoGroups,
+  putProxyAdmin,
+  startProxy,
+  workerPids,
+} from '../helpers/proxy.js';
 import { RedisError, RespClient } from '../helpers/resp-client.js';
 import { startRedis } from '../helpers/redis.js';
 import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
@@ -32,6 +39,8 @@ async function model(): Promise<{ token: string; start_time: string }> {
 
 test('two workers serve clients; a slot-table change reaches both before it is acknowledged', async () => {
   assert.equal(workers().length, 2);
+  // The primary alone holds the port: it hands each client on.
+  assert.deepEqual(listeningPids(two.proxy.port), [two.proxy.child.pid!]);
   const clients = await Promise.all(Array.from({ length: 20 }, () => two.proxy.connect()));
   await Promise.all(clients.map((c, i) => c.call('SET', `w:${i}`, `v${i}`)));
   const s = await stats();
