@@ -152,7 +152,6 @@ export async function startProxy(
   return { ...managed(child, port!, dir, logs), adminPort: adminPort!, admin: `127.0.0.1:${adminPort}` };
 }
 
-/** `rusage.mem` from the admin API, or undefined when it does not answer within 2 s. */
 /** What the bench reads from a proxy's stats: its RSS, commands served and garbage collections. */
 export interface ProxyStatsSample {
   mem: number;
@@ -160,6 +159,7 @@ export interface ProxyStatsSample {
   gc: { num: number; major: number; pauseMs: number };
 }
 
+/** The proxy's stats from its admin API, or undefined when it does not answer within 2 s. */
 export async function proxyStats(admin: string): Promise<ProxyStatsSample | undefined> {
   try {
     const res = await fetch(`http://${admin}/proxy/stats`, { signal: AbortSignal.timeout(2000) });
@@ -181,6 +181,7 @@ export async function proxyStats(admin: string): Promise<ProxyStatsSample | unde
   }
 }
 
+/** `rusage.mem` from the admin API, or undefined when it does not answer within 2 s. */
 export async function statsRss(admin: string): Promise<number | undefined> {
   return (await proxyStats(admin))?.mem;
 }
