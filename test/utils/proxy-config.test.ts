@@ -66,6 +66,7 @@ const CODIS_DEFAULTS: Record<string, string | number | boolean> = {
   proxy_forward_unknown_commands: false,
   session_max_request_size: '512mb',
   proxy_max_procs: 0,
+  proxy_accept: 'primary',
 };
 
 function withFile(text: string, fn: (path: string) => void): void {
@@ -166,6 +167,7 @@ test('validation rules', () => {
     ['proxy_max_clients = -1', /^invalid proxy_max_clients = -1: must be >= 0/],
     ['proxy_max_procs = -1', /^invalid proxy_max_procs = -1: must be >= 0/],
     ['proxy_max_procs = 65', /^invalid proxy_max_procs = 65: must be <= 64/],
+    ['proxy_accept = "kernel"', /^invalid proxy_accept = "kernel": must be one of "primary", "workers"/],
     ['proxy_max_offheap_size = "-1mb"', /^invalid proxy_max_offheap_size = "-1mb": must be >= 0/],
     ['backend_ping_period = "500ms"', /^invalid backend_ping_period = "500ms": must be 0 \(off\) or >= 1s/],
     ['backend_max_pipeline = 0', /^invalid backend_max_pipeline = 0: must be >= 1/],
