@@ -230,6 +230,34 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<ProxyProcess>
 }
 
 /** The pids of a proxy's worker processes (`--ncpu`): the primary's children. */
+/**
+ * While `during` runs, 8 clients each connect, PING and close in a loop; returns the PONGs. A
+ * connection lost with a dying worker (reset, or no answer within 500 ms) is passed over.
+ */
+export async function pingChurnDuring(proxy: ProxyProcess, during: () => Promise<void>): Promise<number> {
+  let churning = true;
+  let pongs = 0;
+  const churner = async () => {
+    while (churning) {
+      try {
+        const c = await proxy.connect({ timeoutMs: 500, connectTimeoutMs: 500 });
+        if ((await c.call('PING')) === 'PONG') pongs++;
+        c.destroy();
+      } catch {
+        // reset or timed out with the dying worker
+      }
+    }
+  };
+  const churn = Promise.all(Array.from({ length: 8 }, churner));
+  try {
+    await during();
+  } finally {
+    churning = false;
+    await churn;
+  }
+  return pongs;
+}
+
 /** The processes that hold the listening socket of a TCP port (ss shows each one's descriptor). */
 export function listeningPids(port: number): number[] {
   const out = execFileSync('ss', ['-tlnpH', `( sport = :${port} )`]).toString();

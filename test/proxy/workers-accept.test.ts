@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   listeningPids,
+  pingChurnDuring,
   proxyOverTwoGroups,
   putProxyAdmin,
   startProxy,
@@ -69,6 +70,25 @@ test('a worker that dies leaves the port to the other, and its replacement accep
     c.destroy();
   }
   assert.equal(onReplacement, 1, `no client reached worker ${replacement}`);
+});
+
+test('workers killed while clients come and go do not take the primary down', async () => {
+  // Every count a worker reports is passed on to the others, the dying one among them.
+  assert.equal((await putProxyAdmin(shared.proxy, 'loglevel', 'INFO')).status, 200);
+  const pongs = await pingChurnDuring(shared.proxy, async () => {
+    for (let i = 0; i < 3; i++) {
+      const before = workerPids(shared.proxy);
+      const serves = shared.proxy.nextLog(/proxy worker (\d+) serves clients/, 20_000);
+      process.kill(before[0]!, 'SIGKILL');
+      assert.ok(!before.includes(Number((await serves)[1])));
+    }
+  });
+  assert.ok(pongs > 0);
+  assert.equal(shared.proxy.child.exitCode, null);
+  const stats = (await (await fetch(`http://${shared.proxy.admin}/proxy/stats`)).json()) as {
+    runtime: { num_procs: number };
+  };
+  assert.equal(stats.runtime.num_procs, 2);
 });
 
 test('while no worker runs, a new client waits in the port queue and is served by a replacement', async () => {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import {
   evenSlots,
   listeningPids,
+  pingChurnDuring,
   proxyOverTwoGroups,
   putProxyAdmin,
   startProxy,
@@ -177,26 +178,9 @@ test('a worker that dies is replaced with the current slot table and log level',
 test('a worker killed while clients come and go on the other does not take the primary down', async () => {
   // Each connect and close makes the primary tell the other workers, the dying one among them.
   // A connection handed to the worker as it dies is lost with it: the loop goes on past those.
-  let churning = true;
-  let pongs = 0;
-  const churner = async () => {
-    while (churning) {
-      try {
-        const c = await two.proxy.connect({ timeoutMs: 500, connectTimeoutMs: 500 });
-        if ((await c.call('PING')) === 'PONG') pongs++;
-        c.destroy();
-      } catch {
-        // reset or timed out with the dying worker
-      }
-    }
-  };
-  const churn = Promise.all(Array.from({ length: 8 }, churner));
-  try {
+  const pongs = await pingChurnDuring(two.proxy, async () => {
     for (let i = 0; i < 5; i++) await replaceAWorker();
-  } finally {
-    churning = false;
-    await churn;
-  }
+  });
   assert.ok(pongs > 0);
   assert.equal(two.proxy.child.exitCode, null);
   assert.equal((await stats()).runtime?.num_procs, 2);
