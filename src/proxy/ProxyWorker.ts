@@ -33,7 +33,6 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
   const reply = (m: WorkerReply) => primary.send(m);
   type FromPrimary = WorkerRequest | PrimaryAnswer | HandedClient | SharedListen | OthersClients;
   process.on('message', (m: FromPrimary, conn?: unknown) => {
-    // A handed client carries the others' count too: it is told apart first.
     if ('client' in m) {
       proxy.othersAlive = m.others;
       if (conn == null) log.warn('a client was handed to this worker without its connection');
@@ -41,8 +40,8 @@ export async function runWorker(config: ProxyConfig, log: Logger, hostProxy?: st
       primary.adopted();
       return;
     }
-    if ('others' in m) {
-      proxy.othersAlive = m.others;
+    if ('othersAlive' in m) {
+      proxy.othersAlive = m.othersAlive;
       return;
     }
     if ('listen' in m) {

@@ -18,7 +18,7 @@ export interface SharedListen {
 
 /** Primary → worker: the other workers' clients, which proxy_max_clients counts too. */
 export interface OthersClients {
-  others: number;
+  othersAlive: number;
 }
 
 export class SharedAccept implements ClientPort {
@@ -52,7 +52,7 @@ export class SharedAccept implements ClientPort {
   clientsChanged(): void {
     const all = this.allClients();
     for (const w of this.serving) {
-      if (w.isConnected()) w.send({ others: all - this.clientsOf(w) } satisfies OthersClients);
+      if (w.isConnected()) w.send({ othersAlive: all - this.clientsOf(w) } satisfies OthersClients);
     }
   }
 
