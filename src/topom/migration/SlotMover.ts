@@ -111,6 +111,16 @@ export class SlotMover {
   }
 
   /**
+   * Whether a big key of `slot` is still being copied or was copied with its key not yet
+   * credited to a pass. Such a slot must not be completed even when a pass found none of its
+   * keys: the copy deletes the source key before it lets go of the key hold on the proxies, so a
+   * pass can see the slot empty before the key is counted.
+   */
+  owes(slot: number): boolean {
+    return this.big?.slot === slot || this.carried.some((c) => c.slot === slot);
+  }
+
+  /**
    * One full pass: every database of the source, every key of `targets` (slot → target
    * address) moved. Stops early (between batches) when `signal` aborts. `result` (filled as the
    * pass goes) lets a caller watch it. With `waitBig` off, a big key still being copied at the

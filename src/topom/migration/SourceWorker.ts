@@ -160,7 +160,8 @@ export class SourceWorker {
     const still = jobs.filter((j) => targets.has(j.sid));
     h.progress.passEnded(src, result, still, full);
     if (!full) return;
-    for (const j of still) if ((result.slots.get(j.sid)?.found ?? 0) === 0) this.moveToFinishing(j.sid);
+    for (const j of still)
+      if ((result.slots.get(j.sid)?.found ?? 0) === 0 && !mover.owes(j.sid)) this.moveToFinishing(j.sid);
     await this.finish();
   }
 

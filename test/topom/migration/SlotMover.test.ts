@@ -233,6 +233,50 @@ test('a pass that does not wait for big keys ends while one is copied; later pas
   }
 });
 
+test('a slot whose big key left the source before the key hold was let go is owed, not done', async () => {
+  await src.call('FLUSHALL');
+  await dst.call('FLUSHALL');
+  const [big] = keysInSlot(905, 1, 'owed');
+  const fields: string[] = [];
+  for (let i = 0; i < 3000; i++) fields.push(`f${i}`, 'v');
+  await src.call('HSET', big!, ...fields);
+  let releasing!: () => void;
+  const released = new Promise<void>((r) => (releasing = r));
+  let letGo!: () => void;
+  const gate = new Promise<void>((r) => (letGo = r));
+  const holder: KeyHolder = {
+    hold: async () => {},
+    release: async () => {
+      releasing();
+      await gate;
+    },
+  };
+  const mover = new SlotMover(src.addr, MOVER_OPTS, holder);
+  const targets = new Map([[905, dst.addr]]);
+  try {
+    await mover.pass(targets, undefined, undefined, false);
+    await released; // the copy is in place on the target and gone from the source
+    const empty = await mover.pass(targets, undefined, undefined, false);
+    assert.equal(empty.slots.get(905)!.found, 0, 'the pass sees no key of the slot');
+    assert.equal(empty.slots.get(905)!.moved, 0);
+    assert.ok(mover.owes(905), 'while the hold is let go, the slot is owed its key');
+    letGo();
+    await mover.bigSettled();
+    assert.ok(mover.owes(905), 'a copy that ended between passes is owed until the next pass');
+    const next = await mover.pass(targets, undefined, undefined, false);
+    assert.deepEqual(
+      [next.slots.get(905)!.found, next.slots.get(905)!.moved],
+      [0, 1],
+      'the next pass finds none and counts the key',
+    );
+    assert.equal(mover.owes(905), false);
+    assert.equal(await dst.call('HLEN', big!), 3000);
+  } finally {
+    letGo();
+    mover.close();
+  }
+});
+
 test('a keys/s limit paces a real pass; the limit can change while it runs', async () => {
   await src.call('FLUSHALL');
   await dst.call('FLUSHALL');
