@@ -27,6 +27,8 @@ import {
 } from './Client.js';
 
 type Zk = zookeeper.Client;
+
+const CLOSE_CONNECT_WAIT_MS = 1000;
 type Callback<T> = (err: Error | zookeeper.Exception | null, value?: T) => void;
 
 const { Exception, CreateMode } = zookeeper;
@@ -108,14 +110,17 @@ export class ZkClient implements Client {
     }
   }
 
-  /** The connected client, waiting at most the timeout for a (re)connect, or a new session. */
-  private session(): Promise<Zk> {
+  /** The connected client, waiting until `deadline` at most for a (re)connect, or a new session. */
+  private session(deadline: number): Promise<Zk> {
     if (this.zk.getState() === zookeeper.State.SYNC_CONNECTED) return Promise.resolve(this.zk);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(wake);
-        reject(new Error(`not connected to ${this.addr} within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+      const timer = setTimeout(
+        () => {
+          this.waiters.delete(wake);
+          reject(new Error(`not connected to ${this.addr} within ${this.timeoutMs} ms`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       const wake = () => {
         this.waiters.delete(wake);
         clearTimeout(timer);
@@ -125,13 +130,18 @@ export class ZkClient implements Client {
     });
   }
 
-  /** One library call as a promise, bounded by the timeout; errors keep their ZooKeeper code. */
+  /**
+   * One library call as a promise, bounded by the timeout (waiting for the connection included):
+   * a request sent just before the server went away is not answered until the library gives up.
+   * Errors keep their ZooKeeper code.
+   */
   private async call<T>(fn: (zk: Zk, cb: Callback<T>) => void): Promise<T> {
-    const zk = await this.session();
+    const deadline = Date.now() + this.timeoutMs;
+    const zk = await this.session(deadline);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`timed out after ${this.timeoutMs} ms`)),
-        this.timeoutMs,
+        Math.max(0, deadline - Date.now()),
       );
       fn(zk, (err, value) => {
         clearTimeout(timer);
@@ -376,8 +386,9 @@ export class ZkClient implements Client {
     this.feeds.forEach((f) => f.close());
     this.feeds.clear();
     this.closed = true;
-    // The library crashes when closed before its socket exists: let the connect attempt happen first.
-    await this.session().catch(() => undefined);
+    // The library crashes when closed before its socket exists: let a connect attempt happen first
+    // (one to a server that is down fails at once; a shutdown must not wait out the timeout).
+    await this.session(Date.now() + Math.min(this.timeoutMs, CLOSE_CONNECT_WAIT_MS)).catch(() => undefined);
     this.zk.close();
   }
 }

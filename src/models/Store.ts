@@ -184,7 +184,9 @@ export class Store {
     try {
       await this.client.delete(lockPath(this.product));
     } catch (err) {
-      throw new Error(`store: release lock of ${this.product} failed`, { cause: err });
+      throw new Error(`store: release lock of ${this.product} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

@@ -6,6 +6,7 @@
 import type { Client, Ephemeral } from '../coordinator/Client.js';
 import type { ProxyModel } from '../models/Proxy.js';
 import { jodisPath } from '../models/Store.js';
+import { within } from '../utils/deadline.js';
 import type { Logger } from '../utils/log.js';
 import type { ProxyConfig } from './Config.js';
 
@@ -18,6 +19,9 @@ export interface JodisOptions {
   product: string;
   token: string;
 }
+
+/** How long a stopping proxy waits for its node to be removed. */
+const REMOVE_WAIT_MS = 2000;
 
 export class Jodis {
   readonly path: string;
@@ -60,12 +64,18 @@ export class Jodis {
     }
   }
 
+  /**
+   * Removes the node, waiting a short while at most: with the coordinator down, the node goes
+   * anyway when the session or lease expires (jodis_timeout), and a stop must not wait for that.
+   */
   async close(): Promise<void> {
     this.closed = true;
     try {
-      await this.node?.close();
+      if (this.node) await within(this.node.close(), REMOVE_WAIT_MS, `${this.opts.name} ${this.opts.addr}`);
     } catch (e) {
-      this.log.warn(`jodis: remove ${this.path} failed: ${(e as Error).message}`);
+      this.log.warn(
+        `jodis: remove ${this.path} failed (${(e as Error).message}); it goes when its session expires`,
+      );
     }
     await this.client?.close();
   }

@@ -14,6 +14,7 @@ import { CoordinatorError } from '../coordinator/Client.js';
 import { parseForwardMethod, type ForwardMethodId } from '../models/Slot.js';
 import { Store } from '../models/Store.js';
 import type { Topom as TopomModel } from '../models/Topom.js';
+import { within } from '../utils/deadline.js';
 import { HttpError } from '../utils/http.js';
 import type { Logger } from '../utils/log.js';
 import { rpc } from '../utils/rpc.js';
@@ -32,6 +33,9 @@ import { TopomSlots } from './TopomSlots.js';
 import { TopomStats } from './TopomStats.js';
 
 export { VERSION } from './version.js';
+
+/** How long a closing dashboard waits for the coordinator to take its lock away. */
+const CLOSE_LOCK_MS = 10_000;
 
 export interface TopomOptions {
   config: DashboardConfig;
@@ -161,9 +165,7 @@ export class Topom {
       }
     }
     const owner = await this.store.loadLock().catch(() => null);
-    const how =
-      `codis-dashboard --remove-lock (or codis-admin --remove-lock --product=${this.product} ` +
-      `--${this.client.name}=${this.client.addr})`;
+    const how = this.removeLockHow();
     if (!owner) throw new LockHeldError(`product ${this.product} is locked; if no dashboard runs it: ${how}`);
     const who = `dashboard ${owner.admin_addr} (pid ${owner.pid}, token ${owner.token}, started ${owner.start_time})`;
     // Alive when its admin API answers as that very process (same pid and start time: a new
@@ -179,6 +181,13 @@ export class Topom {
     throw new LockHeldError(
       `product ${this.product} is locked by ${who}, which does not answer: ` +
         `if it is gone (crashed), remove the stale lock with ${how}`,
+    );
+  }
+
+  private removeLockHow(): string {
+    return (
+      `codis-dashboard --remove-lock (or codis-admin --remove-lock --product=${this.product} ` +
+      `--${this.client.name}=${this.client.addr})`
     );
   }
 
@@ -253,8 +262,14 @@ export class Topom {
     await Promise.all([this.stats.stop(), this.groups.stop(), this.actions.stop()]);
     await this.queue;
     try {
-      await this.releaseLock();
+      await within(this.releaseLock(), CLOSE_LOCK_MS, `${this.client.name} ${this.client.addr}`);
       this.log.info(`released the lock of product ${this.product}`);
+    } catch (e) {
+      throw new Error(
+        `the lock of product ${this.product} is left behind (${(e as Error).message}); ` +
+          `the next dashboard must remove it: ${this.removeLockHow()}`,
+        { cause: e },
+      );
     } finally {
       await this.client.close().catch(() => undefined);
     }

@@ -92,3 +92,33 @@ test('a proxy of several workers is registered once, by its primary', async () =
   assert.deepEqual(await client.list('/jodis/test'), []);
   assert.doesNotMatch(proxy.logs(), /jodis: register .* failed/);
 });
+
+test(
+  'a proxy stopped while ZooKeeper is down exits in seconds, not after its jodis_timeout',
+  { timeout: 20_000 },
+  async () => {
+    const own = await ZooKeeperServer.start();
+    const watcher = newClient('zookeeper', own.addr, undefined, 4000);
+    const proxy = await startProxy({
+      backends: [redis.addr],
+      config: { jodis_name: 'zookeeper', jodis_addr: own.addr, jodis_timeout: '30s' },
+    });
+    try {
+      await waitFor('the jodis node', async () =>
+        (await watcher.list('/jodis/test')).length > 0 ? true : undefined,
+      );
+      await watcher.close();
+      await own.stop();
+      await proxy.stop();
+      assert.equal(proxy.child.exitCode, 0);
+      assert.match(
+        proxy.logs(),
+        /jodis: remove \/jodis\/test\/proxy-\w+ failed \(.+\); it goes when its session expires/,
+      );
+    } finally {
+      await proxy.kill();
+      await watcher.close();
+      await own.stop();
+    }
+  },
+);

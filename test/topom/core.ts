@@ -135,5 +135,22 @@ export function coreFlow(o: CoreFlowOptions): void {
       stopCoordinator = async () => {};
       await checkTraffic(proxies[0]!.port, proxies[1]!.port, 'down');
     });
+
+    it(
+      'stops in seconds while the coordinator is down, naming the lock it leaves and how to remove it',
+      {
+        timeout: 30_000,
+      },
+      async () => {
+        assert.equal(await d.stop(), 1);
+        assert.match(
+          d.logs(),
+          new RegExp(
+            `close failed: the lock of product ${o.product} is left behind \\(.+\\); ` +
+              `the next dashboard must remove it: codis-dashboard --remove-lock`,
+          ),
+        );
+      },
+    );
   });
 }
