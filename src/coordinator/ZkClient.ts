@@ -28,6 +28,8 @@ import {
 
 type Zk = zookeeper.Client;
 
+/** How long calls wait for a lost connection to come back before failing (see session()). */
+const CONNECT_WAIT_MS = 10_000;
 const CLOSE_CONNECT_WAIT_MS = 1000;
 type Callback<T> = (err: Error | zookeeper.Exception | null, value?: T) => void;
 
@@ -47,6 +49,8 @@ export class ZkClient implements Client {
   private readonly feeds = new Set<ChangeFeed<unknown>>();
   /** Callers of session() waiting for the current client to connect. */
   private readonly waiters = new Set<() => void>();
+  /** When the connection was lost (or first tried); 0 while connected. */
+  private downSince = Date.now();
   private closed = false;
 
   constructor(
@@ -79,6 +83,7 @@ export class ZkClient implements Client {
     // learns so when it reconnects: past the timeout without a connection, count the ephemerals lost.
     let silence: NodeJS.Timeout | undefined;
     zk.on('disconnected', () => {
+      if (zk === this.zk && this.downSince === 0) this.downSince = Date.now();
       silence ??= setTimeout(
         () => this.loseEphemerals('no connection for the session timeout'),
         this.timeoutMs,
@@ -89,6 +94,7 @@ export class ZkClient implements Client {
       clearTimeout(silence);
       silence = undefined;
       if (zk !== this.zk) return;
+      this.downSince = 0;
       this.waiters.forEach((wake) => wake());
       this.feeds.forEach((f) => f.trigger());
     });
@@ -110,17 +116,25 @@ export class ZkClient implements Client {
     }
   }
 
-  /** The connected client, waiting until `deadline` at most for a (re)connect, or a new session. */
+  /**
+   * The connected client. Without a connection, a call waits for one until `deadline`, and at
+   * most CONNECT_WAIT_MS after it was lost: a reconnect (to another server of the ensemble) takes
+   * far less, and once that is over, calls fail at once, naming the server, instead of each
+   * waiting out the timeout while ZooKeeper is down.
+   */
   private session(deadline: number): Promise<Zk> {
     if (this.zk.getState() === zookeeper.State.SYNC_CONNECTED) return Promise.resolve(this.zk);
+    const now = Date.now();
+    const until = Math.min(deadline, (this.downSince || now) + Math.min(this.timeoutMs, CONNECT_WAIT_MS));
+    if (until <= now) {
+      const secs = Math.round((now - this.downSince) / 1000);
+      return Promise.reject(new Error(`not connected to ${this.addr} (for ${secs} s)`));
+    }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => {
-          this.waiters.delete(wake);
-          reject(new Error(`not connected to ${this.addr} within ${this.timeoutMs} ms`));
-        },
-        Math.max(0, deadline - Date.now()),
-      );
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        reject(new Error(`not connected to ${this.addr} within ${until - now} ms`));
+      }, until - now);
       const wake = () => {
         this.waiters.delete(wake);
         clearTimeout(timer);

@@ -137,6 +137,18 @@ export function coreFlow(o: CoreFlowOptions): void {
     });
 
     it(
+      'answers changes with a 503 naming the coordinator, in seconds, while it is down',
+      { timeout: 30_000 },
+      async () => {
+        const r = await d.api('PUT', '/api/topom/group/create/:xauth/9');
+        assert.equal(r.status, 503);
+        const said = JSON.stringify(r.body);
+        assert.match(said, new RegExp(`${coordinator.name}: \\w+ /codis3/${o.product}/group/group-0009: `));
+        assert.ok(!said.includes('timed out after'), said);
+      },
+    );
+
+    it(
       'stops in seconds while the coordinator is down, naming the lock it leaves and how to remove it',
       {
         timeout: 30_000,
