@@ -6,7 +6,8 @@
 // The library's removeRecursive() only sees depth 1 with async 3, so delete walks the tree itself.
 // The session timeout is the timeout argument (default 5 s; the server clamps it to 2..20 ticks).
 // When the session expires, its ephemerals are reported lost and a new session is opened; watches
-// re-arm on every (re)connect.
+// re-arm on every (re)connect. A call bounds its wait for a lost connection (10 s at most), then
+// calls fail at once until the connection is back.
 
 import { createHash } from 'node:crypto';
 import zookeeper from 'node-zookeeper-client';
@@ -27,11 +28,12 @@ import {
 } from './Client.js';
 
 type Zk = zookeeper.Client;
+type Callback<T> = (err: Error | zookeeper.Exception | null, value?: T) => void;
 
 /** How long calls wait for a lost connection to come back before failing (see session()). */
 const CONNECT_WAIT_MS = 10_000;
+/** How long close() lets a connect attempt happen first. */
 const CLOSE_CONNECT_WAIT_MS = 1000;
-type Callback<T> = (err: Error | zookeeper.Exception | null, value?: T) => void;
 
 const { Exception, CreateMode } = zookeeper;
 
