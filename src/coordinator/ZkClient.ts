@@ -5,9 +5,8 @@
 // children under a node that holds data, and our contract allows both.
 // The library's removeRecursive() only sees depth 1 with async 3, so delete walks the tree itself.
 // The session timeout is the timeout argument (default 5 s; the server clamps it to 2..20 ticks).
-// When the session expires, its ephemerals are reported lost and a new session is opened; watches
-// re-arm on every (re)connect. A call bounds its wait for a lost connection (10 s at most), then
-// calls fail at once until the connection is back.
+// The connection, its sessions and the time limits of calls are ZkSession's; this client reports
+// the ephemerals lost when a session is, and re-arms watches on every (re)connect.
 
 import { createHash } from 'node:crypto';
 import zookeeper from 'node-zookeeper-client';
@@ -26,14 +25,7 @@ import {
   type Unsubscribe,
   type WatchErrorHandler,
 } from './Client.js';
-
-type Zk = zookeeper.Client;
-type Callback<T> = (err: Error | zookeeper.Exception | null, value?: T) => void;
-
-/** How long calls wait for a lost connection to come back before failing (see session()). */
-const CONNECT_WAIT_MS = 10_000;
-/** How long close() lets a connect attempt happen first. */
-const CLOSE_CONNECT_WAIT_MS = 1000;
+import { ZkSession } from './ZkSession.js';
 
 const { Exception, CreateMode } = zookeeper;
 
@@ -44,15 +36,10 @@ function zkCode(err: unknown): number | undefined {
 export class ZkClient implements Client {
   readonly name = 'zookeeper' as const;
   readonly timeoutMs: number;
-  private zk: Zk;
+  private readonly session: ZkSession;
   private readonly acls: zookeeper.ACL[];
-  private readonly authInfo: Buffer | undefined;
   private readonly ephemerals = new Map<Ephemeral, (why: Error) => void>();
   private readonly feeds = new Set<ChangeFeed<unknown>>();
-  /** Callers of session() waiting for the current client to connect. */
-  private readonly waiters = new Set<() => void>();
-  /** When the connection was lost (or first tried); 0 while connected. */
-  private downSince = Date.now();
   private closed = false;
 
   constructor(
@@ -63,52 +50,19 @@ export class ZkClient implements Client {
     this.timeoutMs = timeoutMs > 0 ? timeoutMs : 5000;
     const credentials = parseAuth(this.name, auth);
     const { ACL, Id, Permission } = zookeeper;
+    let authInfo: Buffer | undefined;
     if (credentials) {
       const secret = `${credentials.user}:${credentials.password}`;
       const digest = createHash('sha1').update(secret).digest('base64');
       this.acls = [new ACL(Permission.ALL, new Id('digest', `${credentials.user}:${digest}`))];
-      this.authInfo = Buffer.from(secret);
+      authInfo = Buffer.from(secret);
     } else {
       this.acls = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
     }
-    this.zk = this.open();
-  }
-
-  private open(): Zk {
-    const zk = zookeeper.createClient(this.addr, {
-      sessionTimeout: this.timeoutMs,
-      spinDelay: 200,
-      retries: 0,
+    this.session = new ZkSession(addr, this.timeoutMs, authInfo, {
+      connected: () => this.feeds.forEach((f) => f.trigger()),
+      lost: (why) => this.loseEphemerals(why),
     });
-    if (this.authInfo) zk.addAuthInfo('digest', this.authInfo);
-    // The server expires a session once it has not heard from it for the timeout, but the client only
-    // learns so when it reconnects: past the timeout without a connection, count the ephemerals lost.
-    let silence: NodeJS.Timeout | undefined;
-    zk.on('disconnected', () => {
-      if (zk === this.zk && this.downSince === 0) this.downSince = Date.now();
-      silence ??= setTimeout(
-        () => this.loseEphemerals('no connection for the session timeout'),
-        this.timeoutMs,
-      );
-      silence.unref();
-    });
-    zk.on('connected', () => {
-      clearTimeout(silence);
-      silence = undefined;
-      if (zk !== this.zk) return;
-      this.downSince = 0;
-      this.waiters.forEach((wake) => wake());
-      this.feeds.forEach((f) => f.trigger());
-    });
-    zk.once('expired', () => {
-      clearTimeout(silence);
-      zk.close();
-      if (this.closed) return;
-      this.loseEphemerals('session expired');
-      this.zk = this.open();
-    });
-    zk.connect();
-    return zk;
   }
 
   private loseEphemerals(why: string): void {
@@ -116,55 +70,6 @@ export class ZkClient implements Client {
       this.ephemerals.delete(handle);
       lose(new CoordinatorError(this.name, 'ephemeral', handle.path, 'failed', why));
     }
-  }
-
-  /**
-   * The connected client. Without a connection, a call waits for one until `deadline`, and at
-   * most CONNECT_WAIT_MS after it was lost: a reconnect (to another server of the ensemble) takes
-   * far less, and once that is over, calls fail at once, naming the server, instead of each
-   * waiting out the timeout while ZooKeeper is down.
-   */
-  private session(deadline: number): Promise<Zk> {
-    if (this.zk.getState() === zookeeper.State.SYNC_CONNECTED) return Promise.resolve(this.zk);
-    const now = Date.now();
-    const until = Math.min(deadline, (this.downSince || now) + Math.min(this.timeoutMs, CONNECT_WAIT_MS));
-    if (until <= now) {
-      const secs = Math.round((now - this.downSince) / 1000);
-      return Promise.reject(new Error(`not connected to ${this.addr} (for ${secs} s)`));
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(wake);
-        reject(new Error(`not connected to ${this.addr} within ${until - now} ms`));
-      }, until - now);
-      const wake = () => {
-        this.waiters.delete(wake);
-        clearTimeout(timer);
-        resolve(this.zk);
-      };
-      this.waiters.add(wake);
-    });
-  }
-
-  /**
-   * One library call as a promise, bounded by the timeout (waiting for the connection included):
-   * a request sent just before the server went away is not answered until the library gives up.
-   * Errors keep their ZooKeeper code.
-   */
-  private async call<T>(fn: (zk: Zk, cb: Callback<T>) => void): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
-    const zk = await this.session(deadline);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out after ${this.timeoutMs} ms`)),
-        Math.max(0, deadline - Date.now()),
-      );
-      fn(zk, (err, value) => {
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(value as T);
-      });
-    });
   }
 
   private fail(op: string, path: string, err: unknown): CoordinatorError {
@@ -190,7 +95,7 @@ export class ZkClient implements Client {
 
   private mkdirp(path: string): Promise<unknown> {
     if (path === '/') return Promise.resolve();
-    return this.call<string>((zk, cb) => zk.mkdirp(path, this.acls, cb));
+    return this.session.call<string>((zk, cb) => zk.mkdirp(path, this.acls, cb));
   }
 
   /** Creates a node after its parents; retries when a concurrent delete removed a parent. */
@@ -198,7 +103,7 @@ export class ZkClient implements Client {
     for (let attempt = 0; ; attempt++) {
       await this.mkdirp(parentPath(path));
       try {
-        return await this.call<string>((zk, cb) => zk.create(path, data, this.acls, mode, cb));
+        return await this.session.call<string>((zk, cb) => zk.create(path, data, this.acls, mode, cb));
       } catch (err) {
         if (zkCode(err) !== Exception.NO_NODE || attempt >= 3) throw err;
       }
@@ -217,7 +122,7 @@ export class ZkClient implements Client {
     return this.run('update', path, async () => {
       for (;;) {
         try {
-          await this.call((zk, cb) => zk.setData(path, data, -1, cb));
+          await this.session.call((zk, cb) => zk.setData(path, data, -1, cb));
           return;
         } catch (err) {
           if (zkCode(err) !== Exception.NO_NODE) throw err;
@@ -240,14 +145,14 @@ export class ZkClient implements Client {
     for (let attempt = 0; ; attempt++) {
       let children: string[];
       try {
-        children = await this.call<string[]>((zk, cb) => zk.getChildren(path, cb));
+        children = await this.session.call<string[]>((zk, cb) => zk.getChildren(path, cb));
       } catch (err) {
         if (zkCode(err) === Exception.NO_NODE) return;
         throw err;
       }
       await Promise.all(children.map((name) => this.removeTree(childPath(path, name))));
       try {
-        await this.call((zk, cb) => zk.remove(path, -1, cb));
+        await this.session.call((zk, cb) => zk.remove(path, -1, cb));
         return;
       } catch (err) {
         if (zkCode(err) === Exception.NO_NODE) return;
@@ -260,7 +165,7 @@ export class ZkClient implements Client {
     return this.run('read', path, async () => {
       try {
         // The library gives null for a node without data; report it as empty data.
-        return (await this.call<Buffer | null>((zk, cb) => zk.getData(path, cb))) ?? Buffer.alloc(0);
+        return (await this.session.call<Buffer | null>((zk, cb) => zk.getData(path, cb))) ?? Buffer.alloc(0);
       } catch (err) {
         if (zkCode(err) !== Exception.NO_NODE || mustExist) throw err;
         return null;
@@ -274,7 +179,7 @@ export class ZkClient implements Client {
 
   private async children(path: string, mustExist: boolean, watcher?: () => void): Promise<string[]> {
     try {
-      const names = await this.call<string[]>((zk, cb) =>
+      const names = await this.session.call<string[]>((zk, cb) =>
         watcher ? zk.getChildren(path, watcher, cb) : zk.getChildren(path, cb),
       );
       return names.sort().map((name) => childPath(path, name));
@@ -304,7 +209,7 @@ export class ZkClient implements Client {
       close: async () => {
         if (!this.ephemerals.delete(handle)) return;
         lost.settle(null);
-        await this.call((zk, cb) => zk.remove(real, -1, cb)).catch(() => undefined);
+        await this.session.call((zk, cb) => zk.remove(real, -1, cb)).catch(() => undefined);
       },
     };
     this.ephemerals.set(handle, lost.settle);
@@ -315,7 +220,7 @@ export class ZkClient implements Client {
         new CoordinatorError(this.name, 'ephemeral', real, 'missing', 'node was deleted or changed'),
       );
     };
-    await this.call((zk, cb) => zk.getData(real, gone, cb)).catch(gone);
+    await this.session.call((zk, cb) => zk.getData(real, gone, cb)).catch(gone);
     return handle;
   }
 
@@ -352,7 +257,8 @@ export class ZkClient implements Client {
           this.existing<Buffer | null>(
             path,
             async () =>
-              (await this.call<Buffer | null>((zk, cb) => zk.getData(path, hint, cb))) ?? Buffer.alloc(0),
+              (await this.session.call<Buffer | null>((zk, cb) => zk.getData(path, hint, cb))) ??
+              Buffer.alloc(0),
             null,
             hint,
           ),
@@ -381,7 +287,7 @@ export class ZkClient implements Client {
       } catch (err) {
         if (zkCode(err) !== Exception.NO_NODE) throw err;
       }
-      const stat = await this.call<zookeeper.Stat | null>((zk, cb) => zk.exists(path, watcher, cb));
+      const stat = await this.session.call<zookeeper.Stat | null>((zk, cb) => zk.exists(path, watcher, cb));
       if (!stat) return missing;
     }
   }
@@ -402,9 +308,6 @@ export class ZkClient implements Client {
     this.feeds.forEach((f) => f.close());
     this.feeds.clear();
     this.closed = true;
-    // The library crashes when closed before its socket exists: let a connect attempt happen first
-    // (one to a server that is down fails at once; a shutdown must not wait out the timeout).
-    await this.session(Date.now() + Math.min(this.timeoutMs, CLOSE_CONNECT_WAIT_MS)).catch(() => undefined);
-    this.zk.close();
+    await this.session.close();
   }
 }
