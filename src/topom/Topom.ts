@@ -34,7 +34,12 @@ import { TopomStats } from './TopomStats.js';
 
 export { VERSION } from './version.js';
 
-/** How long a closing dashboard waits for the coordinator to take its lock away. */
+/**
+ * How long a closing dashboard waits for its running operation and loops to end, and then for the
+ * coordinator to take its lock away. An operation cut short is taken up again from the stored
+ * state by the next dashboard, as after a crash.
+ */
+const CLOSE_DRAIN_MS = 10_000;
 const CLOSE_LOCK_MS = 10_000;
 
 export interface TopomOptions {
@@ -253,14 +258,22 @@ export class Topom {
     return this.run(async () => this.cache.dirtyAll());
   }
 
-  /** Stops the loops, waits for the running operation, releases the lock. Idempotent. */
+  /** Stops the loops, waits for the running operation, releases the lock; each wait is bounded. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.online = false;
-    await this.starting?.catch(() => undefined);
-    await Promise.all([this.stats.stop(), this.groups.stop(), this.actions.stop()]);
-    await this.queue;
+    const drained = (async () => {
+      await this.starting?.catch(() => undefined);
+      await Promise.all([this.stats.stop(), this.groups.stop(), this.actions.stop()]);
+      await this.queue;
+    })().catch((e: Error) => this.log.error(`stopping the loops failed: ${e.message}`));
+    await within(drained, CLOSE_DRAIN_MS, 'the running operation').catch(() =>
+      this.log.warn(
+        `the running operation did not end within ${CLOSE_DRAIN_MS / 1000} s; stopping without it ` +
+          '(it waits on the coordinator or a server)',
+      ),
+    );
     try {
       await within(this.releaseLock(), CLOSE_LOCK_MS, `${this.client.name} ${this.client.addr}`);
       this.log.info(`released the lock of product ${this.product}`);

@@ -102,6 +102,11 @@ export class EtcdCluster {
     return this.members.filter((m) => m.proc);
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) every running member: a hung etcd still accepts connections. */
+  hang(on: boolean): void {
+    for (const m of this.running()) m.proc!.kill(on ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** SIGKILLs member i (its data dir stays until stop()). */
   async stopMember(i: number): Promise<void> {
     const m = this.members[i];
