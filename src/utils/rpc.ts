@@ -25,19 +25,25 @@ async function call<T>(
   opts: RpcOptions,
 ): Promise<T> {
   const u = url(addr, path);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   let res: Response;
+  let text: string;
   try {
     res = await fetch(u, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body, null, 4),
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
+    text = await res.text();
   } catch (e) {
-    const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+    // The abort's own text ("The operation was aborted due to timeout") does not say how long.
+    const cause =
+      (e as Error).name === 'TimeoutError'
+        ? `no answer within ${timeoutMs / 1000} s`
+        : ((e as { cause?: Error }).cause?.message ?? (e as Error).message);
     throw new RpcError(0, `${method} ${u} failed: ${cause}`);
   }
-  const text = await res.text();
   let data: unknown;
   try {
     data = text === '' ? undefined : JSON.parse(text);
