@@ -243,10 +243,7 @@ export class Topom {
       [...names]
         .filter((h) => !this.hosts.has(h))
         .map(async (h) => {
-          const r = await Promise.race([
-            lookup(h, { family: 4 }).catch(() => undefined),
-            new Promise<undefined>((res) => setTimeout(() => res(undefined), 1000).unref()),
-          ]);
+          const r = await within(lookup(h, { family: 4 }), 1000, h).catch(() => undefined);
           if (r) this.hosts.set(h, r.address);
         }),
     );

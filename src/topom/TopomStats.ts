@@ -7,6 +7,7 @@
 import { groupToJson } from '../models/Group.js';
 import { proxyModelToJson, sentinelModelToJson } from '../models/Proxy.js';
 import { slotMappingToJson } from '../models/SlotMapping.js';
+import { within } from '../utils/deadline.js';
 import { rpc } from '../utils/rpc.js';
 import { dashboardConfigJson } from './Config.js';
 import type { Context } from './context.js';
@@ -43,19 +44,11 @@ const unixtime = () => Math.floor(Date.now() / 1000);
 
 const remoteError = (e: unknown): RemoteError => ({ Cause: (e as Error).message, Stack: null });
 
-/** Runs f with a cap: the sample is `{timeout: true}` when it takes longer. */
-async function capped<T extends { unixtime: number }>(
+/** Runs f (which turns its own errors into a sample) with a cap: `{timeout: true}` when it takes longer. */
+function capped<T extends { unixtime: number }>(
   f: () => Promise<T>,
 ): Promise<T | { timeout: true; unixtime: number }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ timeout: true; unixtime: number }>((resolve) => {
-    timer = setTimeout(() => resolve({ timeout: true, unixtime: unixtime() }), CAP_MS);
-  });
-  try {
-    return await Promise.race([f(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return within(f(), CAP_MS, 'stats').catch(() => ({ timeout: true as const, unixtime: unixtime() }));
 }
 
 export class TopomStats {
