@@ -7,12 +7,15 @@
  * - DBSIZE is the sum over the primaries. A key lives on one group, even while its slot migrates
  *   (MIGRATE moves it atomically), except a big key the dashboard copies in chunks: its copy on
  *   the target counts too until the move ends.
+ * - INFO's Keyspace section sums the primaries' `INFO keyspace` the same way (KeyspaceInfo).
  * Each goes on the connection the session's own commands use, so a command pipelined after
  * (an EVALSHA behind a SCRIPT LOAD) reaches every server after it.
  */
 import { array, error, integer, OK, type Proto } from '../resp/encode.js';
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
 import type { BackendConn } from './BackendConn.js';
+import type { InfoFields } from './InfoText.js';
+import { mergeKeyspace, type KeyspaceAnswer } from './KeyspaceInfo.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
 
@@ -39,6 +42,46 @@ export function dbsize(router: Router, s: BackendSession, req: Request): void {
     for (const r of replies) sum += integerReply(r, 0, r.length);
     return Number.isNaN(sum) ? error('ERR handle response, bad DBSIZE reply') : integer(sum);
   });
+}
+
+/**
+ * How long INFO waits for the primaries' key counts. Monitoring polls INFO and reads the
+ * proxy's own fields too, so a hung server costs it this much and is named, not a timeout.
+ */
+const KEYSPACE_WAIT_MS = 1000;
+
+/** The Keyspace section of INFO; a primary that fails or does not answer in time is named in it. */
+export function keyspace(router: Router, s: BackendSession, seed: number): Promise<InfoFields> {
+  const conns = connections(router, s, seed, false);
+  const answers = conns.map((bc): KeyspaceAnswer => ({ addr: bc.addr, text: null }));
+  return new Promise((resolve) => {
+    let left = conns.length;
+    const finish = () => {
+      clearTimeout(timer);
+      resolve(mergeKeyspace(answers));
+    };
+    const timer = setTimeout(finish, KEYSPACE_WAIT_MS);
+    if (left === 0) return finish();
+    conns.forEach((bc, i) =>
+      bc.call(
+        ['INFO', 'keyspace'],
+        (r) => {
+          answers[i] = { addr: bc.addr, text: bulkText(r) };
+          if (--left === 0) finish();
+        },
+        () => {
+          if (--left === 0) finish();
+        },
+      ),
+    );
+  });
+}
+
+/** The text of a bulk (RESP2) or verbatim (RESP3, `txt:`) string reply; null for anything else. */
+function bulkText(r: Buffer): string | null {
+  if (r[0] !== 0x24 && r[0] !== 0x3d) return null;
+  const start = r.indexOf(10) + 1 + (r[0] === 0x3d ? 4 : 0);
+  return r.toString('utf8', start, r.length - 2);
 }
 
 /** One connection per backend server (primaries, then replicas if asked), in the session's database and protocol. */

@@ -17,6 +17,8 @@ export interface InfoSnapshot {
   replication: InfoFields;
   cpu: InfoFields;
   cluster: InfoFields;
+  /** Summed over the primaries (KeyspaceInfo); empty unless the Keyspace section is asked for. */
+  keyspace: InfoFields;
   proxy: InfoFields;
   /** Per-command counters, read only when Commandstats is asked for. */
   commands: () => readonly OpStatsJson[];
@@ -32,6 +34,7 @@ const ORDER = [
   'cpu',
   'commandstats',
   'cluster',
+  'keyspace',
   'proxy',
 ] as const;
 type Section = (typeof ORDER)[number];
@@ -46,6 +49,7 @@ const TITLES: Record<Section, string> = {
   cpu: 'CPU',
   commandstats: 'Commandstats',
   cluster: 'Cluster',
+  keyspace: 'Keyspace',
   proxy: 'Proxy',
 };
 
@@ -69,6 +73,11 @@ function infoSections(args: readonly string[]): Set<Section> {
 /** Whether INFO's arguments ask for the per-command counters. */
 export function wantsCommandstats(args: readonly string[]): boolean {
   return infoSections(args).has('commandstats');
+}
+
+/** Whether INFO's arguments ask for the key counts (which take a round trip to every primary). */
+export function wantsKeyspace(args: readonly string[]): boolean {
+  return infoSections(args).has('keyspace');
 }
 
 export function infoText(args: readonly string[], snap: InfoSnapshot): string {

@@ -1,6 +1,6 @@
 /**
  * Commands the proxy answers itself: connection state (AUTH, SELECT, HELLO, CLIENT, QUIT),
- * PING/ECHO, INFO about the proxy, COMMAND from our table, SCRIPT and DBSIZE run on every
+ * PING/ECHO, INFO about the proxy (and the product's key counts), COMMAND from our table, SCRIPT and DBSIZE run on every
  * backend (EveryBackend), and the Codis slot commands (SLOTSMAPPING from the routing table;
  * SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
  */
@@ -22,7 +22,8 @@ import {
 import { splitArrayReply } from '../resp/ReplyScanner.js';
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
-import { dbsize, script } from './EveryBackend.js';
+import { dbsize, keyspace, script } from './EveryBackend.js';
+import { wantsKeyspace, type InfoFields } from './InfoText.js';
 import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
@@ -120,7 +121,18 @@ const quit: Handler = (_ctx, s, req) => {
 
 const info: Handler = (ctx, s, req) => {
   const sections = req.args.slice(1).map(lower);
-  const text = ctx.info.infoText(sections, s);
+  if (!wantsKeyspace(sections)) return infoWith(ctx, s, req, sections, {});
+  keyspace(ctx.router, s, req.seed).then((ks) => infoWith(ctx, s, req, sections, ks));
+};
+
+function infoWith(
+  ctx: LocalContext,
+  s: SessionState,
+  req: Request,
+  sections: string[],
+  ks: InfoFields,
+): void {
+  const text = ctx.info.infoText(sections, s, ks);
   if (typeof text === 'string') {
     req.answer(verbatim(text, s.proto));
     return;
@@ -129,7 +141,7 @@ const info: Handler = (ctx, s, req) => {
     (t) => req.answer(verbatim(t, s.proto)),
     (e: Error) => req.fail(`ERR cannot read the other proxy workers' counters: ${e.message}`),
   );
-};
+}
 
 /** In the protocol just chosen, as Redis answers: a map in RESP3, a flat array in RESP2. */
 function helloReply(ctx: LocalContext, s: SessionState): Buffer {

@@ -24,7 +24,7 @@ import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
 import { Runtime } from './Runtime.js';
-import { cpuSeconds, infoText, wantsCommandstats } from './InfoText.js';
+import { cpuSeconds, infoText, wantsCommandstats, type InfoFields } from './InfoText.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -310,10 +310,14 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.peers?.clientsChanged(this.counters.sessionsAlive);
   }
 
-  infoText(sections: readonly string[], session: SessionState): string | Promise<string> {
+  infoText(
+    sections: readonly string[],
+    session: SessionState,
+    keyspace: InfoFields,
+  ): string | Promise<string> {
     const withOps = wantsCommandstats(sections);
-    if (this.peers === null) return this.renderInfo(sections, session, this.totals(withOps));
-    return this.peers.gather(withOps).then((t) => this.renderInfo(sections, session, t));
+    if (this.peers === null) return this.renderInfo(sections, session, keyspace, this.totals(withOps));
+    return this.peers.gather(withOps).then((t) => this.renderInfo(sections, session, keyspace, t));
   }
 
   /** This process's counters, CPU and memory. */
@@ -321,7 +325,12 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     return ownTotals(this.counters, this.rusage.mem, this.startTime.getTime(), withOps);
   }
 
-  private renderInfo(sections: readonly string[], session: SessionState, t: ProcessTotals): string {
+  private renderInfo(
+    sections: readonly string[],
+    session: SessionState,
+    keyspace: InfoFields,
+    t: ProcessTotals,
+  ): string {
     const mem = t.rss;
     return infoText(sections, {
       server: {
@@ -355,6 +364,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
         used_cpu_user_children: cpuSeconds(0),
       },
       cluster: { cluster_enabled: 0 },
+      keyspace,
       proxy: {
         product_name: this.config.product_name,
         online: this.router.online ? 1 : 0,

@@ -127,3 +127,73 @@ test('SCRIPT LOAD and DBSIZE name the backend they could not reach', async () =>
     await p.stop();
   }
 });
+
+/** `{ db0: { keys: 3, expires: 1, … }, … }` from the Keyspace section of an INFO text. */
+function keyspaceOf(text: string): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const m of text.matchAll(/^(db\d+):(.*?)\r$/gm)) {
+    out[m[1]!] = Object.fromEntries(
+      m[2]!.split(',').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]),
+    );
+  }
+  return out;
+}
+
+test("INFO's Keyspace counts the keys and expires of every group, per database", async () => {
+  const keys = Array.from({ length: 12 }, (_, i) => keyOn(`keyspace${i}`, i % 4 === 0 ? 0 : 1));
+  await two.client.call('MSET', ...keys.flatMap((k) => [k, 'v']));
+  for (const k of keys.slice(0, 3)) await two.client.call('EXPIRE', k, 1000);
+  const other = await two.proxy.connect();
+  try {
+    await other.call('SELECT', 7);
+    await other.call('SET', keys[1]!, 'in db 7');
+    const text = String(await two.client.call('INFO', 'keyspace'));
+    assert.match(text, /^# Keyspace\r\n/);
+    const proxied = keyspaceOf(text);
+    const direct = (await Promise.all(two.servers.map((s) => s.call('INFO', 'keyspace')))).map((t) =>
+      keyspaceOf(String(t)),
+    );
+    for (const db of ['db0', 'db7']) {
+      for (const field of ['keys', 'expires']) {
+        const sum = direct.reduce((n, d) => n + (d[db]?.[field] ?? 0), 0);
+        assert.equal(proxied[db]?.[field], sum, `${db} ${field}`);
+      }
+    }
+    assert.equal(proxied['db7']!['keys'], 1);
+    assert.ok(proxied['db0']!['expires']! >= 3);
+    // Part of the default sections, as in Redis, and the same in RESP3.
+    assert.match(
+      String(await two.client.call('INFO')),
+      /\r\n# Keyspace\r\ndb0:keys=\d+,expires=\d+,avg_ttl=\d+\r\n/,
+    );
+    await other.call('HELLO', '3');
+    assert.deepEqual(keyspaceOf(String(await other.call('INFO', 'keyspace')))['db7'], proxied['db7']);
+    await other.call('DEL', keys[1]!);
+  } finally {
+    other.destroy();
+  }
+  assert.equal(await two.client.call('DEL', ...keys), keys.length);
+});
+
+test('INFO does not wait for a hung server: it sums the others and names it', async () => {
+  const hung = await startRedis();
+  const p = await startProxy({ backends: [two.servers[0]!.addr, hung.addr] });
+  const client = await p.connect();
+  try {
+    const k = keyOn('keyspace-hung', 0);
+    await client.call('SET', k, 'v');
+    hung.pause();
+    const text = String(await client.call('INFO'));
+    assert.match(text, new RegExp(`\r\nbackends_unanswered:${hung.addr.replace(/\./g, '\\.')}\r\n`));
+    const expected = keyspaceOf(String(await two.servers[0]!.call('INFO', 'keyspace')))['db0']!;
+    const got = keyspaceOf(text)['db0']!;
+    assert.deepEqual([got['keys'], got['expires']], [expected['keys'], expected['expires']]);
+    assert.match(text, /# Proxy\r\nproduct_name:/);
+    await client.call('DEL', k);
+  } finally {
+    hung.resume();
+    client.destroy();
+    await p.stop();
+    await hung.stop();
+  }
+});
