@@ -15,6 +15,7 @@ import { NOT_QUEUED, scheduleFlush, scheduleLateFlush, type Flushable } from './
 import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
 import { joinPieces, SlabReader } from './SocketReader.js';
 import { copyBytes } from '../utils/copyBytes.js';
+import { InternalTask } from './InternalTask.js';
 
 /** Something waiting for one reply from a backend. */
 export interface BackendTask {
@@ -63,25 +64,6 @@ const LATE_FLUSH_MAX = 16;
 const RETRY_MAX_MS = 5000;
 const MASTERDOWN = Buffer.from('-MASTERDOWN');
 const LOADING = Buffer.from('-LOADING');
-
-/** A fire-and-forget task for the proxy's own commands (handshake, keep-alive). */
-class InternalTask implements BackendTask {
-  readonly payloadStart = 0;
-  readonly payloadEnd: number;
-  constructor(
-    readonly payload: Buffer,
-    private readonly reply: (r: Buffer) => void = () => {},
-    private readonly fail: (cause: string) => void = () => {},
-  ) {
-    this.payloadEnd = payload.length;
-  }
-  onReply(data: Buffer, start: number, end: number): void {
-    this.reply(data.subarray(start, end));
-  }
-  onFailure(cause: string): void {
-    this.fail(cause);
-  }
-}
 
 export class BackendConn implements Flushable {
   state: BackendState = BackendState.Down;
@@ -207,7 +189,11 @@ export class BackendConn implements Flushable {
         () => {},
       );
     } else {
-      this.call(['PING'], noop, noop);
+      this.call(
+        ['PING'],
+        () => {},
+        () => {},
+      );
     }
   }
 
@@ -403,5 +389,3 @@ export class BackendConn implements Flushable {
     for (let t = this.inflight.shift(); t !== undefined; t = this.inflight.shift()) t.onFailure(cause);
   }
 }
-
-function noop(): void {}

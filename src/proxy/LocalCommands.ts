@@ -132,7 +132,7 @@ function infoWith(
   sections: string[],
   ks: InfoFields,
 ): void {
-  const text = ctx.info.infoText(sections, s, ks);
+  const text = ctx.info.infoText({ sections, session: s, keyspace: ks });
   if (typeof text === 'string') {
     req.answer(verbatim(text, s.proto));
     return;

@@ -17,14 +17,14 @@ import { acceptConns, acceptOn, connOf, type ListenHandle } from './accept.js';
 import { clientUnixPath, listenClients, listenerSetsOptions, publicAddr } from './ClientListener.js';
 import type { ClientConn } from './ClientConn.js';
 import { Stats } from './Stats.js';
-import type { ProxyInfo } from './ProxyInfo.js';
+import type { InfoAsk, ProxyInfo } from './ProxyInfo.js';
 import type { ProxyControl } from './ProxyControl.js';
 import type { SlotJson } from '../models/Slot.js';
 import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
 import { Runtime } from './Runtime.js';
-import { cpuSeconds, infoText, wantsCommandstats, type InfoFields } from './InfoText.js';
+import { cpuSeconds, infoText, wantsCommandstats } from './InfoText.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -310,14 +310,10 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.peers?.clientsChanged(this.counters.sessionsAlive);
   }
 
-  infoText(
-    sections: readonly string[],
-    session: SessionState,
-    keyspace: InfoFields,
-  ): string | Promise<string> {
-    const withOps = wantsCommandstats(sections);
-    if (this.peers === null) return this.renderInfo(sections, session, keyspace, this.totals(withOps));
-    return this.peers.gather(withOps).then((t) => this.renderInfo(sections, session, keyspace, t));
+  infoText(ask: InfoAsk): string | Promise<string> {
+    const withOps = wantsCommandstats(ask.sections);
+    if (this.peers === null) return this.renderInfo(ask, this.totals(withOps));
+    return this.peers.gather(withOps).then((t) => this.renderInfo(ask, t));
   }
 
   /** This process's counters, CPU and memory. */
@@ -325,12 +321,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     return ownTotals(this.counters, this.rusage.mem, this.startTime.getTime(), withOps);
   }
 
-  private renderInfo(
-    sections: readonly string[],
-    session: SessionState,
-    keyspace: InfoFields,
-    t: ProcessTotals,
-  ): string {
+  private renderInfo({ sections, session, keyspace }: InfoAsk, t: ProcessTotals): string {
     const mem = t.rss;
     return infoText(sections, {
       server: {

@@ -299,15 +299,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       this.closeAfterReplies();
       return;
     }
-    if (
-      this.readingPaused &&
-      !this.quit &&
-      this.sendTimer === null &&
-      this.pending < this.host.options.maxPipeline &&
-      this.deferred.length === 0
-    ) {
-      this.resumeReading();
-    }
+    this.resumeIfDrained();
   }
 
   /**
@@ -360,13 +352,13 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.sendTimer = null;
     this.slow = false;
     this.sendDeferred();
-    if (
-      this.readingPaused &&
-      !this.quit &&
-      this.pending < this.host.options.maxPipeline &&
-      this.deferred.length === 0
-    )
-      this.resumeReading();
+    this.resumeIfDrained();
+  }
+
+  /** Reading paused for back-pressure resumes once the client reads and the pipeline has room. */
+  private resumeIfDrained(): void {
+    const room = this.pending < this.host.options.maxPipeline && this.deferred.length === 0;
+    if (this.readingPaused && !this.quit && this.sendTimer === null && room) this.resumeReading();
   }
 
   private pauseReading(): void {

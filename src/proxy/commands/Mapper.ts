@@ -6,6 +6,7 @@
  */
 import { errorWithArg } from '../../resp/encode.js';
 import { CmdFlag, Handling, KeyKind, type CommandInfo } from './CommandInfo.js';
+import { equalsUpper, NameIndex } from './NameIndex.js';
 import { decisionFor, PROXY_COMMANDS, type Decision } from './policy.js';
 import { REDIS_COMMANDS, type RedisCommandSpec, type RedisKeySpec } from './table.generated.js';
 
@@ -54,7 +55,7 @@ class Entry implements CommandInfo {
   readonly specs: readonly KeySpec[];
   readonly proc: KeyProc | undefined;
   /** Subcommand index by hash (containers only). */
-  subIndex: NameIndex | undefined = undefined;
+  subIndex: NameIndex<Entry> | undefined = undefined;
 
   constructor(name: string, arity: number, spec: RedisCommandSpec | undefined, d: Decision, parent?: Entry) {
     const lower = name.toLowerCase();
@@ -76,54 +77,6 @@ class Entry implements CommandInfo {
     this.proc = PROCS.get(lower);
     all.push(this);
   }
-}
-
-// ------------------------------------------------------------------ hashing (allocation-free)
-
-/** FNV-1a over ASCII-upper-cased bytes b[from, to), folded to 30 bits (a small integer). */
-function hashUpper(b: Buffer, from = 0, to = b.length): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) {
-    let c = b[i]!;
-    if (c >= 97 && c <= 122) c -= 32;
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  return h & 0x3fffffff;
-}
-
-/** `upper` is already upper-case; b[from, to) is compared case-insensitively (ASCII, like strcasecmp). */
-function equalsUpper(upper: Buffer, b: Buffer, from = 0, to = b.length): boolean {
-  if (upper.length !== to - from) return false;
-  for (let i = from; i < to; i++) {
-    let c = b[i]!;
-    if (c >= 97 && c <= 122) c -= 32;
-    if (c !== upper[i - from]) return false;
-  }
-  return true;
-}
-
-/**
- * Entries by name hash, in a power-of-two array of buckets: every request looks its command
- * up, and indexing an array costs less than a Map.
- */
-type NameIndex = (Entry[] | undefined)[];
-
-function nameIndex(buckets: number): NameIndex {
-  return new Array<Entry[] | undefined>(buckets).fill(undefined);
-}
-
-function find(index: NameIndex, name: Buffer, from: number, to: number): Entry | undefined {
-  const bucket = index[hashUpper(name, from, to) & (index.length - 1)];
-  if (bucket === undefined) return undefined;
-  for (let i = 0; i < bucket.length; i++) if (equalsUpper(bucket[i]!.upper, name, from, to)) return bucket[i];
-  return undefined;
-}
-
-function addTo(index: NameIndex, e: Entry): void {
-  const h = hashUpper(e.upper) & (index.length - 1);
-  const bucket = index[h];
-  if (bucket) bucket.push(e);
-  else index[h] = [e];
 }
 
 // ------------------------------------------------------------------ building the table
@@ -206,17 +159,17 @@ const UNREVIEWED: Decision = {
 };
 
 const all: Entry[] = [];
-const topIndex = nameIndex(1024);
+const topIndex = new NameIndex<Entry>(1024);
 
 function build(spec: RedisCommandSpec, parent: Entry | undefined): Entry {
   const entry = new Entry(spec.name, spec.arity, spec, decisionFor(spec.name) ?? UNREVIEWED, parent);
   if (spec.subcommands.length > 0) {
     entry.subcommands = new Map();
-    entry.subIndex = nameIndex(64);
+    entry.subIndex = new NameIndex<Entry>(64);
     for (const s of spec.subcommands) {
       const sub = build(s, entry);
       entry.subcommands.set(sub.upper.toString(), sub);
-      addTo(entry.subIndex, sub);
+      entry.subIndex.add(sub);
     }
     summarizeContainer(entry, [...entry.subcommands.values()]);
   }
@@ -238,8 +191,8 @@ function summarizeContainer(c: Entry, subs: Entry[]): void {
   c.firstKey = keyed[0]!.firstKey;
 }
 
-for (const spec of REDIS_COMMANDS) addTo(topIndex, build(spec, undefined));
-for (const p of PROXY_COMMANDS) addTo(topIndex, new Entry(p.name, p.arity, undefined, p.decision));
+for (const spec of REDIS_COMMANDS) topIndex.add(build(spec, undefined));
+for (const p of PROXY_COMMANDS) topIndex.add(new Entry(p.name, p.arity, undefined, p.decision));
 
 /** Unknown commands, when `proxy_forward_unknown_commands` is on: MayWrite, routed by argument 1. */
 export const UNKNOWN: CommandInfo = (() => {
@@ -260,14 +213,14 @@ export function lookup(name: Buffer): CommandInfo | undefined {
 /** `lookup` of the name at data[from, to), without a view of it. */
 export function lookupRange(data: Buffer, from: number, to: number): CommandInfo | undefined {
   if (to <= from || to - from > MAX_NAME_LENGTH) return undefined;
-  return find(topIndex, data, from, to);
+  return topIndex.find(data, from, to);
 }
 
 /** The subcommand `arg` of a container command (CLIENT, OBJECT, XINFO, MEMORY…). */
 export function lookupSub(info: CommandInfo, arg: Buffer): CommandInfo | undefined {
   const index = (info as Entry).subIndex;
   if (index === undefined || arg.length === 0 || arg.length > MAX_NAME_LENGTH) return undefined;
-  return find(index, arg, 0, arg.length);
+  return index.find(arg, 0, arg.length);
 }
 
 /** Redis arity rule: N → exactly N arguments, -N → at least N (the name included). */
@@ -285,7 +238,7 @@ export function collectKeys(info: CommandInfo, args: readonly Buffer[], out: num
   let e = info as Entry;
   if (e.subIndex !== undefined) {
     if (args.length < 2) return -1;
-    const sub = find(e.subIndex, args[1]!, 0, args[1]!.length);
+    const sub = e.subIndex.find(args[1]!, 0, args[1]!.length);
     if (sub === undefined) return -1;
     e = sub;
   }
