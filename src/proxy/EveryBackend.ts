@@ -8,10 +8,13 @@
  *   (MIGRATE moves it atomically), except a big key the dashboard copies in chunks: its copy on
  *   the target counts too until the move ends.
  * - INFO's Keyspace section sums the primaries' `INFO keyspace` the same way (KeyspaceInfo).
+ * - KEYS is every primary's answer in one array; FLUSHDB and FLUSHALL empty every primary (the
+ *   replicas follow). Like a split MSET, a flush is not atomic: if one server fails, the client
+ *   gets an error naming it, and the others are empty.
  * Each goes on the connection the session's own commands use, so a command pipelined after
  * (an EVALSHA behind a SCRIPT LOAD) reaches every server after it.
  */
-import { array, error, integer, OK, type Proto } from '../resp/encode.js';
+import { array, arrayHeader, error, integer, OK, type Proto } from '../resp/encode.js';
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
 import type { BackendConn } from './BackendConn.js';
 import type { InfoFields } from './InfoText.js';
@@ -41,6 +44,27 @@ export function dbsize(router: Router, s: BackendSession, req: Request): void {
     let sum = 0;
     for (const r of replies) sum += integerReply(r, 0, r.length);
     return Number.isNaN(sum) ? error('ERR handle response, bad DBSIZE reply') : integer(sum);
+  });
+}
+
+/** FLUSHDB or FLUSHALL, with its ASYNC/SYNC option, on every primary. */
+export function flush(router: Router, s: BackendSession, req: Request): void {
+  fanOut(req, req.info.name, connections(router, s, req.seed, false), () => OK);
+}
+
+/** KEYS pattern: the keys of every primary, in one array (the servers' arrays joined). */
+export function keys(router: Router, s: BackendSession, req: Request): void {
+  fanOut(req, 'KEYS', connections(router, s, req.seed, false), (replies) => {
+    let n = 0;
+    const bodies: Buffer[] = [];
+    for (const r of replies) {
+      const nl = r.indexOf(10);
+      const count = r[0] === 0x2a ? Number(r.toString('latin1', 1, nl - 1)) : NaN;
+      if (!(count >= 0)) return error('ERR handle response, bad KEYS reply');
+      n += count;
+      bodies.push(r.subarray(nl + 1));
+    }
+    return Buffer.concat([arrayHeader(n), ...bodies]);
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * Commands the proxy answers itself: connection state (AUTH, SELECT, HELLO, CLIENT, QUIT),
- * PING/ECHO, INFO about the proxy (and the product's key counts), COMMAND from our table, SCRIPT and DBSIZE run on every
- * backend (EveryBackend), and the Codis slot commands (SLOTSMAPPING from the routing table;
+ * PING/ECHO, INFO about the proxy (and the product's key counts), COMMAND from our table, SCRIPT,
+ * DBSIZE, KEYS and FLUSH* run on every backend (EveryBackend), SCAN and RANDOMKEY group by
+ * group (KeyspaceScan), and the Codis slot commands (SLOTSMAPPING from the routing table;
  * SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
  */
 import {
@@ -22,7 +23,8 @@ import {
 import { splitArrayReply } from '../resp/ReplyScanner.js';
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
-import { dbsize, keyspace, script } from './EveryBackend.js';
+import { dbsize, flush, keys, keyspace, script } from './EveryBackend.js';
+import { randomKey, scan } from './KeyspaceScan.js';
 import { wantsKeyspace, type InfoFields } from './InfoText.js';
 import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
 import type { Request } from './Request.js';
@@ -357,6 +359,11 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['SCRIPT|EXISTS', scriptEverywhere],
   ['SCRIPT|FLUSH', scriptEverywhere],
   ['DBSIZE', (ctx, s, req) => dbsize(ctx.router, s, req)],
+  ['KEYS', (ctx, s, req) => keys(ctx.router, s, req)],
+  ['FLUSHDB', (ctx, s, req) => flush(ctx.router, s, req)],
+  ['FLUSHALL', (ctx, s, req) => flush(ctx.router, s, req)],
+  ['SCAN', (ctx, s, req) => scan(ctx.router, s, req)],
+  ['RANDOMKEY', (ctx, s, req) => randomKey(ctx.router, s, req)],
   ['SLOTSMAPPING', slotsmapping],
   ['SLOTSSCAN', slotsscan],
   ['SLOTSINFO', slotsinfo],

@@ -126,10 +126,9 @@ test('support decisions and flags', () => {
     assert.match(must(n).reason ?? '', /\w/);
   }
   assert.equal(h('waitaof'), Handling.NotAllow);
-  allHandled(
-    'keys scan randomkey flushall flushdb config debug shutdown monitor sync psync',
-    Handling.NotAllow,
-  );
+  allHandled('config debug shutdown monitor sync psync', Handling.NotAllow);
+  // Run by the proxy on every group (EveryBackend, KeyspaceScan).
+  allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
   allHandled(
     'subscribe publish multi exec watch migrate move swapdb function cluster acl',
     Handling.NotAllow,

@@ -1,7 +1,8 @@
 /**
  * redis-py (Debian's python3-redis) through the proxy, as a Python application uses it. Its Lock
  * and Script run Lua by EVALSHA and, after a NOSCRIPT, load it with SCRIPT LOAD: the proxy runs
- * that on every group, so the keys may live on either.
+ * that on every group, so the keys may live on either. scan_iter, keys, info and flushdb see
+ * both groups too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,9 +31,14 @@ for k in keys:
     incr(keys=[k], args=[3], client=p)
 print('pipeline', p.execute())
 print('dbsize', r.dbsize())
+print('scan_iter', sorted(k.decode() for k in r.scan_iter(match='py:*', count=1)) == sorted(keys))
+print('keys', sorted(k.decode() for k in r.keys('py:*')) == sorted(keys))
+print('info', r.info('keyspace')['db0']['keys'])
+print('randomkey', r.randomkey().decode() in keys)
+print('flushdb', r.flushdb(), r.dbsize())
 `;
 
-test("redis-py's Lock and Script work through the proxy, with keys on both groups", async () => {
+test("redis-py's Lock, Script, scan_iter, info and flushdb work through the proxy, with keys on both groups", async () => {
   const keys = [keyOn('py', 0), keyOn('py', 1)];
   const run = await runProgram('/usr/bin/python3', ['-c', APP, String(two.proxy.port), ...keys]);
   assert.equal(run.code, 0, run.stderr);
@@ -44,7 +50,13 @@ test("redis-py's Lock and Script work through the proxy, with keys on both group
     'script [2, 2]',
     'pipeline [5, 5]',
     'dbsize 2',
+    'scan_iter True',
+    'keys True',
+    'info 2',
+    'randomkey True',
+    'flushdb True 0',
   ]);
+  for (const s of two.servers) assert.equal(await s.call('DBSIZE'), 0, 'flushdb reached every group');
   const sha = createHash('sha1').update(INCR).digest('hex');
   for (const s of two.servers) assert.deepEqual(await s.call('SCRIPT', 'EXISTS', sha), [1]);
 });

@@ -14,6 +14,8 @@
  * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
  *   with stock Redis there is no sensible backend to send them to.
  * - SCRIPT LOAD/EXISTS/FLUSH and DBSIZE, which Codis refused, run on every backend (EveryBackend.ts).
+ * - So do KEYS, FLUSHDB and FLUSHALL; SCAN and RANDOMKEY walk the groups one at a time
+ *   (KeyspaceScan.ts). Test suites and tools flush and scan a database as they would one Redis.
  */
 import { Handling } from './CommandInfo.js';
 import { isKeyword } from './keyword.js';
@@ -46,7 +48,6 @@ const PUBSUB = refuse('pub/sub needs a dedicated backend connection; the proxy d
 const TRANSACTION = refuse(
   'transactions are not supported through the proxy (keys may live on many backends)',
 );
-const KEYSPACE = refuse('keyspace-wide commands would see only one backend of the cluster');
 const ADMIN = refuse('server administration must be done on each backend, not through the proxy');
 const REPLICATION = refuse('replication and cluster topology are managed by the dashboard, not by clients');
 
@@ -115,8 +116,10 @@ const groups: [Decision, string[]][] = [
   [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info']],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
-  // The sum of every group's DBSIZE.
-  [LOCAL, ['dbsize']],
+  // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
+  [LOCAL, ['dbsize', 'keys', 'scan', 'randomkey']],
+  // Every group's primary is flushed (its replicas follow).
+  [MASTER_ONLY_LOCAL, ['flushdb', 'flushall']],
   // MEMORY USAGE key is a read of one key; the rest of MEMORY is server-wide (see below).
   [FORWARD, ['memory|usage']],
   // Blocking: a blocked command would hold a pipelined connection shared by many clients.
@@ -127,7 +130,7 @@ const groups: [Decision, string[]][] = [
     'subscribe unsubscribe psubscribe punsubscribe publish ssubscribe sunsubscribe spublish'.split(' '),
   ],
   [TRANSACTION, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
-  [KEYSPACE, ['keys', 'scan', 'randomkey', 'flushall', 'flushdb', 'swapdb']],
+  [refuse('SWAPDB would swap the databases of each backend one by one, not at once'), ['swapdb']],
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,
