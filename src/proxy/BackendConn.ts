@@ -15,24 +15,7 @@ import { NOT_QUEUED, scheduleFlush, scheduleLateFlush, type Flushable } from './
 import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
 import { joinPieces, SlabReader } from './SocketReader.js';
 import { copyBytes } from '../utils/copyBytes.js';
-import { InternalTask } from './InternalTask.js';
-
-/** Something waiting for one reply from a backend. */
-export interface BackendTask {
-  /** The command's RESP bytes are payload[payloadStart, payloadEnd). */
-  readonly payload: Buffer;
-  readonly payloadStart: number;
-  readonly payloadEnd: number;
-  /** The reply (or its last part, after onReplyPart) is data[start, end). */
-  onReply(data: Buffer, start: number, end: number): void;
-  /**
-   * Parts of a big reply, as they arrive; false when the task wants the reply whole. Once it
-   * took a part, the rest comes the same way and the last through onReply.
-   */
-  onReplyPart?(parts: readonly Buffer[]): boolean;
-  /** `cause` reads like `backend conn failure, <error>` or `backend conn reset, <last error>`. */
-  onFailure(cause: string): void;
-}
+import { InternalTask, type BackendTask } from './BackendTask.js';
 
 export const enum BackendState {
   Down = 0,
@@ -314,11 +297,21 @@ export class BackendConn implements Flushable {
         this.hold(pos === 0 ? chunk : chunk.subarray(pos));
         return;
       }
-      const task = this.inflight.shift();
+      const task = this.inflight.at(0);
       if (task === undefined) {
         this.socket?.destroy(new Error('unexpected reply from backend'));
         return;
       }
+      if (task.skipReplies > 0) {
+        task.skipReplies--;
+        if (this.partial.length > 0) {
+          this.partial = [];
+          this.partialLen = 0;
+        }
+        pos = end;
+        continue;
+      }
+      this.inflight.shift();
       if (this.streaming) {
         this.streaming = false;
         this.deliver(task, chunk, pos, end);
@@ -350,7 +343,11 @@ export class BackendConn implements Flushable {
     }
     this.partial.push(piece);
     this.partialLen += piece.length;
-    if (this.partialLen >= STREAM_MIN && task?.onReplyPart?.(this.partial) === true) {
+    if (
+      this.partialLen >= STREAM_MIN &&
+      task?.skipReplies === 0 &&
+      task.onReplyPart?.(this.partial) === true
+    ) {
       this.streaming = true;
       this.partial = [];
       this.partialLen = 0;

@@ -27,9 +27,11 @@ import { dbsize, flush, keys, keyspace, script } from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
 import { wantsKeyspace, type InfoFields } from './InfoText.js';
 import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
+import { wrongArity } from './routing.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
 import type { ProxyInfo } from './ProxyInfo.js';
+import type { Transaction } from './Transaction.js';
 
 /** The parts of a session that local commands read and change. */
 export interface SessionState {
@@ -40,6 +42,8 @@ export interface SessionState {
   /** RESP2 until HELLO 3. */
   proto: Proto;
   quit: boolean;
+  /** Open since MULTI (Transaction.ts); RESET discards it. */
+  tx: Transaction | null;
   readonly remote: string;
 }
 
@@ -56,10 +60,6 @@ type Handler = (ctx: LocalContext, s: SessionState, req: Request) => void;
 
 const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
 const upper = (b: Buffer) => b.toString('latin1').toUpperCase();
-
-export function wrongArity(name: string): string {
-  return `ERR wrong number of arguments for '${name.toLowerCase()}' command`;
-}
 
 /** AUTH pw | AUTH default pw. Checked before the authorization gate. */
 export function auth(ctx: LocalContext, s: SessionState, args: readonly Buffer[]): Buffer {
@@ -112,6 +112,7 @@ const reset: Handler = (ctx, s, req) => {
   s.db = 0;
   s.name = null;
   s.proto = 2;
+  s.tx = null;
   s.authorized = ctx.sessionAuth === '';
   req.answer(RESET);
 };

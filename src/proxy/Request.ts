@@ -5,7 +5,7 @@
  * A command split across backends (MGET, MSET, DEL…) has sub-requests that complete into it,
  * and its `merge` builds the client's reply from theirs.
  */
-import type { BackendTask } from './BackendConn.js';
+import type { BackendTask } from './BackendTask.js';
 import type { CommandInfo } from './commands/CommandInfo.js';
 import { error, type Proto } from '../resp/encode.js';
 import { splitMultiBulk } from '../resp/RawCommand.js';
@@ -71,6 +71,10 @@ export class Request implements BackendTask {
   route = ROUTE_LOCAL;
   /** Name of a command missing from the table that was forwarded anyway (for stats). */
   unknownName: string | undefined = undefined;
+  /** A transaction's EXEC: the backend's replies to MULTI and the queued commands come first. */
+  skipReplies = 0;
+  /** A transaction's EXEC: the keys of its commands (moved first while their slot migrates). */
+  txKeys: Buffer[] | null = null;
 
   /** The bytes sent to the backend are payload[payloadStart, payloadEnd). */
   payloadStart: number;

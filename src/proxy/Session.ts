@@ -15,23 +15,27 @@ import {
   type RequestSink,
 } from '../resp/RequestDecoder.js';
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
-import {
-  checkArity,
-  lookupRange,
-  lookupSub,
-  refusalMessage,
-  unknownSubcommand,
-  UNKNOWN,
-} from './commands/Mapper.js';
+import { lookupRange, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
 import { NOT_QUEUED, scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE } from './SocketWriter.js';
 import type { ClientConn, ConnOwner } from './ClientConn.js';
 import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
-import { CROSSSLOT, fastRoute, keySlot, NOT_FAST, slotOfKeys, unknownCommand } from './routing.js';
-import { auth, LOCAL_HANDLERS, wrongArity, type LocalContext, type SessionState } from './LocalCommands.js';
+import {
+  checkCommand,
+  CROSSSLOT,
+  isRefusal,
+  fastRoute,
+  keySlot,
+  NOT_FAST,
+  slotOfKeys,
+  unknownCommand,
+  wrongArity,
+} from './routing.js';
+import { auth, LOCAL_HANDLERS, type LocalContext, type SessionState } from './LocalCommands.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
 import { Fifo } from '../utils/Fifo.js';
+import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import type { Stats } from './Stats.js';
 import type { Proto } from '../resp/encode.js';
 
@@ -67,6 +71,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   name: Buffer | null = null;
   proto: Proto = 2;
   quit = false;
+  /** Commands queued since MULTI. */
+  tx: Transaction | null = null;
   flushQueued = NOT_QUEUED;
   private remoteAddr: string | undefined;
   private head: Request | null = null;
@@ -136,7 +142,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   onRequest(cmd: RawCommand): void {
     if (this.quit) return;
     let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
-    if (info !== undefined && this.authorized) {
+    if (info !== undefined && this.authorized && this.tx === null) {
       // The common commands are routed from offsets, with no argument views made.
       const route = fastRoute(info, cmd);
       if (route !== NOT_FAST) {
@@ -150,6 +156,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     let unknownName: string | undefined;
     if (info === undefined) {
       if (!this.host.options.forwardUnknown) {
+        this.tx?.abort();
         this.enqueue(this.request(args, cmd, UNKNOWN)).fail(unknownCommand(args));
         return;
       }
@@ -179,27 +186,15 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
 
   private handle(req: Request, info: CommandInfo): void {
     const args = req.args;
-    if (info.handling === Handling.NotAllow) return this.refuse(req, info);
-    if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
-    if (!checkArity(info, args.length)) return req.fail(wrongArity(info.name));
+    if (this.tx !== null && !runsAtOnce(info)) return this.tx.queue(req, info);
+    const checked = checkCommand(info, args);
+    if (isRefusal(checked)) return req.fail(checked);
     if (info.name === 'AUTH') return req.answer(auth(this.host, this, args));
     if (!this.authorized && info.name !== 'QUIT' && info.name !== 'HELLO') {
       return req.fail('NOAUTH Authentication required.');
     }
-    if (info.subcommands !== undefined && info.handling !== Handling.Local) {
-      const sub = args.length > 1 ? lookupSub(info, args[1]!) : undefined;
-      if (sub === undefined) {
-        return req.fail(unknownSubcommand(info.name, args[1]));
-      }
-      if (sub.handling === Handling.NotAllow) return this.refuse(req, sub);
-      if (!checkArity(sub, args.length)) return req.fail(wrongArity(sub.name));
-      info = sub;
-      req.info = sub;
-    }
-    if (info.argCheck !== undefined) {
-      const why = info.argCheck(args);
-      if (why !== undefined) return this.refuse(req, info, why);
-    }
+    if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
+    req.info = info = checked;
     switch (info.handling) {
       case Handling.Local: {
         const local = LOCAL_HANDLERS.get(info.name);
@@ -208,6 +203,10 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       case Handling.Coalesce:
         if (info.name === 'MSET' && (args.length - 1) % 2 !== 0) return req.fail(wrongArity('mset'));
         return this.forward(req, ROUTE_MULTI);
+      case Handling.Transaction: {
+        const slot = Transaction.control(this, req, this.host.options.limits);
+        return slot === ANSWERED ? undefined : this.forward(req, slot);
+      }
     }
     const slot = slotOfKeys(info, args);
     if (slot >= 0) this.forward(req, slot);

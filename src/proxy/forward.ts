@@ -18,8 +18,12 @@ export const MIGRATE_TIMEOUT_MS = 5000;
 
 const scratch: number[] = [];
 
-/** The keys a request names; a split command's sub-request names only its group's. */
+/**
+ * The keys a request names; a split command's sub-request names only its group's, and a
+ * transaction's EXEC those of its commands.
+ */
 export function requestKeys(req: Request): Buffer[] {
+  if (req.txKeys !== null) return req.txKeys;
   const info = req.info;
   if (info.keyKind === KeyKind.Single) {
     const k = req.args[info.firstKey];

@@ -3,7 +3,7 @@
  * session makes before handing a request to the router.
  */
 import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
-import { checkArity, collectKeys } from './commands/Mapper.js';
+import { checkArity, collectKeys, lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { slotOfRange } from './hash.js';
 import { ROUTE_MULTI } from './Request.js';
 import type { RawCommand } from '../resp/RawCommand.js';
@@ -45,6 +45,34 @@ export function slotOfKeys(info: CommandInfo, args: readonly Buffer[]): number {
   const slot = keySlot(args[keyScratch[0]!]!);
   for (let i = 1; i < n; i++) if (keySlot(args[keyScratch[i]!]!) !== slot) return -1;
   return slot;
+}
+
+export function wrongArity(name: string): string {
+  return `ERR wrong number of arguments for '${name.toLowerCase()}' command`;
+}
+
+/**
+ * The checks every command gets before it runs or is queued, in Redis's order: refused
+ * commands, arity, the subcommand of a container (CLIENT's are the proxy's own), argument
+ * rules. Returns the command (the subcommand, when one is named), or the client's error.
+ */
+export function checkCommand(info: CommandInfo, args: readonly Buffer[]): CommandInfo | string | Buffer {
+  if (info.handling === Handling.NotAllow) return refusalMessage(info);
+  if (!checkArity(info, args.length)) return wrongArity(info.name);
+  if (info.subcommands !== undefined && info.handling !== Handling.Local) {
+    const sub = args.length > 1 ? lookupSub(info, args[1]!) : undefined;
+    if (sub === undefined) return unknownSubcommand(info.name, args[1]);
+    if (sub.handling === Handling.NotAllow) return refusalMessage(sub);
+    if (!checkArity(sub, args.length)) return wrongArity(sub.name);
+    info = sub;
+  }
+  const why = info.argCheck?.(args);
+  return why === undefined ? info : refusalMessage(info, why);
+}
+
+/** Whether checkCommand's answer is an error for the client (a text, or a reply made already). */
+export function isRefusal(checked: CommandInfo | string | Buffer): checked is string | Buffer {
+  return typeof checked === 'string' || checked instanceof Buffer;
 }
 
 /** Redis's own text: arguments listed until the list reaches 128 characters. */

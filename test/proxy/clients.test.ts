@@ -40,7 +40,10 @@ for (const RESP of [2, 3] as const) {
         Array.from({ length: 100 }, (_, i) => String(i)),
       );
 
-      await assert.rejects(c.multi().set(k0, 'x').exec(), /transactions are not supported through the proxy/);
+      // MULTI/EXEC on one slot works; keys of two slots abort it (CROSSSLOT, then EXECABORT), as in Redis Cluster.
+      assert.deepEqual(await c.multi().set(k0, 'x').append(k0, 'y').get(k0).exec(), ['OK', 2, 'xy']);
+      await assert.rejects(c.multi().set(k0, 'x').set(k1, 'x').exec(), /CROSSSLOT/);
+      assert.equal(await c.get(k0), 'xy');
       await assert.rejects(c.configGet('maxmemory'), /command 'CONFIG' is not allowed/);
       assert.equal(await c.get(k1), 'one', 'the connection serves on after refusals');
       assert.equal(await c.del([h0, k0, k1, z1]), 4);
@@ -51,7 +54,7 @@ for (const RESP of [2, 3] as const) {
   });
 }
 
-test('ioredis: ready check, the db option, pipelines with a failing command, MGET and scanStream over two groups', async () => {
+test('ioredis: ready check, the db option, pipelines with a failing command, MGET, MULTI and scanStream over two groups', async () => {
   const c = new IORedis({
     host: '127.0.0.1',
     port: two.proxy.port,
@@ -84,6 +87,11 @@ test('ioredis: ready check, the db option, pipelines with a failing command, MGE
       [null, { f: 'v' }],
     ]);
     assert.deepEqual(await c.mget(k0, 'io-missing', k1), ['zero', null, 'one']);
+    assert.deepEqual(await c.multi().incr('{io}n').incrby('{io}n', 5).del('{io}n').exec(), [
+      [null, 1],
+      [null, 6],
+      [null, 1],
+    ]);
     // db 2 is its own keyspace on the backends too.
     const db0 = new IORedis({ host: '127.0.0.1', port: two.proxy.port, lazyConnect: true });
     await db0.connect();

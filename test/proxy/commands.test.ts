@@ -129,10 +129,8 @@ test('support decisions and flags', () => {
   allHandled('config debug shutdown monitor sync psync', Handling.NotAllow);
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
-  allHandled(
-    'subscribe publish multi exec watch migrate move swapdb function cluster acl',
-    Handling.NotAllow,
-  );
+  allHandled('multi exec discard unwatch', Handling.Transaction);
+  allHandled('subscribe publish watch migrate move swapdb function cluster acl', Handling.NotAllow);
   // SCRIPT: LOAD, EXISTS and FLUSH are local (run on every backend); other subcommands are refused.
   const scriptSub = (n: string) => lookupSub(must('script'), B(n))!.handling;
   for (const n of ['load', 'exists', 'flush']) assert.equal(scriptSub(n), Handling.Local, n);

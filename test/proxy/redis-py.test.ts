@@ -31,6 +31,9 @@ for k in keys:
     incr(keys=[k], args=[3], client=p)
 print('pipeline', p.execute())
 print('dbsize', r.dbsize())
+t = r.pipeline()
+t.set('{pyt}a', 1).incr('{pyt}a').get('{pyt}a')
+print('transaction', t.execute(), r.delete('{pyt}a'))
 print('scan_iter', sorted(k.decode() for k in r.scan_iter(match='py:*', count=1)) == sorted(keys))
 print('keys', sorted(k.decode() for k in r.keys('py:*')) == sorted(keys))
 print('info', r.info('keyspace')['db0']['keys'])
@@ -38,7 +41,7 @@ print('randomkey', r.randomkey().decode() in keys)
 print('flushdb', r.flushdb(), r.dbsize())
 `;
 
-test("redis-py's Lock, Script, scan_iter, info and flushdb work through the proxy, with keys on both groups", async () => {
+test("redis-py's Lock, Script, transactions, scan_iter, info and flushdb work through the proxy, with keys on both groups", async () => {
   const keys = [keyOn('py', 0), keyOn('py', 1)];
   const run = await runProgram('/usr/bin/python3', ['-c', APP, String(two.proxy.port), ...keys]);
   assert.equal(run.code, 0, run.stderr);
@@ -50,6 +53,7 @@ test("redis-py's Lock, Script, scan_iter, info and flushdb work through the prox
     'script [2, 2]',
     'pipeline [5, 5]',
     'dbsize 2',
+    "transaction [True, 2, b'2'] 1",
     'scan_iter True',
     'keys True',
     'info 2',

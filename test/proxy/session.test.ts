@@ -84,6 +84,20 @@ describe('AUTH gate (session_auth)', () => {
     c.destroy();
   });
 
+  test('NOAUTH also stops unknown commands forwarded with proxy_forward_unknown_commands, and MULTI', async () => {
+    const q = await proxyWith({ config: { session_auth: 'secret', proxy_forward_unknown_commands: true } });
+    const c = await q.connect();
+    try {
+      assert.equal(errorOf(await c.call('NOSUCHCMD', 'k')), 'NOAUTH Authentication required.');
+      assert.equal(errorOf(await c.call('MULTI')), 'NOAUTH Authentication required.');
+      assert.equal(await c.call('AUTH', 'secret'), 'OK');
+      assert.match(errorOf(await c.call('NOSUCHCMD', 'k')), /^ERR unknown command 'NOSUCHCMD'/);
+    } finally {
+      c.destroy();
+      await q.stop();
+    }
+  });
+
   test('AUTH default secret and HELLO 2 AUTH default secret authorize; HELLO 4 → NOPROTO', async () => {
     const c = await p.connect();
     assert.equal(await c.call('AUTH', 'default', 'secret'), 'OK');
@@ -204,7 +218,7 @@ describe('commands answered by the proxy', () => {
     for (const cmd of [
       ['CONFIG', 'SET', 'maxmemory', '1'],
       ['SUBSCRIBE', 'ch'],
-      ['MULTI'],
+      ['WATCH', 'refusal-probe'],
       ['BLPOP', 'l', 0],
       ['SWAPDB', 0, 1],
       ['DEBUG', 'FLUSHALL'],

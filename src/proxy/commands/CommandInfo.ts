@@ -24,6 +24,8 @@ export const enum Handling {
   Coalesce = 2,
   /** Refused with `-ERR handle request, command 'X' is not allowed` (or `reason`). */
   NotAllow = 3,
+  /** MULTI, EXEC, DISCARD, UNWATCH: the session's transaction (Transaction.ts). */
+  Transaction = 4,
 }
 
 /** Where the keys of a command are. */

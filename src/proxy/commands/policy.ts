@@ -14,7 +14,8 @@
  * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
  *   with stock Redis there is no sensible backend to send them to.
  * - SCRIPT LOAD/EXISTS/FLUSH and DBSIZE, which Codis refused, run on every backend (EveryBackend.ts).
- * - So do KEYS, FLUSHDB and FLUSHALL; SCAN and RANDOMKEY walk the groups one at a time
+ * - MULTI/EXEC, which Codis refused, work when the transaction's keys share a slot.
+ * - KEYS, FLUSHDB and FLUSHALL run on every backend too; SCAN and RANDOMKEY walk the groups one at a time
  *   (KeyspaceScan.ts). Test suites and tools flush and scan a database as they would one Redis.
  */
 import { Handling } from './CommandInfo.js';
@@ -45,9 +46,6 @@ const refuse = (reason: string): Decision => ({ handling: Handling.NotAllow, rea
 
 const BLOCKING = refuse('blocking commands would stall a shared, pipelined backend connection');
 const PUBSUB = refuse('pub/sub needs a dedicated backend connection; the proxy does not support it');
-const TRANSACTION = refuse(
-  'transactions are not supported through the proxy (keys may live on many backends)',
-);
 const ADMIN = refuse('server administration must be done on each backend, not through the proxy');
 const REPLICATION = refuse('replication and cluster topology are managed by the dashboard, not by clients');
 
@@ -129,7 +127,9 @@ const groups: [Decision, string[]][] = [
     PUBSUB,
     'subscribe unsubscribe psubscribe punsubscribe publish ssubscribe sunsubscribe spublish'.split(' '),
   ],
-  [TRANSACTION, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
+  // Queued by the proxy and sent as one piece to the group of their slot (Transaction.ts).
+  [{ handling: Handling.Transaction, masterOnly: true }, ['multi', 'exec', 'discard', 'unwatch']],
+  [refuse('WATCH needs a backend connection of its own; MULTI/EXEC work without it'), ['watch']],
   [refuse('SWAPDB would swap the databases of each backend one by one, not at once'), ['swapdb']],
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
