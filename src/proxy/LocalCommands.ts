@@ -2,31 +2,27 @@
  * Commands the proxy answers itself: connection state (AUTH, SELECT, HELLO, CLIENT, QUIT),
  * PING/ECHO, INFO about the proxy (and the product's key counts), COMMAND from our table, SCRIPT,
  * DBSIZE, KEYS and FLUSH* run on every backend (EveryBackend), SCAN and RANDOMKEY group by
- * group (KeyspaceScan), and the Codis slot commands (SLOTSMAPPING from the routing table;
- * SLOTSSCAN/SLOTSINFO emulated with SCAN on stock Redis).
+ * group (KeyspaceScan), and the Codis slot commands (SlotCommands).
  */
 import {
-  arrayHeader,
   bulk,
   EMPTY_ARRAY,
   error,
   integer,
   mapHeader,
   nil,
-  nilArray,
   OK,
   PONG,
   simple,
   verbatim,
   type Proto,
 } from '../resp/encode.js';
-import { splitArrayReply } from '../resp/ReplyScanner.js';
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { dbsize, flush, keys, keyspace, script } from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
+import { slotsinfo, slotsmapping, slotsscan } from './SlotCommands.js';
 import { wantsKeyspace, type InfoFields } from './InfoText.js';
-import { MAX_SLOT_NUM, slotOfRange } from './hash.js';
 import { wrongArity } from './routing.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
@@ -56,7 +52,7 @@ export interface LocalContext {
 
 const RESET = simple('RESET');
 
-type Handler = (ctx: LocalContext, s: SessionState, req: Request) => void;
+export type Handler = (ctx: LocalContext, s: SessionState, req: Request) => void;
 
 const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
 const upper = (b: Buffer) => b.toString('latin1').toUpperCase();
@@ -204,6 +200,33 @@ const hello: Handler = (ctx, s, req) => {
   req.answer(helloReply(ctx, s));
 };
 
+/** CLIENT LIST [TYPE normal|…] [ID id …]: this process's clients, one line each, as Redis lists them. */
+function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
+  const args = req.args;
+  let ids: Set<number> | null = null;
+  if (args.length === 4 && upper(args[2]!) === 'TYPE') {
+    const type = lower(args[3]!);
+    if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(type)) {
+      return req.answer(error(`ERR Unknown client type '${args[3]!.toString()}'`));
+    }
+    // Every client of a proxy is a normal one.
+    if (type !== 'normal') ids = new Set();
+  } else if (args.length >= 4 && upper(args[2]!) === 'ID') {
+    ids = new Set();
+    for (const a of args.slice(3)) {
+      const id = Number(a.toString('latin1'));
+      if (!Number.isSafeInteger(id) || id <= 0) return req.answer(error('ERR Invalid client ID'));
+      ids.add(id);
+    }
+  } else if (args.length !== 2) {
+    return req.answer(error('ERR syntax error'));
+  }
+  // The proxy does not keep each client's last command: only the asker's is known.
+  const lines = ctx.info.clients().filter((c) => ids === null || ids.has(c.id));
+  const text = lines.map((c) => ctx.info.clientLine(c, c === s ? 'client|list' : 'NULL') + '\n');
+  req.answer(verbatim(text.join(''), s.proto));
+}
+
 const client: Handler = (ctx, s, req) => {
   const sub = upper(req.args[1]!);
   const n = req.args.length;
@@ -227,7 +250,9 @@ const client: Handler = (ctx, s, req) => {
       return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
     case 'INFO':
       if (n !== 2) return req.answer(error(wrongArity('client|info')));
-      return req.answer(verbatim(ctx.info.clientLine(s) + '\n', s.proto));
+      return req.answer(verbatim(ctx.info.clientLine(s, 'client|info') + '\n', s.proto));
+    case 'LIST':
+      return clientList(ctx, s, req);
     default: {
       // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
       const info = lookupSub(req.info, req.args[1]!);
@@ -239,109 +264,6 @@ const client: Handler = (ctx, s, req) => {
 };
 
 const command: Handler = (_ctx, s, req) => req.answer(commandReply(req.args, s.proto));
-
-function parseSlot(req: Request, arg: Buffer): number | null {
-  const s = arg.toString('latin1');
-  const n = /^-?\d+$/.test(s) ? Number(s) : NaN;
-  if (Number.isNaN(n)) {
-    req.answer(error(`ERR parse slotnum '${s}' failed, invalid syntax`));
-    return null;
-  }
-  if (n < 0 || n >= MAX_SLOT_NUM) {
-    req.answer(error(`ERR parse slotnum '${s}' failed, out of range`));
-    return null;
-  }
-  return n;
-}
-
-function slotMapping(router: Router, id: number, proto: Proto): Buffer {
-  const slot = router.slots[id]!;
-  if (slot.backend === null) return nilArray(proto);
-  const groups = slot.replicaGroups.map((g) =>
-    Buffer.concat([arrayHeader(g.length), ...g.map((c) => simple(c.addr))]),
-  );
-  return Buffer.concat([
-    arrayHeader(4),
-    integer(id),
-    simple(slot.backend.addr),
-    simple(slot.migrate?.addr ?? ''),
-    arrayHeader(groups.length),
-    ...groups,
-  ]);
-}
-
-const slotsmapping: Handler = (ctx, s, req) => {
-  if (req.args.length > 2) return req.answer(error(wrongArity('slotsmapping')));
-  if (req.args.length === 2) {
-    const id = parseSlot(req, req.args[1]!);
-    if (id !== null) req.answer(slotMapping(ctx.router, id, s.proto));
-    return;
-  }
-  const all: Buffer[] = [arrayHeader(MAX_SLOT_NUM)];
-  for (let i = 0; i < MAX_SLOT_NUM; i++) all.push(slotMapping(ctx.router, i, s.proto));
-  req.answer(Buffer.concat(all));
-};
-
-/**
- * SLOTSSCAN slot cursor [COUNT n]: one SCAN step on the slot's primary, keeping the keys of
- * that slot (stock Redis keeps no per-slot index, so a page may come back empty with a
- * non-zero cursor, as SCAN pages may).
- */
-const slotsscan: Handler = (ctx, s, req) => {
-  const id = parseSlot(req, req.args[1]!);
-  if (id === null) return;
-  const slot = ctx.router.slots[id]!;
-  if (slot.backend === null)
-    return req.answer(error('ERR handle request, slot is not ready, may be offline'));
-  const scanArgs: (Buffer | string)[] = ['SCAN', req.args[2]!, ...req.args.slice(3)];
-  slot.backend.get(s.db, req.seed, true)!.call(
-    scanArgs,
-    (r) => {
-      const parts = splitArrayReply(r);
-      const keys = parts && parts.length === 2 ? splitArrayReply(parts[1]!) : null;
-      if (keys === null) return req.answer(r[0] === 0x2d ? r : error('ERR handle response, bad scan resp'));
-      const mine = keys.filter((k) => slotOfRange(k, bulkStart(k), k.length - 2) === id);
-      req.answer(Buffer.concat([arrayHeader(2), parts![0]!, arrayHeader(mine.length), ...mine]));
-    },
-    (cause) => req.fail('ERR handle response, ' + cause),
-  );
-};
-
-/** Offset of a bulk reply's body (after `$len\r\n`). */
-function bulkStart(b: Buffer): number {
-  return b.indexOf(10) + 1;
-}
-
-/** SLOTSINFO addr: key counts per slot on one backend (a full SCAN of the session's db). */
-const slotsinfo: Handler = (ctx, s, req) => {
-  if (req.args.length !== 2) return req.answer(error(wrongArity('slotsinfo')));
-  const addr = req.args[1]!.toString('latin1');
-  const sbc = ctx.router.primary.get(addr) ?? ctx.router.replica.get(addr);
-  if (sbc === undefined) return req.answer(error(`ERR backend server '${addr}' not found`));
-  const bc = sbc.get(s.db, req.seed, true)!;
-  const counts = new Map<number, number>();
-  const step = (cursor: string) =>
-    bc.call(
-      ['SCAN', cursor, 'COUNT', 1000],
-      (r) => {
-        const parts = splitArrayReply(r);
-        const keys = parts && parts.length === 2 ? splitArrayReply(parts[1]!) : null;
-        if (keys === null) return req.answer(r[0] === 0x2d ? r : error('ERR handle response, bad scan resp'));
-        for (const k of keys) {
-          const id = slotOfRange(k, bulkStart(k), k.length - 2);
-          counts.set(id, (counts.get(id) ?? 0) + 1);
-        }
-        const c = parts![0]!;
-        const next = c.toString('latin1', bulkStart(c), c.length - 2);
-        if (next !== '0') return step(next);
-        const ids = [...counts.keys()].sort((a, b) => a - b);
-        const rows = ids.map((id) => Buffer.concat([arrayHeader(2), integer(id), integer(counts.get(id)!)]));
-        req.answer(Buffer.concat([arrayHeader(rows.length), ...rows]));
-      },
-      (cause) => req.fail('ERR handle response, ' + cause),
-    );
-  step('0');
-};
 
 /** SCRIPT LOAD, EXISTS and FLUSH: EveryBackend tells them apart by the subcommand. */
 const scriptEverywhere: Handler = (ctx, s, req) => script(ctx.router, s, req);

@@ -368,8 +368,12 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     });
   }
 
-  clientLine(s: SessionState): string {
-    return `id=${s.id} addr=${s.remote} name=${s.name?.toString() ?? ''} db=${s.db} cmd=client|info resp=${s.proto}`;
+  clients(): readonly SessionState[] {
+    return [...this.sessions];
+  }
+
+  clientLine(s: SessionState, cmd: string): string {
+    return `id=${s.id} addr=${s.remote} name=${s.name?.toString() ?? ''} db=${s.db} cmd=${cmd} resp=${s.proto}`;
   }
 
   /** Stops accepting, drops every client, closes backends. */

@@ -17,6 +17,8 @@ export interface ProxyInfo {
    * cluster worker answers later: it asks the others for their counters first.
    */
   infoText(ask: InfoAsk): string | Promise<string>;
-  /** One line in the CLIENT INFO / CLIENT LIST format. */
-  clientLine(session: SessionState): string;
+  /** The clients of this process, for CLIENT LIST. */
+  clients(): readonly SessionState[];
+  /** One line in the CLIENT INFO / CLIENT LIST format; `cmd` is the client's last command. */
+  clientLine(session: SessionState, cmd: string): string;
 }

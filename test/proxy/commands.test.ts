@@ -126,7 +126,7 @@ test('support decisions and flags', () => {
     assert.match(must(n).reason ?? '', /\w/);
   }
   assert.equal(h('waitaof'), Handling.NotAllow);
-  allHandled('config debug shutdown monitor sync psync', Handling.NotAllow);
+  allHandled('debug shutdown monitor sync psync', Handling.NotAllow);
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
   allHandled('multi exec discard unwatch', Handling.Transaction);
@@ -142,12 +142,14 @@ test('support decisions and flags', () => {
   );
   const client = must('client');
   assert.equal(client.handling, Handling.Local);
-  for (const s of ['setname', 'getname', 'id'])
+  for (const s of ['setname', 'getname', 'id', 'list'])
     assert.equal(lookupSub(client, B(s))?.handling, Handling.Local);
-  for (const s of ['kill', 'list', 'pause', 'tracking', 'reply']) {
+  for (const s of ['kill', 'pause', 'tracking', 'reply']) {
     assert.equal(lookupSub(client, B(s))?.handling, Handling.NotAllow, s);
   }
   assert.equal(lookupSub(must('memory'), B('usage'))?.handling, Handling.Forward);
+  assert.equal(lookupSub(must('config'), B('get'))?.handling, Handling.Forward);
+  assert.equal(lookupSub(must('config'), B('set'))?.handling, Handling.NotAllow);
   assert.equal(lookupSub(must('memory'), B('doctor'))?.handling, Handling.NotAllow);
   allHandled(
     'getdel getex copy lmove smove lpos smismember zrangestore sintercard lmpop zmpop xadd xtrim',
@@ -485,7 +487,8 @@ test('COMMAND COUNT and LIST cover exactly the accepted commands', async () => {
   const theirs = new Set(listed(await call(argv('COMMAND LIST'))));
   for (const n of ours) assert.ok(theirs.has(n) || n.startsWith('slots'), n);
   assert.ok(ours.has('get') && ours.has('client|setname') && ours.has('slotsmapping'));
-  assert.ok(!ours.has('blpop') && !ours.has('client|kill') && !ours.has('config'));
+  assert.ok(!ours.has('blpop') && !ours.has('client|kill') && !ours.has('config|set'));
+  assert.ok(ours.has('config|get'));
   for (const filter of [
     'FILTERBY PATTERN *ea?*',
     'FILTERBY PATTERN x[a-f]*',

@@ -108,14 +108,62 @@ test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', 
     assert.equal(e.message, `ERR wrong number of arguments for 'client|${sub.toLowerCase()}' command`);
   }
   // The CLIENT subcommands that act on the server's connections are refused with the reason.
-  for (const args of [['KILL', 'ID', '5'], ['LIST'], ['TRACKING', 'on'], ['pause', '10']]) {
+  for (const args of [
+    ['KILL', 'ID', '5'],
+    ['TRACKING', 'on'],
+    ['pause', '10'],
+  ]) {
     const e = await r.call('CLIENT', ...args);
     assert.ok(e instanceof RedisError, `CLIENT ${args.join(' ')}`);
     assert.equal(
       e.message,
       `ERR handle request, command 'CLIENT ${args[0]!.toUpperCase()}' is not allowed ` +
-        '(only CLIENT SETNAME, GETNAME, ID, INFO and SETINFO are supported by the proxy)',
+        '(only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are supported by the proxy)',
     );
   }
   r.close();
+});
+
+test("CLIENT LIST shows the proxy's own clients, filtered by ID and TYPE as in Redis", async () => {
+  const [a, b] = await Promise.all([two.proxy.connect(), two.proxy.connect()]);
+  try {
+    await a.call('CLIENT', 'SETNAME', 'lister');
+    await b.call('SELECT', 3);
+    const [idA, idB] = [(await a.call('CLIENT', 'ID')) as number, (await b.call('CLIENT', 'ID')) as number];
+    const list = String(await a.call('CLIENT', 'LIST'));
+    assert.match(
+      list,
+      new RegExp(`^id=${idA} addr=127\\.0\\.0\\.1:\\d+ name=lister db=0 cmd=client\\|list resp=2$`, 'm'),
+    );
+    assert.match(list, new RegExp(`^id=${idB} addr=\\S+ name= db=3 cmd=NULL resp=2$`, 'm'));
+    assert.equal(
+      String(await a.call('CLIENT', 'LIST', 'ID', idB))
+        .trim()
+        .split('\n').length,
+      1,
+    );
+    assert.match(String(await a.call('CLIENT', 'LIST', 'ID', idB)), new RegExp(`^id=${idB} `));
+    assert.equal(String(await a.call('CLIENT', 'LIST', 'TYPE', 'pubsub')), '');
+    assert.ok(String(await a.call('CLIENT', 'LIST', 'TYPE', 'normal')).includes(`id=${idB} `));
+    for (const [args, msg] of [
+      [['ID', 'x'], 'ERR Invalid client ID'],
+      [['TYPE', 'nope'], "ERR Unknown client type 'nope'"],
+      [['BAD'], 'ERR syntax error'],
+    ] as const) {
+      const e = await a.call('CLIENT', 'LIST', ...args);
+      assert.ok(e instanceof RedisError && e.message === msg, `CLIENT LIST ${args.join(' ')}: ${String(e)}`);
+    }
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test("CONFIG GET reads slot 0's group server; the rest of CONFIG is refused", async () => {
+  const direct = await two.servers[0]!.call('CONFIG', 'GET', 'maxmemory*');
+  assert.deepEqual(await two.client.call('CONFIG', 'GET', 'maxmemory*'), direct);
+  const e = await two.client.call('CONFIG', 'SET', 'maxmemory', '1');
+  assert.ok(e instanceof RedisError);
+  assert.match(e.message, /^ERR handle request, command 'CONFIG SET' is not allowed \(only CONFIG GET/);
+  assert.equal(String(((await two.servers[0]!.call('CONFIG', 'GET', 'maxmemory')) as Buffer[])[1]), '0');
 });

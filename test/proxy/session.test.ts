@@ -216,7 +216,7 @@ describe('commands answered by the proxy', () => {
     const c = await main.connect();
     assert.equal(await c.call('SET', 'refusal-probe', 'still here'), 'OK');
     for (const cmd of [
-      ['CONFIG', 'SET', 'maxmemory', '1'],
+      ['SHUTDOWN'],
       ['SUBSCRIBE', 'ch'],
       ['WATCH', 'refusal-probe'],
       ['BLPOP', 'l', 0],

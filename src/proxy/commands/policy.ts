@@ -111,7 +111,7 @@ const groups: [Decision, string[]][] = [
   // Answered by the proxy. RESET is local too: it resets the *session* (db 0, name, RESP2,
   // authorization) and must not reset a shared backend connection.
   [LOCAL, ['ping', 'echo', 'quit', 'auth', 'select', 'info', 'command', 'hello', 'reset']],
-  [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info']],
+  [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info', 'client|list']],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
   // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
@@ -134,7 +134,7 @@ const groups: [Decision, string[]][] = [
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,
-    `config debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency slowlog
+    `debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency slowlog
      lolwut time function`.split(/\s+/),
   ],
   [
@@ -159,7 +159,7 @@ for (const [decision, names] of groups) {
 // Containers whose subcommands differ from the container's own decision.
 table.set('client', {
   handling: Handling.Local,
-  subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO and SETINFO are supported by the proxy'),
+  subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are supported by the proxy'),
 });
 // Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
 // checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.
@@ -167,6 +167,14 @@ table.set('script', {
   handling: Handling.Forward,
   subs: refuse('only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend'),
 });
+// CONFIG GET reads the settings of the server of slot 0's group, for tools that ask
+// (redis-benchmark, RedisInsight); changing them is left to each server.
+table.set('config', {
+  handling: Handling.Forward,
+  masterOnly: true,
+  subs: refuse("only CONFIG GET is supported (it reads one backend's settings); set them on each backend"),
+});
+table.set('config|get', MASTER_ONLY);
 table.set('memory', {
   handling: Handling.Forward,
   subs: refuse('only MEMORY USAGE <key> is supported; the rest describes one backend server'),
