@@ -180,13 +180,18 @@ export class BackendConn implements Flushable {
     }
   }
 
-  close(): void {
+  /** `cause`: what the requests still in flight fail with. */
+  close(cause = 'backend conn closed'): void {
     if (this.closed) return;
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.socket?.destroy();
-    this.failAll('backend conn closed');
+    this.failAll(cause);
+  }
+
+  isOpen(): boolean {
+    return !this.closed;
   }
 
   private connect(): void {

@@ -9,7 +9,9 @@ import { MAX_SLOT_NUM } from './hash.js';
 import type { Request } from './Request.js';
 import { SharedBackendConnPool, type SharedBackendConn } from './SharedBackendConn.js';
 import { ForwardMethod, NO_REPLICAS, Slot } from './Slot.js';
-import type { BackendConn, BackendOptions } from './BackendConn.js';
+import { BackendConn, type BackendOptions } from './BackendConn.js';
+import { movedCause } from './Blocking.js';
+import type { Proto } from '../resp/encode.js';
 import { DEFAULT_BIG_KEY, forwardMigrating, holdKey } from './forward.js';
 
 export interface RouterOptions {
@@ -91,6 +93,7 @@ export class Router {
 
   private async fillSlot(m: SlotJson, switched = false): Promise<void> {
     const slot = this.slots[m.id]!;
+    if ((m.backend_addr ?? '') !== (slot.backend?.addr ?? '') || m.migrate_from) this.cancelBlocked(slot);
     slot.switching = true;
     await slot.drained();
     this.release(slot);
@@ -171,6 +174,17 @@ export class Router {
       if (changed) waits.push(this.fillSlot(m, true));
     }
     await Promise.all(waits);
+  }
+
+  /** A client's own backend connection, for its blocking commands: no receive timeout, as it waits by design. */
+  privateConn(sbc: SharedBackendConn, db: number, proto: Proto): BackendConn {
+    return new BackendConn(sbc.host, sbc.port, db, { ...this.opts.backend, recvTimeoutMs: 0 }, proto);
+  }
+
+  /** The slot moves: commands blocked on its old group are cancelled, so their clients retry. */
+  private cancelBlocked(slot: Slot): void {
+    for (const bc of slot.blockers) if (bc.pending > 0) bc.close(movedCause(slot));
+    slot.blockers.clear();
   }
 
   private releaseHeld(slot: Slot): void {

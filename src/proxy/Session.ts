@@ -36,6 +36,7 @@ import { auth, LOCAL_HANDLERS, type LocalContext, type SessionState } from './Lo
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
 import { Fifo } from '../utils/Fifo.js';
 import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
+import { BlockingConn } from './Blocking.js';
 import type { Stats } from './Stats.js';
 import type { Proto } from '../resp/encode.js';
 
@@ -73,6 +74,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   quit = false;
   /** Commands queued since MULTI. */
   tx: Transaction | null = null;
+  /** The client's own backend connection, once it sent a blocking command. */
+  private blocking: BlockingConn | null = null;
   flushQueued = NOT_QUEUED;
   private remoteAddr: string | undefined;
   private head: Request | null = null;
@@ -231,7 +234,10 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private send(req: Request, cmd: RawCommand | null): void {
     this.outstanding++;
     if (req.route === ROUTE_MULTI) dispatchMulti(this.host.router, req, multiKind(req.info.name), cmd);
-    else this.host.router.dispatch(req, req.route);
+    else if (req.info.blocks?.(req.args) === true) {
+      this.blocking ??= new BlockingConn(this.host.router);
+      this.blocking.forward(req, req.route);
+    } else this.host.router.dispatch(req, req.route);
   }
 
   private refuse(req: Request, info: CommandInfo, reason = info.reason): void {
@@ -317,6 +323,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
    */
   onEnd(): void {
     this.quit = true;
+    // Redis drops a blocked client that hangs up; its reply could never come otherwise.
+    this.blocking?.close();
     if (this.head === null) this.closeAfterReplies();
   }
 
@@ -386,6 +394,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (this.closed) return;
     this.closed = true;
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    this.blocking?.close();
     this.host.sessionClosed(this);
   }
 

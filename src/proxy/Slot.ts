@@ -7,6 +7,7 @@
  */
 import type { BigKeyLimits } from '../models/Slot.js';
 import { Fifo } from '../utils/Fifo.js';
+import type { BackendConn } from './BackendConn.js';
 import type { SharedBackendConn } from './SharedBackendConn.js';
 import type { InflightCounter, Request } from './Request.js';
 
@@ -48,6 +49,8 @@ export class Slot implements InflightCounter {
   private oldWaiters: (() => void)[] = [];
   /** Keys held during a big-key move (`db:key` → requests waiting for it), while migrating. */
   keyHolds: Map<string, Request[]> | null = null;
+  /** Clients' own connections that last sent a blocking command for this slot (Blocking.ts). */
+  readonly blockers = new Set<BackendConn>();
 
   constructor(readonly id: number) {}
 

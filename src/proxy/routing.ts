@@ -21,7 +21,12 @@ export const NOT_FAST = -3;
  * DEL…) to ROUTE_MULTI. Anything else, including wrong arity, is NOT_FAST.
  */
 export function fastRoute(info: CommandInfo, cmd: RawCommand): number {
-  if (info.subcommands !== undefined || info.argCheck !== undefined || !checkArity(info, cmd.argc)) {
+  if (
+    info.subcommands !== undefined ||
+    info.argCheck !== undefined ||
+    info.blocks !== undefined ||
+    !checkArity(info, cmd.argc)
+  ) {
     return NOT_FAST;
   }
   if (info.handling === Handling.Forward && info.keyKind === KeyKind.Single && info.firstKey < cmd.argc) {

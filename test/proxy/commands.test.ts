@@ -111,21 +111,16 @@ test('support decisions and flags', () => {
   const allHandled = (names: string, handling: Handling) => {
     for (const n of names.split(' ')) assert.equal(h(n), handling, n);
   };
-  for (const n of [
-    'blpop',
-    'brpop',
-    'brpoplpush',
-    'blmove',
-    'blmpop',
-    'bzpopmin',
-    'bzpopmax',
-    'bzmpop',
-    'wait',
-  ]) {
+  // Blocking commands are forwarded on their client's own connection (Blocking.ts).
+  for (const n of ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop']) {
+    assert.equal(h(n), Handling.Forward, n);
+    assert.equal(must(n).blocks?.([]), true, n);
+  }
+  for (const n of ['wait', 'waitaof']) {
     assert.equal(h(n), Handling.NotAllow, n);
     assert.match(must(n).reason ?? '', /\w/);
   }
-  assert.equal(h('waitaof'), Handling.NotAllow);
+  assert.equal(must('get').blocks, undefined);
   allHandled('debug shutdown monitor sync psync', Handling.NotAllow);
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
@@ -166,21 +161,21 @@ test('support decisions and flags', () => {
   assert.equal(must('fcall').flags & CmdFlag.Write, CmdFlag.Write);
   assert.equal(must('eval_ro').flags, 0);
   for (const n of ['hscan', 'sscan', 'zscan', 'touch']) assert.equal(must(n).flags, CmdFlag.MasterOnly, n);
-  assert.equal(must('blpop').flags, CmdFlag.Write | CmdFlag.NotAllow);
+  assert.equal(must('blpop').flags, CmdFlag.Write);
   // Containers summarize their subcommands for code that does not resolve them.
   assert.equal(must('xgroup').flags & CmdFlag.Write, CmdFlag.Write);
   assert.equal(must('object').keyKind, KeyKind.Single);
   assert.equal(must('object').firstKey, 2);
 });
 
-test('XREAD/XREADGROUP refuse BLOCK through argCheck', () => {
+test('XREAD/XREADGROUP block only with a BLOCK option', () => {
   const xread = must('xread');
-  assert.equal(xread.argCheck?.(argv('XREAD COUNT 1 STREAMS s 0')), undefined);
-  assert.match(xread.argCheck?.(argv('XREAD COUNT 1 block 0 STREAMS s 0')) ?? '', /block/);
-  assert.equal(xread.argCheck?.(argv('XREAD STREAMS block 0')), undefined); // a key named "block"
+  assert.equal(xread.blocks?.(argv('XREAD COUNT 1 STREAMS s 0')), false);
+  assert.equal(xread.blocks?.(argv('XREAD COUNT 1 block 0 STREAMS s 0')), true);
+  assert.equal(xread.blocks?.(argv('XREAD STREAMS block 0')), false); // a key named "block"
   const group = must('xreadgroup');
-  assert.match(group.argCheck?.(argv('XREADGROUP GROUP g c BLOCK 10 STREAMS s >')) ?? '', /block/);
-  assert.equal(group.argCheck?.(argv('XREADGROUP GROUP block c NOACK STREAMS s >')), undefined);
+  assert.equal(group.blocks?.(argv('XREADGROUP GROUP g c BLOCK 10 STREAMS s >')), true);
+  assert.equal(group.blocks?.(argv('XREADGROUP GROUP block c NOACK STREAMS s >')), false);
 });
 
 test("SORT/SORT_RO refuse BY and GET patterns whose keys may leave the sorted key's slot", () => {
@@ -487,7 +482,7 @@ test('COMMAND COUNT and LIST cover exactly the accepted commands', async () => {
   const theirs = new Set(listed(await call(argv('COMMAND LIST'))));
   for (const n of ours) assert.ok(theirs.has(n) || n.startsWith('slots'), n);
   assert.ok(ours.has('get') && ours.has('client|setname') && ours.has('slotsmapping'));
-  assert.ok(!ours.has('blpop') && !ours.has('client|kill') && !ours.has('config|set'));
+  assert.ok(ours.has('blpop') && !ours.has('client|kill') && !ours.has('config|set'));
   assert.ok(ours.has('config|get'));
   for (const filter of [
     'FILTERBY PATTERN *ea?*',

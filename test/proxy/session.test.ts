@@ -219,7 +219,7 @@ describe('commands answered by the proxy', () => {
       ['SHUTDOWN'],
       ['SUBSCRIBE', 'ch'],
       ['WATCH', 'refusal-probe'],
-      ['BLPOP', 'l', 0],
+      ['WAIT', 0, 0],
       ['SWAPDB', 0, 1],
       ['DEBUG', 'FLUSHALL'],
     ]) {

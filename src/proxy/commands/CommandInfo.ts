@@ -62,6 +62,11 @@ export interface CommandInfo {
    * or undefined. Only a few commands have one; check it before forwarding.
    */
   readonly argCheck?: (args: readonly Buffer[]) => string | undefined;
+  /**
+   * Whether this call may block (BLPOP always, XREAD with BLOCK): it then runs on a backend
+   * connection of its client's own (Blocking.ts). Undefined for commands that never block.
+   */
+  readonly blocks?: (args: readonly Buffer[]) => boolean;
   /** Redis's own metadata; absent for proxy-only names (SLOTSINFO, POST…) and UNKNOWN. */
   readonly spec?: RedisCommandSpec;
 }

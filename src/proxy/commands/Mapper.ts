@@ -49,6 +49,7 @@ class Entry implements CommandInfo {
   subcommands: Map<string, Entry> | undefined = undefined;
   readonly parent: Entry | undefined;
   readonly argCheck: ((args: readonly Buffer[]) => string | undefined) | undefined;
+  readonly blocks: ((args: readonly Buffer[]) => boolean) | undefined;
   readonly spec: RedisCommandSpec | undefined;
   /** Upper-case name bytes as compared by lookup (the last part for subcommands). */
   readonly upper: Buffer;
@@ -72,6 +73,7 @@ class Entry implements CommandInfo {
     this.reason = d.reason;
     this.parent = parent;
     this.argCheck = d.argCheck;
+    this.blocks = d.blocks;
     this.spec = spec;
     this.upper = Buffer.from(upper.slice(upper.indexOf('|') + 1));
     this.proc = PROCS.get(lower);

@@ -14,7 +14,8 @@
  * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
  *   with stock Redis there is no sensible backend to send them to.
  * - SCRIPT LOAD/EXISTS/FLUSH and DBSIZE, which Codis refused, run on every backend (EveryBackend.ts).
- * - MULTI/EXEC, which Codis refused, work when the transaction's keys share a slot.
+ * - MULTI/EXEC, which Codis refused, work when the transaction's keys share a slot; blocking
+ *   commands run on a backend connection of their client's own (Blocking.ts).
  * - KEYS, FLUSHDB and FLUSHALL run on every backend too; SCAN and RANDOMKEY walk the groups one at a time
  *   (KeyspaceScan.ts). Test suites and tools flush and scan a database as they would one Redis.
  */
@@ -32,6 +33,8 @@ export interface Decision {
   readonly reason?: string;
   /** Argument-dependent refusal: returns a reason to refuse this particular call. */
   readonly argCheck?: (args: readonly Buffer[]) => string | undefined;
+  /** Whether a call blocks (then it gets a backend connection of its client's own). */
+  readonly blocks?: (args: readonly Buffer[]) => boolean;
   /** For containers: the decision of subcommands that have no entry of their own. */
   readonly subs?: Decision;
 }
@@ -44,22 +47,23 @@ const COALESCE: Decision = { handling: Handling.Coalesce };
 const MASTER_ONLY_LOCAL: Decision = { handling: Handling.Local, masterOnly: true };
 const refuse = (reason: string): Decision => ({ handling: Handling.NotAllow, reason });
 
-const BLOCKING = refuse('blocking commands would stall a shared, pipelined backend connection');
+/** Blocking commands run on a backend connection of their client's own (Blocking.ts). */
+const BLOCKING: Decision = { handling: Handling.Forward, blocks: () => true };
 const PUBSUB = refuse('pub/sub needs a dedicated backend connection; the proxy does not support it');
 const ADMIN = refuse('server administration must be done on each backend, not through the proxy');
 const REPLICATION = refuse('replication and cluster topology are managed by the dashboard, not by clients');
 
-/** XREAD / XREADGROUP are fine unless they BLOCK (options come before STREAMS). */
-function xreadCheck(args: readonly Buffer[]): string | undefined {
+/** XREAD / XREADGROUP block when given BLOCK (options come before STREAMS). */
+function xreadBlocks(args: readonly Buffer[]): boolean {
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!;
-    if (isKeyword(a, 'STREAMS')) return undefined;
-    if (isKeyword(a, 'BLOCK')) return BLOCKING.reason;
+    if (isKeyword(a, 'STREAMS')) return false;
+    if (isKeyword(a, 'BLOCK')) return true;
     if (isKeyword(a, 'COUNT')) i += 1;
     else if (isKeyword(a, 'GROUP')) i += 2;
-    else if (!isKeyword(a, 'NOACK')) return undefined; // syntax error: Redis answers
+    else if (!isKeyword(a, 'NOACK')) return false; // syntax error: Redis answers
   }
-  return undefined;
+  return false;
 }
 
 const groups: [Decision, string[]][] = [
@@ -103,8 +107,8 @@ const groups: [Decision, string[]][] = [
   [MASTER_ONLY, ['hscan', 'sscan', 'zscan', 'object|idletime', 'object|freq']],
   // SORT's BY and GET patterns read other keys, which must share the sorted key's slot.
   [{ handling: Handling.Forward, argCheck: sortCheck }, ['sort', 'sort_ro']],
-  // XREAD is a read; both refuse BLOCK (argCheck).
-  [{ handling: Handling.Forward, argCheck: xreadCheck }, ['xread', 'xreadgroup']],
+  // XREAD is a read; with BLOCK, both block.
+  [{ handling: Handling.Forward, blocks: xreadBlocks }, ['xread', 'xreadgroup']],
   // Split per backend and merged by the proxy. TOUCH is master-only (see above).
   [COALESCE, ['mget', 'mset', 'del', 'unlink', 'exists']],
   [{ handling: Handling.Coalesce, masterOnly: true }, ['touch']],
@@ -120,7 +124,8 @@ const groups: [Decision, string[]][] = [
   [MASTER_ONLY_LOCAL, ['flushdb', 'flushall']],
   // MEMORY USAGE key is a read of one key; the rest of MEMORY is server-wide (see below).
   [FORWARD, ['memory|usage']],
-  // Blocking: a blocked command would hold a pipelined connection shared by many clients.
+  // Blocking: a blocked command would hold a pipelined connection shared by many clients, so
+  // each blocking client gets one of its own.
   [BLOCKING, ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop']],
   [refuse('WAIT counts the replicas of one backend only and blocks a shared connection'), ['wait']],
   [
@@ -216,7 +221,13 @@ export const PROXY_COMMANDS: readonly ProxyCommand[] = [
   { name: 'post', arity: -1, flags: [], summary: '', decision: refuse('this is a Redis port, not HTTP') },
   { name: 'host:', arity: -1, flags: [], summary: '', decision: refuse('this is a Redis port, not HTTP') },
   // Redis 7.2+: refused even when the backends are newer than the generated table.
-  { name: 'waitaof', arity: 4, flags: ['noscript'], summary: '', decision: BLOCKING },
+  {
+    name: 'waitaof',
+    arity: 4,
+    flags: ['noscript'],
+    summary: '',
+    decision: refuse('WAITAOF counts the replicas of one backend only and blocks a shared connection'),
+  },
 ];
 
 /** Explicit decision for a full name, or undefined (top-level) / inherited (subcommand). */

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { slotOf } from '../../src/proxy/hash.js';
+import { keyOn, proxyOverTwoGroups, putProxyAdmin } from '../helpers/proxy.js';
+import { RedisError, type RespClient } from '../helpers/resp-client.js';
+
+// Blocking commands run on a backend connection of their client's own.
+const two = proxyOverTwoGroups({ client: true });
+
+/** Resolves once the server counts `n` blocked clients (Redis has no event for it: INFO, polled). */
+async function blockedClientsReach(server: { call: RespClient['call'] }, n: number): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const info = String(await server.call('INFO', 'clients'));
+    const now = Number(/blocked_clients:(\d+)/.exec(info)![1]);
+    if (now === n) return;
+    assert.ok(Date.now() < until, `blocked_clients is ${now}, not ${n}, after 10 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('BLPOP waits for a push while other clients of the same group go on', async () => {
+  const list = keyOn('blq', 0);
+  const waiter = await two.proxy.connect();
+  try {
+    const popped = waiter.call('BLPOP', list, 0);
+    await blockedClientsReach(two.servers[0]!, 1);
+    // The shared connection to that group is not held up by the blocked command.
+    const busy = Array.from({ length: 200 }, (_, i) => ['SET', keyOn(`blq-other${i}`, 0), i] as const);
+    assert.equal((await two.client.pipeline(busy)).length, 200);
+    assert.equal(await two.client.call('RPUSH', list, 'job-1'), 1);
+    assert.deepEqual(((await popped) as Buffer[]).map(String), [list, 'job-1']);
+    // A timeout gives Redis's null array; the same connection serves the next blocking call.
+    assert.equal(await waiter.call('BLPOP', list, '0.05'), null);
+    await two.client.call('DEL', ...busy.map((c) => c[1]));
+  } finally {
+    waiter.destroy();
+  }
+});
+
+test('BLMOVE and BZPOPMIN need their keys in one slot; XREAD BLOCK waits for an entry', async () => {
+  const c = await two.proxy.connect();
+  try {
+    const refused = await c.call('BLMOVE', keyOn('blm', 0), keyOn('blm', 1), 'LEFT', 'RIGHT', 0);
+    assert.ok(refused instanceof RedisError && refused.message.startsWith('CROSSSLOT'));
+    await two.client.call('RPUSH', '{bl}src', 'a');
+    assert.equal(String(await c.call('BLMOVE', '{bl}src', '{bl}dst', 'LEFT', 'RIGHT', 0)), 'a');
+    await two.client.call('ZADD', '{bl}z', 1, 'm');
+    assert.deepEqual(((await c.call('BZPOPMIN', '{bl}z', 0)) as Buffer[]).map(String), ['{bl}z', 'm', '1']);
+    const read = c.call('XREAD', 'BLOCK', 0, 'STREAMS', '{bl}s', '$');
+    await blockedClientsReach(two.servers[slotOf('{bl}s') < 512 ? 0 : 1]!, 1);
+    const id = String(await two.client.call('XADD', '{bl}s', '*', 'f', 'v'));
+    const [[stream, entries]] = (await read) as [[Buffer, [[Buffer, Buffer[]]]]];
+    assert.equal(String(stream), '{bl}s');
+    assert.equal(String(entries[0]![0]), id);
+    await two.client.call('DEL', '{bl}dst', '{bl}s');
+  } finally {
+    c.destroy();
+  }
+});
+
+test('a client that leaves while blocked leaves no blocked command on the server', async () => {
+  const c = await two.proxy.connect();
+  c.call('BRPOP', keyOn('bl-gone', 1), 0).catch(() => {});
+  await blockedClientsReach(two.servers[1]!, 1);
+  c.destroy();
+  await blockedClientsReach(two.servers[1]!, 0);
+});
+
+test('a command blocked on a slot that moves is cancelled with an error; the retry reaches the new group', async () => {
+  const list = keyOn('bl-move', 0);
+  const slot = slotOf(list);
+  const c = await two.proxy.connect();
+  try {
+    const popped = c.call('BLPOP', list, 0);
+    await blockedClientsReach(two.servers[0]!, 1);
+    const moved = [{ id: slot, backend_addr: two.servers[1]!.addr, backend_addr_group_id: 2 }];
+    assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, moved)).status, 200);
+    const r = await popped;
+    assert.ok(r instanceof RedisError, String(r));
+    assert.equal(
+      r.message,
+      `ERR handle response, blocking command cancelled: slot ${slot} is moving to another group; retry`,
+    );
+    await blockedClientsReach(two.servers[0]!, 0);
+    const retry = c.call('BLPOP', list, 0);
+    await blockedClientsReach(two.servers[1]!, 1);
+    await two.servers[1]!.call('RPUSH', list, 'after the move');
+    assert.deepEqual(((await retry) as Buffer[]).map(String), [list, 'after the move']);
+  } finally {
+    c.destroy();
+    const back = [{ id: slot, backend_addr: two.servers[0]!.addr, backend_addr_group_id: 1 }];
+    await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+  }
+});
