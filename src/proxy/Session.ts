@@ -8,12 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { RawCommand } from '../resp/RawCommand.js';
-import {
-  ProtocolError,
-  RequestDecoder,
-  type DecoderLimits,
-  type RequestSink,
-} from '../resp/RequestDecoder.js';
+import { ProtocolError, RequestDecoder, type RequestSink } from '../resp/RequestDecoder.js';
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
 import { lookupRange, refusalMessage, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
@@ -32,31 +27,13 @@ import {
   unknownCommand,
   wrongArity,
 } from './routing.js';
-import { auth, LOCAL_HANDLERS, type LocalContext, type SessionState } from './LocalCommands.js';
+import { auth, LOCAL_HANDLERS, type SessionState } from './LocalCommands.js';
+import type { SessionHost } from './SessionHost.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
 import { Fifo } from '../utils/Fifo.js';
 import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import { BlockingConn } from './Blocking.js';
-import type { Stats } from './Stats.js';
 import type { Proto } from '../resp/encode.js';
-
-export interface SessionOptions {
-  maxPipeline: number;
-  sendTimeoutMs: number;
-  breakOnFailure: boolean;
-  forwardUnknown: boolean;
-  /** Bytes of unsent replies past which the session stops reading its client. */
-  sendBufferBytes: number;
-  /** Reply bytes a session may have in flight (sizes its pipeline window). */
-  replyBudgetBytes: number;
-  limits: DecoderLimits;
-}
-
-export interface SessionHost extends LocalContext {
-  readonly counters: Stats;
-  readonly options: SessionOptions;
-  sessionClosed(s: Session): void;
-}
 
 const EMPTY = Buffer.alloc(0);
 /**
