@@ -5,7 +5,8 @@
  *
  * Each key has a single writer, so "what the value may be" is exact: the last acknowledged
  * write, or one of the writes attempted after it that failed or timed out (their effect is
- * unknown). Counters allow for unknown increments the same way.
+ * unknown). Counters allow for unknown increments the same way. Transactions (MULTI/EXEC on
+ * two keys of one slot) write a counter and a list together.
  */
 import { RedisError, RespClient, type Reply } from './resp-client.js';
 
@@ -104,7 +105,7 @@ export class ConsistencyChecker {
         }
         const i = seq % n;
         const v = `c${c}-v${seq++}`;
-        switch (seq % 6) {
+        switch (seq % 7) {
           case 0:
             await this.set(client, db, `str:${c}:${i}`, v);
             break;
@@ -119,6 +120,9 @@ export class ConsistencyChecker {
             break;
           case 4:
             await this.hset(client, db, `hash:${c}:${i % 4}`, v);
+            break;
+          case 5:
+            await this.transaction(client, db, c, i, v);
             break;
           default:
             await this.read(client, `str:${c}:${i}`);
@@ -172,16 +176,51 @@ export class ConsistencyChecker {
   }
 
   private async incr(client: RespClient, db: number, key: string): Promise<void> {
-    let s = this.counters.get(key);
-    if (s === undefined) this.counters.set(key, (s = { db, acked: 0, unknown: 0 }));
+    const s = this.counter(key, db);
     const r = await this.send(client, 'INCR', key);
     if (typeof r === 'number') s.acked++;
     else s.unknown++;
   }
 
-  private async push(client: RespClient, db: number, key: string, v: string): Promise<void> {
+  /**
+   * MULTI, INCR and RPUSH on two keys of one slot, EXEC: acknowledged when EXEC answers with
+   * both replies; otherwise both writes are of unknown outcome.
+   */
+  private async transaction(client: RespClient, db: number, c: number, i: number, v: string): Promise<void> {
+    const tag = `{c${c}t${i % 4}}`;
+    const ctr = this.counter(`txc:${tag}`, db);
+    const list = this.list(`txl:${tag}`, db);
+    this.ops++;
+    const exec = await client
+      .pipeline([['MULTI'], ['INCR', `txc:${tag}`], ['RPUSH', `txl:${tag}`, v], ['EXEC']])
+      .then(
+        (r) => r[3],
+        () => undefined,
+      );
+    if (Array.isArray(exec) && typeof exec[0] === 'number' && typeof exec[1] === 'number') {
+      ctr.acked++;
+      list.acked.push(v);
+    } else {
+      this.errors++;
+      ctr.unknown++;
+      list.unknown.push(v);
+    }
+  }
+
+  private counter(key: string, db: number): CounterState {
+    let s = this.counters.get(key);
+    if (s === undefined) this.counters.set(key, (s = { db, acked: 0, unknown: 0 }));
+    return s;
+  }
+
+  private list(key: string, db: number): ListState {
     let s = this.lists.get(key);
     if (s === undefined) this.lists.set(key, (s = { db, acked: [], unknown: [] }));
+    return s;
+  }
+
+  private async push(client: RespClient, db: number, key: string, v: string): Promise<void> {
+    const s = this.list(key, db);
     const r = await this.send(client, 'RPUSH', key, v);
     if (typeof r === 'number') s.acked.push(v);
     else s.unknown.push(v);

@@ -1,5 +1,5 @@
 // Consistency under migration: 16 clients write through both proxies in dbs 0 and 3 (INCR,
-// SET/GET, MSET across slots, RPUSH, HSET) while 256 slots move 1 → 2, then 2 → 3, then back
+// SET/GET, MSET across slots, RPUSH, HSET, MULTI/EXEC on one slot) while 256 slots move 1 → 2, then 2 → 3, then back
 // 3 → 1, many at once, with big keys among them (one being incremented all along). At the end:
 // no acknowledged write lost, nothing unacknowledged appeared, no stale read, and every key
 // lives on exactly one group, the one its slot belongs to.
