@@ -172,11 +172,7 @@ export class BackendConn implements Flushable {
         () => {},
       );
     } else {
-      this.call(
-        ['PING'],
-        () => {},
-        () => {},
-      );
+      this.call(['PING'], noop, noop);
     }
   }
 
@@ -391,3 +387,5 @@ export class BackendConn implements Flushable {
     for (let t = this.inflight.shift(); t !== undefined; t = this.inflight.shift()) t.onFailure(cause);
   }
 }
+
+function noop(): void {}
