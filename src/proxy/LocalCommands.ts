@@ -5,6 +5,7 @@
  * group (KeyspaceScan), and the Codis slot commands (SlotCommands).
  */
 import {
+  array,
   bulk,
   EMPTY_ARRAY,
   error,
@@ -28,6 +29,7 @@ import type { Request } from './Request.js';
 import type { Router } from './Router.js';
 import type { ProxyInfo } from './ProxyInfo.js';
 import type { Transaction } from './Transaction.js';
+import type { Subscriptions, SubscriptionKind } from './PubSub.js';
 
 /** The parts of a session that local commands read and change. */
 export interface SessionState {
@@ -40,6 +42,10 @@ export interface SessionState {
   quit: boolean;
   /** Open since MULTI (Transaction.ts); RESET discards it. */
   tx: Transaction | null;
+  /** The client's subscriptions (PubSub.ts), made on first use. */
+  subscriptions(): Subscriptions;
+  /** Subscribed to anything: in RESP2 only pub/sub commands, PING, QUIT and RESET may follow. */
+  readonly subscribed: boolean;
   readonly remote: string;
 }
 
@@ -93,10 +99,22 @@ const select: Handler = (ctx, s, req) => {
   req.answer(OK);
 };
 
-const ping: Handler = (_ctx, _s, req) => {
+const ping: Handler = (_ctx, s, req) => {
   if (req.args.length > 2) return req.answer(error(wrongArity('ping')));
+  // A subscribed RESP2 client gets PING's answer in the shape of a message, as from Redis.
+  if (s.subscribed && s.proto === 2) return req.answer(array([bulk('pong'), bulk(req.args[1] ?? '')]));
   req.answer(req.args.length === 2 ? bulk(req.args[1]!) : PONG);
 };
+
+const subscribe =
+  (kind: SubscriptionKind): Handler =>
+  (_ctx, s, req) =>
+    req.answer(s.subscriptions().subscribe(kind, req.args.slice(1)));
+
+const unsubscribe =
+  (kind: SubscriptionKind): Handler =>
+  (_ctx, s, req) =>
+    req.answer(s.subscriptions().unsubscribe(kind, req.args.slice(1)));
 
 const echo: Handler = (_ctx, _s, req) => req.answer(bulk(req.args[1]!));
 
@@ -109,6 +127,7 @@ const reset: Handler = (ctx, s, req) => {
   s.name = null;
   s.proto = 2;
   s.tx = null;
+  if (s.subscribed) s.subscriptions().close();
   s.authorized = ctx.sessionAuth === '';
   req.answer(RESET);
 };
@@ -290,4 +309,8 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['SLOTSMAPPING', slotsmapping],
   ['SLOTSSCAN', slotsscan],
   ['SLOTSINFO', slotsinfo],
+  ['SUBSCRIBE', subscribe('channel')],
+  ['PSUBSCRIBE', subscribe('pattern')],
+  ['UNSUBSCRIBE', unsubscribe('channel')],
+  ['PUNSUBSCRIBE', unsubscribe('pattern')],
 ]);

@@ -237,6 +237,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   async fillSlots(slots: SlotJson[]): Promise<void> {
     if (this.router.closed) throw new Error('use of closed router');
     await this.router.fillSlots(slots);
+    for (const s of this.sessions) s.topologyChanged();
   }
 
   slots(): SlotJson[] {
@@ -263,7 +264,9 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       servers,
       (masters) => {
         this.sentinelMasters = Object.fromEntries([...masters].map(([gid, a]) => [String(gid), a]));
-        void this.router.switchMasters(masters);
+        void this.router.switchMasters(masters).then(() => {
+          for (const s of this.sessions) s.topologyChanged();
+        });
       },
       this.log,
     );

@@ -25,6 +25,8 @@ export interface InflightCounter {
 /** `Request.route` for requests answered by the proxy itself, and for split multi-key ones. */
 export const ROUTE_LOCAL = -1;
 export const ROUTE_MULTI = -2;
+/** Not a request: a pub/sub message the session sends its client in turn with the replies. */
+export const ROUTE_PUSH = -3;
 
 export type MergeFn = (req: Request) => Buffer;
 

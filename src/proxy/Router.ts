@@ -176,6 +176,10 @@ export class Router {
     await Promise.all(waits);
   }
 
+  get backendOptions(): BackendOptions {
+    return this.opts.backend;
+  }
+
   /** A client's own backend connection, for its blocking commands: no receive timeout, as it waits by design. */
   privateConn(sbc: SharedBackendConn, db: number, proto: Proto): BackendConn {
     return new BackendConn(sbc.host, sbc.port, db, { ...this.opts.backend, recvTimeoutMs: 0 }, proto);

@@ -25,11 +25,11 @@ import {
   NOT_FAST,
   slotOfKeys,
   unknownCommand,
-  wrongArity,
 } from './routing.js';
 import { auth, LOCAL_HANDLERS, type SessionState } from './LocalCommands.js';
 import type { SessionHost } from './SessionHost.js';
-import { Request, ROUTE_LOCAL, ROUTE_MULTI, type RequestOwner } from './Request.js';
+import { Request, ROUTE_LOCAL, ROUTE_MULTI, ROUTE_PUSH, type RequestOwner } from './Request.js';
+import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscriber } from './PubSub.js';
 import { Fifo } from '../utils/Fifo.js';
 import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import { BlockingConn } from './Blocking.js';
@@ -43,7 +43,7 @@ const EMPTY = Buffer.alloc(0);
 const INITIAL_WINDOW = 64;
 const INITIAL_REPLY_SCALE = 64 * 1024;
 
-export class Session implements RequestSink, RequestOwner, Flushable, SessionState, ConnOwner {
+export class Session implements RequestSink, RequestOwner, Flushable, SessionState, ConnOwner, Subscriber {
   db = 0;
   authorized: boolean;
   name: Buffer | null = null;
@@ -53,6 +53,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   tx: Transaction | null = null;
   /** The client's own backend connection, once it sent a blocking command. */
   private blocking: BlockingConn | null = null;
+  /** Its subscriptions, while it has some. */
+  private subs: Subscriptions | null = null;
   flushQueued = NOT_QUEUED;
   private remoteAddr: string | undefined;
   private head: Request | null = null;
@@ -122,7 +124,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   onRequest(cmd: RawCommand): void {
     if (this.quit) return;
     let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
-    if (info !== undefined && this.authorized && this.tx === null) {
+    if (info !== undefined && this.authorized && this.tx === null && this.subs === null) {
       // The common commands are routed from offsets, with no argument views made.
       const route = fastRoute(info, cmd);
       if (route !== NOT_FAST) {
@@ -173,6 +175,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     if (!this.authorized && info.name !== 'QUIT' && info.name !== 'HELLO') {
       return req.fail('NOAUTH Authentication required.');
     }
+    const notNow = this.proto === 2 && this.subscribed ? refusedWhileSubscribed(checked.name) : null;
+    if (notNow !== null) return req.fail(notNow);
     if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
     req.info = info = checked;
     switch (info.handling) {
@@ -181,7 +185,6 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
         return local ? local(this.host, this, req) : this.refuse(req, info, 'not implemented by the proxy');
       }
       case Handling.Coalesce:
-        if (info.name === 'MSET' && (args.length - 1) % 2 !== 0) return req.fail(wrongArity('mset'));
         return this.forward(req, ROUTE_MULTI);
       case Handling.Transaction: {
         const slot = Transaction.control(this, req, this.host.options.limits);
@@ -261,8 +264,10 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       total += len;
       if (len >= BIG_PIECE || req.parts !== null) big = true;
       const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
-      stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
-      if (req.route !== ROUTE_LOCAL) this.outstanding--;
+      if (req.route !== ROUTE_PUSH) {
+        stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
+        if (req.route !== ROUTE_LOCAL) this.outstanding--;
+      }
       this.replyScale = Math.max(req.parts === null ? len : req.partsLen, this.replyScale * 0.99);
       if (req.failed && this.host.options.breakOnFailure) broke = true;
       req = req.next;
@@ -372,7 +377,35 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     this.closed = true;
     if (this.sendTimer !== null) clearTimeout(this.sendTimer);
     this.blocking?.close();
+    this.subs?.close();
     this.host.sessionClosed(this);
+  }
+
+  get subscribed(): boolean {
+    return this.subs !== null && this.subs.count > 0;
+  }
+
+  subscriptions(): Subscriptions {
+    this.subs ??= new Subscriptions(this.host.router, this);
+    return this.subs;
+  }
+
+  unsubscribedAll(): void {
+    this.subs = null;
+  }
+
+  /** The primaries may have changed: subscriptions follow them. */
+  topologyChanged(): void {
+    this.subs?.sync();
+  }
+
+  /** A pub/sub message for the client, sent in turn with the replies before it. */
+  deliver(frame: Buffer): void {
+    if (this.closed || this.quit) return;
+    if (this.conn.unsent > PUBSUB_UNSENT_LIMIT) return this.conn.destroy(); // as Redis drops it
+    const msg = this.enqueue(new Request(this, [], EMPTY, 0, 0, this.db, UNKNOWN, performance.now()));
+    msg.route = ROUTE_PUSH;
+    msg.answer(frame);
   }
 
   /** Closes the connection from the proxy's side (shutdown). */

@@ -43,7 +43,8 @@ export function keySlot(key: Buffer): number {
 /** The slot of a forwarded command's keys (0 without keys); -1 when they span slots. */
 export function slotOfKeys(info: CommandInfo, args: readonly Buffer[]): number {
   if (info.keyKind === KeyKind.Single) return keySlot(args[info.firstKey]!);
-  if (info.keyKind === KeyKind.None) return 0;
+  // PUBLISH goes to the group of its channel's slot (subscribers listen on every group).
+  if (info.keyKind === KeyKind.None) return info.name === 'PUBLISH' ? keySlot(args[1]!) : 0;
   const n = collectKeys(info, args, keyScratch);
   // Malformed key arguments (a bad numkeys…): any backend answers with Redis's own error.
   if (n <= 0) return 0;
@@ -64,6 +65,7 @@ export function wrongArity(name: string): string {
 export function checkCommand(info: CommandInfo, args: readonly Buffer[]): CommandInfo | string | Buffer {
   if (info.handling === Handling.NotAllow) return refusalMessage(info);
   if (!checkArity(info, args.length)) return wrongArity(info.name);
+  if (info.name === 'MSET' && args.length % 2 === 0) return wrongArity('mset');
   if (info.subcommands !== undefined && info.handling !== Handling.Local) {
     const sub = args.length > 1 ? lookupSub(info, args[1]!) : undefined;
     if (sub === undefined) return unknownSubcommand(info.name, args[1]);

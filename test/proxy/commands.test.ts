@@ -125,7 +125,9 @@ test('support decisions and flags', () => {
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
   allHandled('multi exec discard unwatch', Handling.Transaction);
-  allHandled('subscribe publish watch migrate move swapdb function cluster acl', Handling.NotAllow);
+  allHandled('ssubscribe spublish watch migrate move swapdb function cluster acl', Handling.NotAllow);
+  allHandled('subscribe psubscribe unsubscribe punsubscribe', Handling.Local);
+  allHandled('publish pubsub', Handling.Forward);
   // SCRIPT: LOAD, EXISTS and FLUSH are local (run on every backend); other subcommands are refused.
   const scriptSub = (n: string) => lookupSub(must('script'), B(n))!.handling;
   for (const n of ['load', 'exists', 'flush']) assert.equal(scriptSub(n), Handling.Local, n);

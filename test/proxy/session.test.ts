@@ -217,7 +217,7 @@ describe('commands answered by the proxy', () => {
     assert.equal(await c.call('SET', 'refusal-probe', 'still here'), 'OK');
     for (const cmd of [
       ['SHUTDOWN'],
-      ['SUBSCRIBE', 'ch'],
+      ['SSUBSCRIBE', 'ch'],
       ['WATCH', 'refusal-probe'],
       ['WAIT', 0, 0],
       ['SWAPDB', 0, 1],

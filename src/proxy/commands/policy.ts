@@ -15,7 +15,8 @@
  *   with stock Redis there is no sensible backend to send them to.
  * - SCRIPT LOAD/EXISTS/FLUSH and DBSIZE, which Codis refused, run on every backend (EveryBackend.ts).
  * - MULTI/EXEC, which Codis refused, work when the transaction's keys share a slot; blocking
- *   commands run on a backend connection of their client's own (Blocking.ts).
+ *   commands run on a backend connection of their client's own (Blocking.ts), and so do
+ *   subscriptions (PubSub.ts).
  * - KEYS, FLUSHDB and FLUSHALL run on every backend too; SCAN and RANDOMKEY walk the groups one at a time
  *   (KeyspaceScan.ts). Test suites and tools flush and scan a database as they would one Redis.
  */
@@ -49,7 +50,6 @@ const refuse = (reason: string): Decision => ({ handling: Handling.NotAllow, rea
 
 /** Blocking commands run on a backend connection of their client's own (Blocking.ts). */
 const BLOCKING: Decision = { handling: Handling.Forward, blocks: () => true };
-const PUBSUB = refuse('pub/sub needs a dedicated backend connection; the proxy does not support it');
 const ADMIN = refuse('server administration must be done on each backend, not through the proxy');
 const REPLICATION = refuse('replication and cluster topology are managed by the dashboard, not by clients');
 
@@ -77,10 +77,9 @@ const groups: [Decision, string[]][] = [
      sinter sintercard sismember smembers smismember srandmember strlen substr sunion ttl
      type xlen xpending xrange xrevrange zcard zcount zdiff zinter zintercard zlexcount zmscore
      zrandmember zrange zrangebylex zrangebyscore zrank zrevrange zrevrangebylex zrevrangebyscore
-     zrevrank zscore zunion eval_ro evalsha_ro fcall_ro xinfo object pubsub`.split(/\s+/),
+     zrevrank zscore zunion eval_ro evalsha_ro fcall_ro xinfo object`.split(/\s+/),
   ],
   // Codis allowed these key-less commands; kept for compatibility (sent to a random slot).
-  // PUBSUB answers are empty anyway since PUBLISH/SUBSCRIBE are refused.
   [FORWARD, ['pfselftest', 'role']],
   // Writes (the Write flag comes from Redis's `write` flag): Codis's list, plus the same-slot
   // multi-key writes Codis refused (RENAME, RENAMENX, MSETNX, BITOP) now that the router checks
@@ -128,9 +127,14 @@ const groups: [Decision, string[]][] = [
   // each blocking client gets one of its own.
   [BLOCKING, ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop']],
   [refuse('WAIT counts the replicas of one backend only and blocks a shared connection'), ['wait']],
+  // Subscriptions are the session's, made on every group (PubSub.ts); PUBLISH goes to the group
+  // of its channel's slot. Sharded pub/sub (SSUBSCRIBE…) is Redis Cluster's: not offered.
+  [LOCAL, ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe']],
+  // PUBSUB CHANNELS/NUMSUB/NUMPAT: any primary has every subscription.
+  [MASTER_ONLY, ['publish', 'pubsub']],
   [
-    PUBSUB,
-    'subscribe unsubscribe psubscribe punsubscribe publish ssubscribe sunsubscribe spublish'.split(' '),
+    refuse('sharded pub/sub is not offered; SUBSCRIBE and PUBLISH work through the proxy'),
+    ['ssubscribe', 'sunsubscribe', 'spublish'],
   ],
   // Queued by the proxy and sent as one piece to the group of their slot (Transaction.ts).
   [{ handling: Handling.Transaction, masterOnly: true }, ['multi', 'exec', 'discard', 'unwatch']],

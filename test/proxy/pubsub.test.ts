@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { slotOf } from '../../src/proxy/hash.js';
+import { keyOn, proxyOverTwoGroups, putProxyAdmin } from '../helpers/proxy.js';
+import { startRedis } from '../helpers/redis.js';
+import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
+import { runProgram } from '../helpers/run.js';
+
+// Pub/sub through the proxy: subscriptions on every group, PUBLISH to its channel's group.
+const two = proxyOverTwoGroups({ client: true });
+
+const text = (r: Reply) => (Array.isArray(r) ? r.map((x) => (x instanceof Buffer ? String(x) : x)) : r);
+
+/** The next `n` frames the subscriber gets, as arrays of strings and numbers. */
+async function frames(c: RespClient, n: number): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) out.push(text(await c.readReply()));
+  return out;
+}
+
+/** Resolves once `read` (a count from a server) gives `n`: Redis has no event for it, so it is polled. */
+async function reaches(what: string, read: () => Promise<Reply>, n: number): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const got = await read();
+    if (got === n) return;
+    assert.ok(Date.now() < until, `${what} is ${String(got)}, not ${n}, after 10 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const subscribersReach = (server: { call: RespClient['call'] }, channel: string, n: number) =>
+  reaches(
+    `subscribers of ${channel}`,
+    async () => ((await server.call('PUBSUB', 'NUMSUB', channel)) as Reply[])[1]!,
+    n,
+  );
+
+test('a subscriber gets each message once, whichever group its channel is on', async () => {
+  const [ch0, ch1] = [keyOn('news', 0), keyOn('news', 1)];
+  const sub = await two.proxy.connect();
+  try {
+    sub.writeRaw(`*3\r\n$9\r\nSUBSCRIBE\r\n$${ch0.length}\r\n${ch0}\r\n$${ch1.length}\r\n${ch1}\r\n`);
+    assert.deepEqual(await frames(sub, 2), [
+      ['subscribe', ch0, 1],
+      ['subscribe', ch1, 2],
+    ]);
+    for (const s of two.servers) await subscribersReach(s, ch1, 1);
+    assert.equal(await two.client.call('PUBLISH', ch0, 'first'), 1);
+    assert.equal(await two.client.call('PUBLISH', ch1, 'second'), 1);
+    assert.equal(await two.client.call('PUBLISH', 'nobody-listens', 'x'), 0);
+    assert.deepEqual(await frames(sub, 2), [
+      ['message', ch0, 'first'],
+      ['message', ch1, 'second'],
+    ]);
+    assert.deepEqual(text(await sub.call('PSUBSCRIBE', 'news:*')), ['psubscribe', 'news:*', 3]);
+    for (const s of two.servers) await reaches('patterns', () => s.call('PUBSUB', 'NUMPAT'), 1);
+    assert.equal(await two.client.call('PUBLISH', ch1, 'both'), 2);
+    const got = await frames(sub, 2);
+    assert.deepEqual(
+      got.sort(),
+      [
+        ['message', ch1, 'both'],
+        ['pmessage', 'news:*', ch1, 'both'],
+      ].sort(),
+    );
+  } finally {
+    sub.destroy();
+  }
+  for (const s of two.servers) await subscribersReach(s, ch0, 0);
+});
+
+test('a subscribed RESP2 client may only subscribe, unsubscribe, PING, QUIT and RESET, as in Redis', async () => {
+  const c = await two.proxy.connect();
+  try {
+    assert.deepEqual(text(await c.call('SUBSCRIBE', 'mode')), ['subscribe', 'mode', 1]);
+    const refused = await c.call('GET', 'k');
+    assert.ok(refused instanceof RedisError);
+    assert.equal(
+      refused.message,
+      "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+    );
+    assert.deepEqual(text(await c.call('PING')), ['pong', '']);
+    assert.deepEqual(text(await c.call('UNSUBSCRIBE')), ['unsubscribe', 'mode', 0]);
+    assert.deepEqual(text(await c.call('UNSUBSCRIBE')), ['unsubscribe', null, 0]);
+    assert.equal(await c.call('GET', 'no-such-key'), null);
+    assert.equal(await c.call('PING'), 'PONG');
+    assert.deepEqual(text(await c.call('SUBSCRIBE', 'again')), ['subscribe', 'again', 1]);
+    assert.equal(await c.call('RESET'), 'RESET');
+    assert.equal(await c.call('GET', 'no-such-key'), null);
+  } finally {
+    c.destroy();
+  }
+});
+
+test("subscriptions follow the primaries: a channel's slot moved to a new group still delivers", async () => {
+  const third = await startRedis();
+  const ch = keyOn('moving-ch', 0);
+  const slot = slotOf(ch);
+  const sub = await two.proxy.connect();
+  try {
+    assert.deepEqual(text(await sub.call('SUBSCRIBE', ch)), ['subscribe', ch, 1]);
+    const moved = [{ id: slot, backend_addr: third.addr, backend_addr_group_id: 3 }];
+    assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, moved)).status, 200);
+    await subscribersReach(third, ch, 1);
+    assert.equal(await two.client.call('PUBLISH', ch, 'after the move'), 1);
+    assert.deepEqual(await frames(sub, 1), [['message', ch, 'after the move']]);
+  } finally {
+    sub.destroy();
+    const back = [{ id: slot, backend_addr: two.servers[0]!.addr, backend_addr_group_id: 1 }];
+    await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+    await third.stop();
+  }
+});
+
+test("redis-py's PubSub works through the proxy", async () => {
+  const app = `
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]))
+p = r.pubsub()
+p.subscribe('py-news')
+print(p.get_message(timeout=5)['type'])
+while r.pubsub_numsub('py-news')[0][1] < 1: pass
+print(r.publish('py-news', 'hello'))
+print(p.get_message(timeout=5)['data'])
+p.close()
+`;
+  const run = await runProgram('/usr/bin/python3', ['-c', app, String(two.proxy.port)]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.stdout.trim().split('\n'), ['subscribe', '1', "b'hello'"]);
+});
