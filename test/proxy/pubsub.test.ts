@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import net from 'node:net';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
 import { keyOn, proxyOverTwoGroups, putProxyAdmin } from '../helpers/proxy.js';
@@ -128,4 +130,19 @@ p.close()
   const run = await runProgram('/usr/bin/python3', ['-c', app, String(two.proxy.port)]);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(run.stdout.trim().split('\n'), ['subscribe', '1', "b'hello'"]);
+});
+
+test('a subscriber that stops reading is dropped once 32 MB of messages wait for it', async () => {
+  const ch = keyOn('flood', 1);
+  const reader = net.connect(two.proxy.port, '127.0.0.1');
+  await once(reader, 'connect');
+  reader.write(`*2\r\n$9\r\nSUBSCRIBE\r\n$${ch.length}\r\n${ch}\r\n`);
+  for (const s of two.servers) await subscribersReach(s, ch, 1);
+  reader.pause(); // it never reads again
+  const big = 'x'.repeat(1024 * 1024);
+  for (let i = 0; i < 64; i++) await two.client.call('PUBLISH', ch, big);
+  // Dropped: its subscriptions are gone from every server, and the proxy serves on.
+  for (const s of two.servers) await subscribersReach(s, ch, 0);
+  assert.equal(await two.client.call('PING'), 'PONG');
+  reader.destroy();
 });
