@@ -85,8 +85,9 @@ export class Subscriptions {
       this.names[kind].add(name);
       out.push(this.confirmation(VERB[kind].on, a, this.count));
     }
-    this.sync();
+    // The connections there are get the new names; those sync() opens subscribe to all of them.
     if (added.length > 0) for (const c of this.conns.values()) c.send(VERB[kind].on, added);
+    this.sync();
     return Buffer.concat(out);
   }
 

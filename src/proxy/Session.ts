@@ -263,8 +263,8 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       count++;
       total += len;
       if (len >= BIG_PIECE || req.parts !== null) big = true;
-      const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
       if (req.route !== ROUTE_PUSH) {
+        const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
         stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
         if (req.route !== ROUTE_LOCAL) this.outstanding--;
       }

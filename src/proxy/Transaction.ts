@@ -25,7 +25,7 @@ const EXEC = command(['EXEC']);
 export const ANSWERED = -1;
 
 /** Commands the proxy answers itself that may still run inside a transaction, on the backend. */
-const RUN_ON_BACKEND: ReadonlySet<string> = new Set(['PING', 'ECHO', 'UNWATCH']);
+const RUN_ON_BACKEND: ReadonlySet<string> = new Set(['PING', 'ECHO']);
 
 /** Run at once inside MULTI, as in Redis; every other command is queued. */
 const AT_ONCE: ReadonlySet<string> = new Set(['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'QUIT', 'RESET']);
