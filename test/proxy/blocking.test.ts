@@ -1,23 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { keyOn, proxyOverTwoGroups, putProxyAdmin } from '../helpers/proxy.js';
+import { evenSlots, keyOn, proxyOverTwoGroups, putProxyAdmin, startProxy } from '../helpers/proxy.js';
 import { RedisError, type RespClient } from '../helpers/resp-client.js';
+import { startRedis } from '../helpers/redis.js';
+import { until } from '../topom/flow.js';
 
 // Blocking commands run on a backend connection of their client's own.
 const two = proxyOverTwoGroups({ client: true });
 
 /** Resolves once the server counts `n` blocked clients (Redis has no event for it: INFO, polled). */
-async function blockedClientsReach(server: { call: RespClient['call'] }, n: number): Promise<void> {
-  const until = Date.now() + 10_000;
-  for (;;) {
+const blockedClientsReach = (server: { call: RespClient['call'] }, n: number) =>
+  until(`${n} blocked clients`, async () => {
     const info = String(await server.call('INFO', 'clients'));
-    const now = Number(/blocked_clients:(\d+)/.exec(info)![1]);
-    if (now === n) return;
-    assert.ok(Date.now() < until, `blocked_clients is ${now}, not ${n}, after 10 s`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+    return Number(/blocked_clients:(\d+)/.exec(info)![1]) === n;
+  });
 
 test('BLPOP waits for a push while other clients of the same group go on', async () => {
   const list = keyOn('blq', 0);
@@ -91,5 +88,31 @@ test('a command blocked on a slot that moves is cancelled with an error; the ret
     c.destroy();
     const back = [{ id: slot, backend_addr: two.servers[0]!.addr, backend_addr_group_id: 1 }];
     await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+  }
+});
+
+test('a blocking command on a migrating slot gets the retry error at once', async () => {
+  const source = await startRedis();
+  const list = keyOn('bl-migrating', 0);
+  const slot = slotOf(list);
+  const slots = evenSlots(two.servers.map((s) => s.addr)).map((s) =>
+    s.id === slot ? { ...s, migrate_from: source.addr, migrate_from_group_id: 3 } : s,
+  );
+  const p = await startProxy({ slots });
+  const c = await p.connect();
+  try {
+    const r = await c.call('BLPOP', list, 0);
+    assert.ok(r instanceof RedisError, String(r));
+    assert.equal(
+      r.message,
+      `ERR handle response, blocking command cancelled: slot ${slot} is moving to another group; retry`,
+    );
+    // A non-blocking pop on the same slot still works (it moves the key first).
+    await source.call('RPUSH', list, 'x');
+    assert.equal(String(await c.call('LPOP', list)), 'x');
+  } finally {
+    c.destroy();
+    await p.stop();
+    await source.stop();
   }
 });

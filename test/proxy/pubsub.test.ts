@@ -7,6 +7,7 @@ import { keyOn, proxyOverTwoGroups, putProxyAdmin } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
 import { runProgram } from '../helpers/run.js';
+import { until } from '../topom/flow.js';
 
 // Pub/sub through the proxy: subscriptions on every group, PUBLISH to its channel's group.
 const two = proxyOverTwoGroups({ client: true });
@@ -21,15 +22,8 @@ async function frames(c: RespClient, n: number): Promise<unknown[]> {
 }
 
 /** Resolves once `read` (a count from a server) gives `n`: Redis has no event for it, so it is polled. */
-async function reaches(what: string, read: () => Promise<Reply>, n: number): Promise<void> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const got = await read();
-    if (got === n) return;
-    assert.ok(Date.now() < until, `${what} is ${String(got)}, not ${n}, after 10 s`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const reaches = (what: string, read: () => Promise<Reply>, n: number) =>
+  until(`${what} to be ${n}`, async () => (await read()) === n);
 
 const subscribersReach = (server: { call: RespClient['call'] }, channel: string, n: number) =>
   reaches(
@@ -145,4 +139,27 @@ test('a subscriber that stops reading is dropped once 32 MB of messages wait for
   for (const s of two.servers) await subscribersReach(s, ch, 0);
   assert.equal(await two.client.call('PING'), 'PONG');
   reader.destroy();
+});
+
+test('a RESP3 subscriber gets pushes, and may still send other commands', async () => {
+  const ch = keyOn('resp3-ch', 1);
+  const sub = net.connect(two.proxy.port, '127.0.0.1');
+  let got = '';
+  sub.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  await once(sub, 'connect');
+  const seen = (part: string) =>
+    until(`the subscriber to get ${JSON.stringify(part)}`, () => got.includes(part));
+  try {
+    sub.write('*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n');
+    await seen('proto');
+    sub.write(`*2\r\n$9\r\nSUBSCRIBE\r\n$${ch.length}\r\n${ch}\r\n`);
+    await seen(`>3\r\n$9\r\nsubscribe\r\n$${ch.length}\r\n${ch}\r\n:1\r\n`);
+    for (const s of two.servers) await subscribersReach(s, ch, 1);
+    assert.equal(await two.client.call('PUBLISH', ch, 'pushed'), 1);
+    await seen(`>3\r\n$7\r\nmessage\r\n$${ch.length}\r\n${ch}\r\n$6\r\npushed\r\n`);
+    sub.write('*2\r\n$3\r\nGET\r\n$12\r\nno-such-key3\r\n');
+    await seen('_\r\n');
+  } finally {
+    sub.destroy();
+  }
 });

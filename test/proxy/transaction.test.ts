@@ -155,3 +155,28 @@ test('a RESP3 client gets its EXEC reply in RESP3', async () => {
     r.close();
   }
 });
+
+test('a transaction is bounded by session_max_request_size: past it, EXEC aborts', async () => {
+  const p = await startProxy({
+    backends: two.servers.map((s) => s.addr),
+    config: { session_max_request_size: '1mb' },
+  });
+  const c = await p.connect();
+  try {
+    const big = 'v'.repeat(400 * 1024);
+    const r = await c.pipeline([
+      ['MULTI'],
+      ['SET', '{txbig}a', big],
+      ['SET', '{txbig}b', big],
+      ['SET', '{txbig}c', big],
+      ['EXEC'],
+    ]);
+    assert.deepEqual(r.slice(0, 3), ['OK', 'QUEUED', 'QUEUED']);
+    assert.match(errorOf(r[3]!), /^ERR transaction too big for the proxy: over 1048576 bytes queued/);
+    assert.equal(errorOf(r[4]!), 'EXECABORT Transaction discarded because of previous errors.');
+    assert.equal(await c.call('EXISTS', '{txbig}a'), 0);
+  } finally {
+    c.destroy();
+    await p.stop();
+  }
+});
