@@ -70,6 +70,8 @@ export class BackendConn implements Flushable {
   private burst = 0;
   /** Reading stopped for the rest of this turn, to resume at the next flush. */
   private yielded = false;
+  /** Sockets opened so far: what a client's WATCH set up on one is gone with it. */
+  sockets = 0;
   private lastError = '';
   /** Why the connection went down last: requests refused while it waits to reconnect say so. */
   private downReason = '';
@@ -191,6 +193,7 @@ export class BackendConn implements Flushable {
   }
 
   private connect(): void {
+    this.sockets++;
     const socket = net.connect({
       host: this.host,
       port: this.port,

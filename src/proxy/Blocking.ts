@@ -11,9 +11,9 @@
  * the client sends after a blocking one runs at once on a shared connection, not after it (its
  * reply still comes in order).
  */
-import type { Proto } from '../resp/encode.js';
 import type { BackendConn } from './BackendConn.js';
 import type { Request } from './Request.js';
+import { OwnConn } from './OwnConn.js';
 import type { Router } from './Router.js';
 import type { Slot } from './Slot.js';
 
@@ -22,45 +22,33 @@ export function movedCause(slot: Slot): string {
   return `blocking command cancelled: slot ${slot.id} is moving to another group; retry`;
 }
 
-/** A client's own backend connection for its blocking commands. */
+/** Where a client's blocking commands go: a backend connection of its own. */
 export class BlockingConn {
+  private readonly own: OwnConn;
+  /** The connection and slot of the last blocking command. */
   private conn: BackendConn | null = null;
   private slot: Slot | null = null;
 
-  constructor(private readonly router: Router) {}
+  constructor(private readonly router: Router) {
+    this.own = new OwnConn(router, true);
+  }
 
   forward(req: Request, slotId: number): void {
     const slot = this.router.slots[slotId]!;
     if (slot.backend === null) return req.fail('ERR handle request, slot is not ready, may be offline');
     if (slot.migrate !== null || slot.blocked) return req.fail('ERR handle response, ' + movedCause(slot));
-    if (!this.fits(slot, req.db, req.proto)) {
-      this.close();
-      this.conn = this.router.privateConn(slot.backend, req.db, req.proto);
-    }
-    this.slot?.blockers.delete(this.conn!);
+    const bc = this.own.to(slot.backend, req.db, req.proto);
+    if (this.conn !== null) this.slot?.blockers.delete(this.conn);
+    this.conn = bc;
     this.slot = slot;
-    slot.blockers.add(this.conn!);
-    this.conn!.push(req);
-  }
-
-  /** The connection in hand is open and reaches the slot's server in the request's db and protocol. */
-  private fits(slot: Slot, db: number, proto: Proto): boolean {
-    const [bc, to] = [this.conn, slot.backend!];
-    return (
-      bc !== null &&
-      bc.isOpen() &&
-      bc.host === to.host &&
-      bc.port === to.port &&
-      bc.db === db &&
-      bc.proto === proto
-    );
+    slot.blockers.add(bc);
+    bc.push(req);
   }
 
   /** The client is gone: a command it left blocked ends with the connection. */
   close(): void {
-    if (this.conn === null) return;
-    this.slot?.blockers.delete(this.conn);
-    this.conn.close();
+    if (this.conn !== null) this.slot?.blockers.delete(this.conn);
+    this.own.close();
     this.conn = null;
     this.slot = null;
   }

@@ -28,7 +28,8 @@ import { wrongArity } from './routing.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
 import type { ProxyInfo } from './ProxyInfo.js';
-import type { Transaction } from './Transaction.js';
+import { unwatch, type Transaction } from './Transaction.js';
+import type { Watch } from './Watch.js';
 import type { Subscriptions, SubscriptionKind } from './PubSub.js';
 
 /** The parts of a session that local commands read and change. */
@@ -42,6 +43,8 @@ export interface SessionState {
   quit: boolean;
   /** Open since MULTI (Transaction.ts); RESET discards it. */
   tx: Transaction | null;
+  /** Its watched keys (Watch.ts); RESET forgets them. */
+  watch: Watch | null;
   /** The client's subscriptions (PubSub.ts), made on first use. */
   subscriptions(): Subscriptions;
   /** Subscribed to anything: in RESP2 only pub/sub commands, PING, QUIT and RESET may follow. */
@@ -127,6 +130,7 @@ const reset: Handler = (ctx, s, req) => {
   s.name = null;
   s.proto = 2;
   s.tx = null;
+  unwatch(s);
   if (s.subscribed) s.subscriptions().close();
   s.authorized = ctx.sessionAuth === '';
   req.answer(RESET);

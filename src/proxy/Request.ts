@@ -9,6 +9,8 @@ import type { BackendTask } from './BackendTask.js';
 import type { CommandInfo } from './commands/CommandInfo.js';
 import { error, type Proto } from '../resp/encode.js';
 import { splitMultiBulk } from '../resp/RawCommand.js';
+import type { Router } from './Router.js';
+import type { Slot } from './Slot.js';
 
 /** The one who waits for a top-level request: its Session. */
 export interface RequestOwner {
@@ -27,6 +29,12 @@ export const ROUTE_LOCAL = -1;
 export const ROUTE_MULTI = -2;
 /** Not a request: a pub/sub message the session sends its client in turn with the replies. */
 export const ROUTE_PUSH = -3;
+
+/** A route of a client's own that the router tries before the slot's shared connections. */
+export interface OwnRoute {
+  /** True when it took the request (sent or answered it); false leaves it to the router. */
+  route(router: Router, slot: Slot, req: Request): boolean;
+}
 
 export type MergeFn = (req: Request) => Buffer;
 
@@ -77,6 +85,8 @@ export class Request implements BackendTask {
   skipReplies = 0;
   /** A transaction's EXEC: the keys of its commands (moved first while their slot migrates). */
   txKeys: Buffer[] | null = null;
+  /** Sent while its client watches keys: the router asks the watch first (Watch.ts). */
+  own: OwnRoute | null = null;
 
   /** The bytes sent to the backend are payload[payloadStart, payloadEnd). */
   payloadStart: number;

@@ -56,6 +56,7 @@ export class Router {
       req.fail('ERR handle request, slot is not ready, may be offline');
       return;
     }
+    if (req.own !== null && req.own.route(this, slot, req)) return;
     if (slot.migrate !== null) {
       forwardMigrating(this, slot, req);
       return;
@@ -180,9 +181,13 @@ export class Router {
     return this.opts.backend;
   }
 
-  /** A client's own backend connection, for its blocking commands: no receive timeout, as it waits by design. */
-  privateConn(sbc: SharedBackendConn, db: number, proto: Proto): BackendConn {
-    return new BackendConn(sbc.host, sbc.port, db, { ...this.opts.backend, recvTimeoutMs: 0 }, proto);
+  /**
+   * A client's own backend connection (OwnConn.ts). `waits`: for blocking commands, which wait
+   * by design, so it has no receive timeout.
+   */
+  privateConn(sbc: SharedBackendConn, db: number, proto: Proto, waits: boolean): BackendConn {
+    const opts = waits ? { ...this.opts.backend, recvTimeoutMs: 0 } : this.opts.backend;
+    return new BackendConn(sbc.host, sbc.port, db, opts, proto);
   }
 
   /** The slot moves: commands blocked on its old group are cancelled, so their clients retry. */

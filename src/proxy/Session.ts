@@ -1,10 +1,7 @@
 /**
  * One client connection: decodes requests, routes each one (local answer, split, or slot),
- * and writes replies back in request order, batched once per event-loop turn.
- *
- * Back-pressure: past `session_max_pipeline` unanswered requests, or when the client does
- * not read its replies, the session stops reading from the connection until things drain, so a
- * client can never make the proxy hold unbounded memory.
+ * and writes replies back in request order, batched once per event-loop turn. Its
+ * back-pressure is ClientFlow's.
  */
 import { performance } from 'node:perf_hooks';
 import type { RawCommand } from '../resp/RawCommand.js';
@@ -30,20 +27,18 @@ import { auth, LOCAL_HANDLERS, type SessionState } from './LocalCommands.js';
 import type { SessionHost } from './SessionHost.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, ROUTE_PUSH, type RequestOwner } from './Request.js';
 import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscriber } from './PubSub.js';
-import { Fifo } from '../utils/Fifo.js';
+import { ClientFlow, type FlowOwner } from './ClientFlow.js';
 import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import { BlockingConn } from './Blocking.js';
+import { OwnConn } from './OwnConn.js';
+import type { Watch } from './Watch.js';
 import type { Proto } from '../resp/encode.js';
 
 const EMPTY = Buffer.alloc(0);
-/**
- * Requests a new client may have in flight before the proxy has seen its reply sizes, and
- * the reply size assumed until then (64 × 64 KB = the 4 MB default budget).
- */
-const INITIAL_WINDOW = 64;
-const INITIAL_REPLY_SCALE = 64 * 1024;
 
-export class Session implements RequestSink, RequestOwner, Flushable, SessionState, ConnOwner, Subscriber {
+export class Session
+  implements RequestSink, RequestOwner, Flushable, SessionState, ConnOwner, Subscriber, FlowOwner
+{
   db = 0;
   authorized: boolean;
   name: Buffer | null = null;
@@ -51,8 +46,11 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   quit = false;
   /** Commands queued since MULTI. */
   tx: Transaction | null = null;
-  /** The client's own backend connection, once it sent a blocking command. */
+  /** Its watched keys, from WATCH to EXEC, DISCARD or UNWATCH. */
+  watch: Watch | null = null;
+  /** The client's own backend connections, once it sent a blocking command or a WATCH. */
   private blocking: BlockingConn | null = null;
+  private watchOwn: OwnConn | null = null;
   /** Its subscriptions, while it has some. */
   private subs: Subscriptions | null = null;
   flushQueued = NOT_QUEUED;
@@ -64,16 +62,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   /** performance.now() of the last read: the start time of the requests in it. */
   private lastRead = performance.now();
   private closed = false;
-  private readingPaused = false;
-  /** Requests handed to the router whose replies are not yet written to the client. */
-  private outstanding = 0;
-  private window = INITIAL_WINDOW;
-  /** Recent largest reply size (decays slowly): sizes the window to a byte budget. */
-  private replyScale = INITIAL_REPLY_SCALE;
-  /** The client is not reading: nothing more is sent for it until its connection drains. */
-  private slow = false;
-  private readonly deferred = new Fifo<Request>(4);
-  private sendTimer: NodeJS.Timeout | null = null;
+  private readonly flow: ClientFlow;
   /** The last flush waited one turn for the rest of a partly answered batch. */
   private heldBack = false;
 
@@ -91,6 +80,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     const o = host.options;
     this.authorized = host.sessionAuth === '';
     this.decoder = new RequestDecoder(o.limits);
+    this.flow = new ClientFlow(conn, o, this);
     conn.attach(this);
   }
 
@@ -110,7 +100,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       this.protocolError(e.message);
       return;
     }
-    if (this.pending >= this.host.options.maxPipeline || this.deferred.length > 0) this.pauseReading();
+    this.flow.afterRead(this.pending);
   }
 
   /**
@@ -196,28 +186,32 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
     else req.fail(CROSSSLOT);
   }
 
-  /**
-   * Hands a request to the router, unless this client already has `window` requests out:
-   * a client that does not read its replies gets a small window, so the replies it makes
-   * the proxy hold stay bounded (not session_max_pipeline × reply size).
-   */
+  /** Hands a request to the router, unless ClientFlow's window makes it wait. */
   private forward(req: Request, route: number, cmd: RawCommand | null = null): void {
     req.route = route;
-    if (this.outstanding >= this.window) {
-      this.deferred.push(req);
-      return;
-    }
-    this.send(req, cmd);
+    if (this.flow.admit(req)) this.send(req, cmd);
+  }
+
+  sendNow(req: Request): void {
+    this.send(req, null);
   }
 
   /** `cmd`: the request as just decoded, which a split command reads instead of decoding it again. */
   private send(req: Request, cmd: RawCommand | null): void {
-    this.outstanding++;
+    this.flow.outstanding++;
     if (req.route === ROUTE_MULTI) dispatchMulti(this.host.router, req, multiKind(req.info.name), cmd);
     else if (req.info.blocks?.(req.args) === true) {
       this.blocking ??= new BlockingConn(this.host.router);
       this.blocking.forward(req, req.route);
-    } else this.host.router.dispatch(req, req.route);
+    } else {
+      req.own ??= this.watch;
+      this.host.router.dispatch(req, req.route);
+    }
+  }
+
+  watchConn(): OwnConn {
+    this.watchOwn ??= new OwnConn(this.host.router, false);
+    return this.watchOwn;
   }
 
   private refuse(req: Request, info: CommandInfo, reason = info.reason): void {
@@ -231,7 +225,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   /** A big reply streams through as it arrives once every reply before it is out. */
   onRequestPart(req: Request): void {
     if (this.closed) req.parts = [];
-    else if (req === this.head && !writeParts(this.conn, req)) this.waitDrain();
+    else if (req === this.head && !writeParts(this.conn, req)) this.flow.waitDrain();
   }
 
   flush(): void {
@@ -266,27 +260,27 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
       if (req.route !== ROUTE_PUSH) {
         const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
         stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
-        if (req.route !== ROUTE_LOCAL) this.outstanding--;
+        if (req.route !== ROUTE_LOCAL) this.flow.outstanding--;
       }
-      this.replyScale = Math.max(req.parts === null ? len : req.partsLen, this.replyScale * 0.99);
+      this.flow.replied(req.parts === null ? len : req.partsLen);
       if (req.failed && this.host.options.breakOnFailure) broke = true;
       req = req.next;
       this.pending--;
     }
     this.head = req;
     if (req === null) this.tail = null;
-    if (count > 0 && !writeReplies(this.conn, first!, count, total, big)) this.waitDrain();
+    if (count > 0 && !writeReplies(this.conn, first!, count, total, big)) this.flow.waitDrain();
     if (cut) {
       this.conn.destroy();
       return;
     }
     if (req !== null && req.parts !== null) this.onRequestPart(req);
-    this.sendDeferred();
+    this.flow.sendDeferred();
     if (broke || (this.quit && this.head === null)) {
       this.closeAfterReplies();
       return;
     }
-    this.resumeIfDrained();
+    if (!this.quit) this.flow.resumeIfDrained(this.pending);
   }
 
   /**
@@ -296,7 +290,7 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private closeAfterReplies(): void {
     this.quit = true;
     this.conn.end();
-    if (this.readingPaused) this.resumeReading();
+    this.flow.resumeReading();
   }
 
   /**
@@ -314,51 +308,12 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   private partlyAnswered(): boolean {
     let req = this.head;
     while (req !== null && req.done) req = req.next;
-    return req !== null && req !== this.head && req.route !== ROUTE_LOCAL && this.deferred.length === 0;
-  }
-
-  /** Sends deferred requests while the window allows: replies in flight stay within a byte budget. */
-  private sendDeferred(): void {
-    if (this.slow) return;
-    const o = this.host.options;
-    this.window = Math.min(o.maxPipeline, Math.max(1, Math.floor(o.replyBudgetBytes / this.replyScale)));
-    while (this.deferred.length > 0 && this.outstanding < this.window)
-      this.send(this.deferred.shift()!, null);
-  }
-
-  private waitDrain(): void {
-    if (this.conn.unsent < this.host.options.sendBufferBytes) return;
-    this.slow = true;
-    this.window = 0;
-    this.pauseReading();
-    if (this.sendTimer === null && this.host.options.sendTimeoutMs > 0) {
-      this.sendTimer = setTimeout(() => this.conn.destroy(), this.host.options.sendTimeoutMs);
-    }
+    return req !== null && req !== this.head && req.route !== ROUTE_LOCAL && !this.flow.hasDeferred;
   }
 
   onDrain(): void {
-    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
-    this.sendTimer = null;
-    this.slow = false;
-    this.sendDeferred();
-    this.resumeIfDrained();
-  }
-
-  /** Reading paused for back-pressure resumes once the client reads and the pipeline has room. */
-  private resumeIfDrained(): void {
-    const room = this.pending < this.host.options.maxPipeline && this.deferred.length === 0;
-    if (this.readingPaused && !this.quit && this.sendTimer === null && room) this.resumeReading();
-  }
-
-  private pauseReading(): void {
-    if (this.readingPaused) return;
-    this.readingPaused = true;
-    this.conn.pause();
-  }
-
-  private resumeReading(): void {
-    this.readingPaused = false;
-    this.conn.resume();
+    this.flow.onDrain();
+    if (!this.quit) this.flow.resumeIfDrained(this.pending);
   }
 
   /**
@@ -375,8 +330,9 @@ export class Session implements RequestSink, RequestOwner, Flushable, SessionSta
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.sendTimer !== null) clearTimeout(this.sendTimer);
+    this.flow.stopTimer();
     this.blocking?.close();
+    this.watchOwn?.close();
     this.subs?.close();
     this.host.sessionClosed(this);
   }

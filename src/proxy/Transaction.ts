@@ -6,8 +6,8 @@
  * backend's +OK and +QUEUED replies are skipped and the client gets EXEC's reply.
  *
  * As in Redis, a command refused while queueing (unknown, wrong arity, not allowed, keys in
- * another slot) gets its error and makes EXEC answer EXECABORT. WATCH is not offered: a shared
- * connection cannot hold one client's watched keys.
+ * another slot) gets its error and makes EXEC answer EXECABORT. After WATCH, the transaction
+ * goes to the client's own connection that holds the watch (Watch.ts).
  */
 import { command, EMPTY_ARRAY, OK, simple } from '../resp/encode.js';
 import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
@@ -16,6 +16,8 @@ import { requestKeys } from './forward.js';
 import type { DecoderLimits } from '../resp/RequestDecoder.js';
 import type { Request } from './Request.js';
 import { checkCommand, CROSSSLOT, isRefusal, slotOfKeys } from './routing.js';
+import type { OwnConn } from './OwnConn.js';
+import { Watch } from './Watch.js';
 
 const QUEUED = simple('QUEUED');
 const MULTI = command(['MULTI']);
@@ -34,9 +36,12 @@ export function runsAtOnce(info: CommandInfo): boolean {
   return AT_ONCE.has(info.name);
 }
 
-/** Where a session keeps its open transaction. */
+/** Where a session keeps its open transaction and its watch. */
 export interface TransactionHolder {
   tx: Transaction | null;
+  watch: Watch | null;
+  /** The connection of its own that its watches go to. */
+  watchConn(): OwnConn;
 }
 
 export class Transaction {
@@ -44,13 +49,15 @@ export class Transaction {
   private readonly parts: Buffer[] = [MULTI];
   private bytes = MULTI.length + EXEC.length;
   private readonly keys: Buffer[] = [];
-  /** The slot every key so far hashes to; -1 before the first key. */
-  private slot = -1;
   private queued = 0;
   /** A command was refused while queueing: EXEC will discard the transaction. */
   private aborted = false;
 
-  constructor(private readonly limits: DecoderLimits) {}
+  constructor(
+    private readonly limits: DecoderLimits,
+    /** The slot every key so far hashes to (the watched one, if any); -1 before the first key. */
+    private slot: number,
+  ) {}
 
   /** An error that Session raised itself (an unknown command) dooms the transaction too. */
   abort(): void {
@@ -109,31 +116,58 @@ export class Transaction {
   }
 
   /**
-   * MULTI, EXEC, DISCARD and UNWATCH, as Redis answers them. Returns the slot to forward an
-   * EXEC to, or ANSWERED.
+   * MULTI, EXEC, DISCARD, WATCH and UNWATCH, as Redis answers them. Returns the slot to
+   * forward an EXEC or a WATCH to, or ANSWERED.
    */
   static control(s: TransactionHolder, req: Request, limits: DecoderLimits): number {
     const tx = s.tx;
     switch (req.info.name) {
       case 'MULTI':
         if (tx !== null) return fail(req, 'ERR MULTI calls can not be nested');
-        s.tx = new Transaction(limits);
+        s.tx = new Transaction(limits, s.watch?.slotId ?? -1);
         return answer(req, OK);
       case 'DISCARD':
         if (tx === null) return fail(req, 'ERR DISCARD without MULTI');
         s.tx = null;
+        unwatch(s);
         return answer(req, OK);
-      case 'EXEC':
+      case 'EXEC': {
         if (tx === null) return fail(req, 'ERR EXEC without MULTI');
         s.tx = null;
-        if (tx.aborted) return fail(req, 'EXECABORT Transaction discarded because of previous errors.');
-        if (tx.queued === 0) return answer(req, EMPTY_ARRAY);
+        // Redis forgets the watched keys with EXEC, whatever comes of it.
+        const watch = s.watch;
+        s.watch = null;
+        if (tx.aborted) {
+          watch?.end();
+          return fail(req, 'EXECABORT Transaction discarded because of previous errors.');
+        }
+        // An empty transaction still fails on a watched key that changed.
+        if (tx.queued === 0 && watch === null) return answer(req, EMPTY_ARRAY);
+        req.own = watch;
         return tx.seal(req);
+      }
+      case 'WATCH':
+        return watch(s, req);
       default:
-        // UNWATCH: no key is ever watched through the proxy.
+        unwatch(s);
         return answer(req, OK);
     }
   }
+}
+
+function watch(s: TransactionHolder, req: Request): number {
+  if (s.tx !== null) return fail(req, 'ERR WATCH inside MULTI is not allowed');
+  const slot = slotOfKeys(req.info, req.args);
+  if (slot < 0 || (s.watch !== null && s.watch.slotId !== slot)) return fail(req, CROSSSLOT);
+  s.watch ??= new Watch(slot, s.watchConn());
+  req.own = s.watch;
+  return slot;
+}
+
+/** UNWATCH, DISCARD, RESET: the client watches nothing any more. */
+export function unwatch(s: { watch: Watch | null }): void {
+  s.watch?.end();
+  s.watch = null;
 }
 
 function fail(req: Request, msg: string): number {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BigKeyLimits } from '../models/Slot.js';
+import type { BackendConn } from './BackendConn.js';
 import type { Router } from './Router.js';
 import type { Slot } from './Slot.js';
 import type { Request } from './Request.js';
@@ -41,7 +42,13 @@ export function holdKey(db: number, key: Buffer): string {
   return `${db}:${key.toString('latin1')}`;
 }
 
-export function forwardMigrating(router: Router, slot: Slot, req: Request): void {
+/** `dest`: the connection to the target the request must use (a watching client's own). */
+export function forwardMigrating(
+  router: Router,
+  slot: Slot,
+  req: Request,
+  dest: BackendConn | null = null,
+): void {
   const keys = requestKeys(req);
   const target = slot.backend!;
   if (slot.keyHolds !== null) {
@@ -55,7 +62,7 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
   }
   slot.track(req);
   if (keys.length === 0) {
-    target.get(req.db, req.seed, true, req.proto)!.push(req);
+    (dest ?? target.get(req.db, req.seed, true, req.proto)!).push(req);
     return;
   }
   const source = slot.migrate!.get(req.db, req.seed, true, req.proto)!;
@@ -64,7 +71,7 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
   const fail = (cause: string) => req.fail('ERR handle request, ' + cause);
   const probed = (r: Buffer) => {
     if (r[0] === 0x3a && r[1] === 0x31) return park(router, slot, req);
-    migrateKeys(router, slot, req, keys);
+    migrateKeys(router, slot, req, keys, dest);
   };
   const limits = slot.bigKey ?? DEFAULT_BIG_KEY;
   const probeArgs = [keys.length, ...keys, limits.elements, limits.bytes];
@@ -83,7 +90,13 @@ export function forwardMigrating(router: Router, slot: Slot, req: Request): void
   );
 }
 
-function migrateKeys(router: Router, slot: Slot, req: Request, keys: Buffer[]): void {
+function migrateKeys(
+  router: Router,
+  slot: Slot,
+  req: Request,
+  keys: Buffer[],
+  dest: BackendConn | null,
+): void {
   const target = slot.backend!;
   // Parsed once, when the slot's backend was set up.
   const { host, port } = target;
@@ -101,7 +114,7 @@ function migrateKeys(router: Router, slot: Slot, req: Request, keys: Buffer[]): 
         return;
       }
       // The slot may have switched while MIGRATE ran; the target is what this request chose.
-      target.get(req.db, req.seed, true, req.proto)!.push(req);
+      (dest ?? target.get(req.db, req.seed, true, req.proto)!).push(req);
     },
     (cause) => req.fail('ERR handle request, ' + cause),
   );

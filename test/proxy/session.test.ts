@@ -218,7 +218,6 @@ describe('commands answered by the proxy', () => {
     for (const cmd of [
       ['SHUTDOWN'],
       ['SSUBSCRIBE', 'ch'],
-      ['WATCH', 'refusal-probe'],
       ['WAIT', 0, 0],
       ['SWAPDB', 0, 1],
       ['DEBUG', 'FLUSHALL'],

@@ -24,7 +24,7 @@ export const enum Handling {
   Coalesce = 2,
   /** Refused with `-ERR handle request, command 'X' is not allowed` (or `reason`). */
   NotAllow = 3,
-  /** MULTI, EXEC, DISCARD, UNWATCH: the session's transaction (Transaction.ts). */
+  /** MULTI, EXEC, DISCARD, WATCH, UNWATCH: the session's transaction (Transaction.ts, Watch.ts). */
   Transaction = 4,
 }
 

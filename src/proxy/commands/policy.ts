@@ -14,7 +14,7 @@
  * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
  *   with stock Redis there is no sensible backend to send them to.
  * - SCRIPT LOAD/EXISTS/FLUSH and DBSIZE, which Codis refused, run on every backend (EveryBackend.ts).
- * - MULTI/EXEC, which Codis refused, work when the transaction's keys share a slot; blocking
+ * - MULTI/EXEC and WATCH, which Codis refused, work when the transaction's keys share a slot; blocking
  *   commands run on a backend connection of their client's own (Blocking.ts), and so do
  *   subscriptions (PubSub.ts).
  * - KEYS, FLUSHDB and FLUSHALL run on every backend too; SCAN and RANDOMKEY walk the groups one at a time
@@ -136,9 +136,9 @@ const groups: [Decision, string[]][] = [
     refuse('sharded pub/sub is not offered; SUBSCRIBE and PUBLISH work through the proxy'),
     ['ssubscribe', 'sunsubscribe', 'spublish'],
   ],
-  // Queued by the proxy and sent as one piece to the group of their slot (Transaction.ts).
-  [{ handling: Handling.Transaction, masterOnly: true }, ['multi', 'exec', 'discard', 'unwatch']],
-  [refuse('WATCH needs a backend connection of its own; MULTI/EXEC work without it'), ['watch']],
+  // Queued by the proxy and sent as one piece to the group of their slot (Transaction.ts);
+  // WATCH and a transaction after it go to the client's own connection (Watch.ts).
+  [{ handling: Handling.Transaction, masterOnly: true }, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
   [refuse('SWAPDB would swap the databases of each backend one by one, not at once'), ['swapdb']],
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [

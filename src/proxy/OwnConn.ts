@@ -1,0 +1,44 @@
+/**
+ * A backend connection of one client's own, for what a connection shared by many clients
+ * cannot carry: a blocking command (Blocking.ts), watched keys (Watch.ts). It is kept for the
+ * client's next such command while it still reaches the same server in the same database and
+ * protocol, and closed with the client.
+ */
+import type { Proto } from '../resp/encode.js';
+import type { BackendConn } from './BackendConn.js';
+import type { Router } from './Router.js';
+import type { SharedBackendConn } from './SharedBackendConn.js';
+
+export class OwnConn {
+  private conn: BackendConn | null = null;
+
+  /** `waits`: its commands may wait on the server for as long as they like (no receive timeout). */
+  constructor(
+    private readonly router: Router,
+    private readonly waits: boolean,
+  ) {}
+
+  /** A connection to `sbc`'s server in `db` and `proto`: the one in hand when it fits, else a new one. */
+  to(sbc: SharedBackendConn, db: number, proto: Proto): BackendConn {
+    const bc = this.conn;
+    if (
+      bc !== null &&
+      bc.isOpen() &&
+      bc.host === sbc.host &&
+      bc.port === sbc.port &&
+      bc.db === db &&
+      bc.proto === proto
+    ) {
+      return bc;
+    }
+    bc?.close();
+    this.conn = this.router.privateConn(sbc, db, proto, this.waits);
+    return this.conn;
+  }
+
+  /** What is still in flight on it fails. */
+  close(): void {
+    this.conn?.close();
+    this.conn = null;
+  }
+}
