@@ -8,7 +8,8 @@
  *   (MIGRATE moves it atomically), except a big key the dashboard copies in chunks: its copy on
  *   the target counts too until the move ends.
  * - INFO's Keyspace section sums the primaries' `INFO keyspace` the same way (KeyspaceInfo).
- * - KEYS is every primary's answer in one array; FLUSHDB and FLUSHALL empty every primary (the
+ * - KEYS and PUBSUB SHARDCHANNELS are every primary's answer in one array, PUBSUB SHARDNUMSUB
+ *   the sum of their counts; FLUSHDB and FLUSHALL empty every primary (the
  *   replicas follow). Like a split MSET, a flush is not atomic: if one server fails, the client
  *   gets an error naming it, and the others are empty.
  * Each goes on the connection the session's own commands use, so a command pipelined after
@@ -54,18 +55,50 @@ export function flush(router: Router, s: BackendSession, req: Request): void {
 
 /** KEYS pattern: the keys of every primary, in one array (the servers' arrays joined). */
 export function keys(router: Router, s: BackendSession, req: Request): void {
-  fanOut(req, 'KEYS', connections(router, s, req.seed, false), (replies) => {
-    let n = 0;
-    const bodies: Buffer[] = [];
-    for (const r of replies) {
-      const nl = r.indexOf(10);
-      const count = r[0] === 0x2a ? Number(r.toString('latin1', 1, nl - 1)) : NaN;
-      if (!(count >= 0)) return error('ERR handle response, bad KEYS reply');
-      n += count;
-      bodies.push(r.subarray(nl + 1));
+  fanOut(req, 'KEYS', connections(router, s, req.seed, false), (replies) => joinArrays('KEYS', replies));
+}
+
+/**
+ * PUBSUB SHARDCHANNELS [pattern]: every primary's, joined (a sharded channel lives on the
+ * primary of its slot only); PUBSUB SHARDNUMSUB: each channel's count summed over them.
+ */
+export function shardPubsub(router: Router, s: BackendSession, req: Request): void {
+  const conns = connections(router, s, req.seed, false);
+  if (req.info.name === 'PUBSUB|SHARDCHANNELS') {
+    fanOut(req, 'PUBSUB SHARDCHANNELS', conns, (replies) => joinArrays('PUBSUB SHARDCHANNELS', replies));
+    return;
+  }
+  fanOut(req, 'PUBSUB SHARDNUMSUB', conns, (replies) => {
+    const lists = replies.map(splitArrayReply);
+    const first = lists[0];
+    if (lists.some((l) => l === null || l.length !== first!.length)) {
+      return error('ERR handle response, bad PUBSUB SHARDNUMSUB reply');
     }
-    return Buffer.concat([arrayHeader(n), ...bodies]);
+    // name, count, name, count…: the names are the same everywhere, the counts add up.
+    const out = first!.slice();
+    for (let i = 1; i < out.length; i += 2) {
+      let sum = 0;
+      for (const l of lists) sum += integerReply(l![i]!, 0, l![i]!.length);
+      if (Number.isNaN(sum)) return error('ERR handle response, bad PUBSUB SHARDNUMSUB reply');
+      out[i] = integer(sum);
+    }
+    const head = replies[0]!.subarray(0, replies[0]!.indexOf(10) + 1);
+    return Buffer.concat([head, ...out]);
   });
+}
+
+/** The servers' arrays as one. */
+function joinArrays(what: string, replies: Buffer[]): Buffer {
+  let n = 0;
+  const bodies: Buffer[] = [];
+  for (const r of replies) {
+    const nl = r.indexOf(10);
+    const count = r[0] === 0x2a ? Number(r.toString('latin1', 1, nl - 1)) : NaN;
+    if (!(count >= 0)) return error(`ERR handle response, bad ${what} reply`);
+    n += count;
+    bodies.push(r.subarray(nl + 1));
+  }
+  return Buffer.concat([arrayHeader(n), ...bodies]);
 }
 
 /**

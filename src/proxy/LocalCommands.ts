@@ -20,7 +20,7 @@ import {
 } from '../resp/encode.js';
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
-import { dbsize, flush, keys, keyspace, script } from './EveryBackend.js';
+import { dbsize, flush, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
 import { slotsinfo, slotsmapping, slotsscan } from './SlotCommands.js';
 import { wantsKeyspace, type InfoFields } from './InfoText.js';
@@ -317,4 +317,8 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['PSUBSCRIBE', subscribe('pattern')],
   ['UNSUBSCRIBE', unsubscribe('channel')],
   ['PUNSUBSCRIBE', unsubscribe('pattern')],
+  ['SSUBSCRIBE', subscribe('shard')],
+  ['SUNSUBSCRIBE', unsubscribe('shard')],
+  ['PUBSUB|SHARDCHANNELS', (ctx, s, req) => shardPubsub(ctx.router, s, req)],
+  ['PUBSUB|SHARDNUMSUB', (ctx, s, req) => shardPubsub(ctx.router, s, req)],
 ]);

@@ -4,6 +4,11 @@
  * reaches each subscriber exactly once, whichever group it was published on, while slots move
  * and after a failover: the subscriptions follow the set of primaries (`sync`).
  *
+ * Sharded channels (SSUBSCRIBE, SPUBLISH) live on the group of their slot only, as in Redis
+ * Cluster. When that slot moves, the subscription moves with it to the new group, so the client
+ * keeps its subscription (a message published during the switch may be missed, as pub/sub
+ * never promises delivery).
+ *
  * The proxy confirms SUBSCRIBE, UNSUBSCRIBE and their pattern forms itself, with the client's
  * own counts, and drops the servers' confirmations; messages go to the client as the server
  * wrote them (in its protocol: arrays in RESP2, pushes in RESP3).
@@ -14,8 +19,9 @@ import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import type { BackendOptions } from './BackendConn.js';
 import type { Router } from './Router.js';
 import { groupsInOrder } from './KeyspaceScan.js';
+import { keySlot } from './routing.js';
 
-export type SubscriptionKind = 'channel' | 'pattern';
+export type SubscriptionKind = 'channel' | 'pattern' | 'shard';
 
 /** What the subscriptions need from their session. */
 export interface Subscriber {
@@ -36,8 +42,10 @@ export const PUBSUB_UNSENT_LIMIT = 32 * 1024 * 1024;
 const SUBSCRIBED_MODE = new Set([
   'SUBSCRIBE',
   'PSUBSCRIBE',
+  'SSUBSCRIBE',
   'UNSUBSCRIBE',
   'PUNSUBSCRIBE',
+  'SUNSUBSCRIBE',
   'PING',
   'QUIT',
   'RESET',
@@ -52,17 +60,23 @@ export function refusedWhileSubscribed(name: string): string | null {
 
 /** After a lost connection, the next attempt waits this long. */
 const RECONNECT_MS = 1000;
-const MESSAGE = Buffer.from('$7\r\nmessage\r\n');
-const PMESSAGE = Buffer.from('$8\r\npmessage\r\n');
+/** The frames passed on to the client: everything else a server sends here is the proxy's. */
+const MESSAGES = ['message', 'pmessage', 'smessage'].map((m) => Buffer.from(`$${m.length}\r\n${m}\r\n`));
 
 const VERB: Record<SubscriptionKind, { on: string; off: string }> = {
   channel: { on: 'subscribe', off: 'unsubscribe' },
   pattern: { on: 'psubscribe', off: 'punsubscribe' },
+  shard: { on: 'ssubscribe', off: 'sunsubscribe' },
 };
+
+/** Channels and patterns, made on every primary. */
+type Everywhere = Record<'channel' | 'pattern', Set<string>>;
 
 /** One client's subscriptions, and its connections to the primaries that carry them. */
 export class Subscriptions {
-  private readonly names: Record<SubscriptionKind, Set<string>> = { channel: new Set(), pattern: new Set() };
+  private readonly names: Everywhere = { channel: new Set(), pattern: new Set() };
+  /** Sharded channels, each made on the primary of its slot. */
+  private readonly shards = new Set<string>();
   private readonly conns = new Map<string, PubSubConn>();
 
   constructor(
@@ -70,47 +84,73 @@ export class Subscriptions {
     private readonly client: Subscriber,
   ) {}
 
-  /** Channels and patterns, as Redis counts a client's subscriptions. */
+  /** Every subscription: the client is subscribed while there is one. */
   get count(): number {
-    return this.names.channel.size + this.names.pattern.size;
+    return this.names.channel.size + this.names.pattern.size + this.shards.size;
   }
 
-  /** SUBSCRIBE / PSUBSCRIBE: one confirmation per name, with the running count. */
+  /** The count Redis confirms a (un)subscription with: sharded channels are counted apart. */
+  private countOf(kind: SubscriptionKind): number {
+    return kind === 'shard' ? this.shards.size : this.names.channel.size + this.names.pattern.size;
+  }
+
+  private set(kind: SubscriptionKind): Set<string> {
+    return kind === 'shard' ? this.shards : this.names[kind];
+  }
+
+  /** SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name, with the running count. */
   subscribe(kind: SubscriptionKind, args: readonly Buffer[]): Buffer {
+    const set = this.set(kind);
     const added: string[] = [];
     const out: Buffer[] = [];
     for (const a of args) {
       const name = a.toString('latin1');
-      if (!this.names[kind].has(name)) added.push(name);
-      this.names[kind].add(name);
-      out.push(this.confirmation(VERB[kind].on, a, this.count));
+      if (!set.has(name)) added.push(name);
+      set.add(name);
+      out.push(this.confirmation(VERB[kind].on, a, this.countOf(kind)));
     }
     // The connections there are get the new names; those sync() opens subscribe to all of them.
-    if (added.length > 0) for (const c of this.conns.values()) c.send(VERB[kind].on, added);
+    if (added.length > 0 && kind !== 'shard')
+      for (const c of this.conns.values()) c.send(VERB[kind].on, added);
     this.sync();
     return Buffer.concat(out);
   }
 
-  /** UNSUBSCRIBE / PUNSUBSCRIBE: the names given, or all of that kind; a confirmation for each. */
+  /** The UNSUBSCRIBEs: the names given, or all of that kind; a confirmation for each. */
   unsubscribe(kind: SubscriptionKind, args: readonly Buffer[]): Buffer {
-    const set = this.names[kind];
+    const set = this.set(kind);
     const names = args.length > 0 ? args.map((a) => a.toString('latin1')) : [...set];
     const out: Buffer[] = [];
     const removed: string[] = [];
     for (const name of names) {
       if (set.delete(name)) removed.push(name);
-      out.push(this.confirmation(VERB[kind].off, Buffer.from(name, 'latin1'), this.count));
+      out.push(this.confirmation(VERB[kind].off, Buffer.from(name, 'latin1'), this.countOf(kind)));
     }
-    if (names.length === 0) out.push(this.confirmation(VERB[kind].off, null, this.count));
+    if (names.length === 0) out.push(this.confirmation(VERB[kind].off, null, this.countOf(kind)));
     if (this.count === 0) this.close();
+    else if (kind === 'shard') this.sync();
     else if (removed.length > 0) for (const c of this.conns.values()) c.send(VERB[kind].off, removed);
     return Buffer.concat(out);
   }
 
-  /** Connections to exactly the current primaries: new ones get every subscription. */
+  /**
+   * Connections to exactly the primaries needed (all of them while there are channels or
+   * patterns, else those of the sharded channels' slots); each sharded channel on its slot's.
+   */
   sync(): void {
     if (this.count === 0) return;
-    const wanted = new Set(groupsInOrder(this.router).map((g) => g.addr));
+    const owners = new Map<string, Set<string>>();
+    for (const name of this.shards) {
+      const addr = this.router.slots[keySlot(Buffer.from(name, 'latin1'))]!.backend?.addr;
+      if (addr === undefined) continue; // an offline slot: made again once it has a group
+      let set = owners.get(addr);
+      if (set === undefined) owners.set(addr, (set = new Set()));
+      set.add(name);
+    }
+    const everywhere = this.names.channel.size + this.names.pattern.size > 0;
+    const wanted = everywhere
+      ? new Set(groupsInOrder(this.router).map((g) => g.addr))
+      : new Set(owners.keys());
     for (const [addr, c] of this.conns) {
       if (!wanted.has(addr)) {
         c.close();
@@ -118,10 +158,13 @@ export class Subscriptions {
       }
     }
     for (const addr of wanted) {
-      if (this.conns.has(addr)) continue;
-      const sbc = this.router.primary.get(addr)!;
-      const conn = new PubSubConn(sbc.host, sbc.port, this.router.backendOptions, this.client, this.names);
-      this.conns.set(addr, conn);
+      let conn = this.conns.get(addr);
+      if (conn === undefined) {
+        const sbc = this.router.primary.get(addr)!;
+        conn = new PubSubConn(sbc.host, sbc.port, this.router.backendOptions, this.client, this.names);
+        this.conns.set(addr, conn);
+      }
+      conn.shardsAre(owners.get(addr) ?? NONE);
     }
   }
 
@@ -130,6 +173,7 @@ export class Subscriptions {
     this.conns.clear();
     this.names.channel.clear();
     this.names.pattern.clear();
+    this.shards.clear();
     this.client.unsubscribedAll();
   }
 
@@ -144,9 +188,13 @@ export class Subscriptions {
   }
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 /** A subscribing connection to one primary: it resubscribes after a reconnect. */
 class PubSubConn {
   private socket: net.Socket | null = null;
+  /** The sharded channels whose slots this primary serves. */
+  private shards = new Set<string>();
   private readonly scanner = new ReplyScanner();
   /** The start of a frame that the last chunk did not finish. */
   private pending: Buffer[] = [];
@@ -158,9 +206,18 @@ class PubSubConn {
     private readonly port: number,
     private readonly opts: BackendOptions,
     private readonly client: Subscriber,
-    private readonly names: Record<SubscriptionKind, ReadonlySet<string>>,
+    private readonly names: Readonly<Everywhere>,
   ) {
     this.connect();
+  }
+
+  /** Subscribes to the sharded channels that came here, unsubscribes those that left. */
+  shardsAre(now: ReadonlySet<string>): void {
+    const gone = [...this.shards].filter((n) => !now.has(n));
+    const added = [...now].filter((n) => !this.shards.has(n));
+    this.shards = new Set(now);
+    if (gone.length > 0) this.send(VERB.shard.off, gone);
+    if (added.length > 0) this.send(VERB.shard.on, added);
   }
 
   send(verb: string, names: readonly string[]): void {
@@ -183,6 +240,7 @@ class PubSubConn {
     for (const kind of ['channel', 'pattern'] as const) {
       if (this.names[kind].size > 0) this.send(VERB[kind].on, [...this.names[kind]]);
     }
+    if (this.shards.size > 0) this.send(VERB.shard.on, [...this.shards]);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -214,7 +272,7 @@ class PubSubConn {
       const frame = this.pending.length > 0 ? Buffer.concat([...this.pending, piece]) : piece;
       this.pending = [];
       const body = frame.indexOf(10) + 1;
-      if (startsWith(frame, body, MESSAGE) || startsWith(frame, body, PMESSAGE)) this.client.deliver(frame);
+      if (MESSAGES.some((m) => startsWith(frame, body, m))) this.client.deliver(frame);
       pos = end;
     }
   }

@@ -43,8 +43,9 @@ export function keySlot(key: Buffer): number {
 /** The slot of a forwarded command's keys (0 without keys); -1 when they span slots. */
 export function slotOfKeys(info: CommandInfo, args: readonly Buffer[]): number {
   if (info.keyKind === KeyKind.Single) return keySlot(args[info.firstKey]!);
-  // PUBLISH goes to the group of its channel's slot (subscribers listen on every group).
-  if (info.keyKind === KeyKind.None) return info.name === 'PUBLISH' ? keySlot(args[1]!) : 0;
+  // PUBLISH goes to the group of its channel's slot (subscribers listen on every group), and
+  // SPUBLISH to the one group where its sharded channel's subscribers are.
+  if (info.keyKind === KeyKind.None) return info.name.endsWith('PUBLISH') ? keySlot(args[1]!) : 0;
   const n = collectKeys(info, args, keyScratch);
   // Malformed key arguments (a bad numkeys…): any backend answers with Redis's own error.
   if (n <= 0) return 0;

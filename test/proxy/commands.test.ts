@@ -124,10 +124,13 @@ test('support decisions and flags', () => {
   allHandled('debug shutdown monitor sync psync', Handling.NotAllow);
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
-  allHandled('multi exec discard unwatch', Handling.Transaction);
-  allHandled('ssubscribe spublish watch migrate move swapdb function cluster acl', Handling.NotAllow);
-  allHandled('subscribe psubscribe unsubscribe punsubscribe', Handling.Local);
-  allHandled('publish pubsub', Handling.Forward);
+  allHandled('multi exec discard watch unwatch', Handling.Transaction);
+  allHandled('migrate move swapdb function cluster acl', Handling.NotAllow);
+  allHandled('subscribe psubscribe unsubscribe punsubscribe ssubscribe sunsubscribe', Handling.Local);
+  allHandled('publish spublish pubsub', Handling.Forward);
+  const pubsubSub = (n: string) => lookupSub(must('pubsub'), B(n))!.handling;
+  for (const n of ['channels', 'numsub', 'numpat']) assert.equal(pubsubSub(n), Handling.Forward, n);
+  for (const n of ['shardchannels', 'shardnumsub']) assert.equal(pubsubSub(n), Handling.Local, n);
   // SCRIPT: LOAD, EXISTS and FLUSH are local (run on every backend); other subcommands are refused.
   const scriptSub = (n: string) => lookupSub(must('script'), B(n))!.handling;
   for (const n of ['load', 'exists', 'flush']) assert.equal(scriptSub(n), Handling.Local, n);

@@ -109,6 +109,85 @@ test("subscriptions follow the primaries: a channel's slot moved to a new group 
   }
 });
 
+const shardSubscribersReach = (server: { call: RespClient['call'] }, channel: string, n: number) =>
+  reaches(
+    `shard subscribers of ${channel}`,
+    async () => ((await server.call('PUBSUB', 'SHARDNUMSUB', channel)) as Reply[])[1]!,
+    n,
+  );
+
+test("sharded channels live on their slot's group only; SPUBLISH reaches them there, counted apart", async () => {
+  const [ch0, ch1] = [keyOn('shard', 0), keyOn('shard', 1)];
+  const sub = await two.proxy.connect();
+  try {
+    assert.deepEqual(text(await sub.call('SUBSCRIBE', 'plain')), ['subscribe', 'plain', 1]);
+    sub.writeRaw(`*3\r\n$10\r\nSSUBSCRIBE\r\n$${ch0.length}\r\n${ch0}\r\n$${ch1.length}\r\n${ch1}\r\n`);
+    // As in Redis, the sharded count is the client's sharded channels only.
+    assert.deepEqual(await frames(sub, 2), [
+      ['ssubscribe', ch0, 1],
+      ['ssubscribe', ch1, 2],
+    ]);
+    await shardSubscribersReach(two.servers[0]!, ch0, 1);
+    await shardSubscribersReach(two.servers[1]!, ch1, 1);
+    assert.equal(await two.servers[1]!.call('PUBSUB', 'SHARDNUMSUB', ch0).then((r) => (r as Reply[])[1]), 0);
+    assert.equal(await two.client.call('SPUBLISH', ch0, 'zero'), 1);
+    assert.equal(await two.client.call('SPUBLISH', ch1, 'one'), 1);
+    assert.equal(await two.client.call('PUBLISH', ch1, 'not sharded'), 0, 'the two namespaces stay apart');
+    assert.deepEqual(await frames(sub, 2), [
+      ['smessage', ch0, 'zero'],
+      ['smessage', ch1, 'one'],
+    ]);
+    assert.deepEqual(
+      ((await two.client.call('PUBSUB', 'SHARDCHANNELS')) as Buffer[]).map(String).sort(),
+      [ch0, ch1].sort(),
+    );
+    assert.deepEqual(text(await two.client.call('PUBSUB', 'SHARDNUMSUB', ch0, ch1, 'none')), [
+      ch0,
+      1,
+      ch1,
+      1,
+      'none',
+      0,
+    ]);
+    sub.writeRaw('*1\r\n$12\r\nSUNSUBSCRIBE\r\n');
+    assert.deepEqual(
+      (await frames(sub, 2)).sort(),
+      [
+        ['sunsubscribe', ch0, 1],
+        ['sunsubscribe', ch1, 0],
+      ].sort(),
+    );
+    // Still subscribed to 'plain'; dropping it too leaves subscribed mode.
+    assert.deepEqual(text(await sub.call('UNSUBSCRIBE')), ['unsubscribe', 'plain', 0]);
+    assert.equal(await sub.call('SET', ch0, 'normal again'), 'OK');
+    await shardSubscribersReach(two.servers[1]!, ch1, 0);
+  } finally {
+    sub.destroy();
+    await two.client.call('DEL', ch0);
+  }
+});
+
+test('a sharded subscription follows its slot to a new group', async () => {
+  const ch = keyOn('shard-moving', 0);
+  const slot = slotOf(ch);
+  const [from, to] = two.servers;
+  const sub = await two.proxy.connect();
+  try {
+    assert.deepEqual(text(await sub.call('SSUBSCRIBE', ch)), ['ssubscribe', ch, 1]);
+    await shardSubscribersReach(from!, ch, 1);
+    const moved = [{ id: slot, backend_addr: to!.addr, backend_addr_group_id: 2 }];
+    assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, moved)).status, 200);
+    await shardSubscribersReach(to!, ch, 1);
+    await shardSubscribersReach(from!, ch, 0);
+    assert.equal(await two.client.call('SPUBLISH', ch, 'after the move'), 1);
+    assert.deepEqual(await frames(sub, 1), [['smessage', ch, 'after the move']]);
+  } finally {
+    sub.destroy();
+    const back = [{ id: slot, backend_addr: from!.addr, backend_addr_group_id: 1 }];
+    await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+  }
+});
+
 test("redis-py's PubSub works through the proxy", async () => {
   const app = `
 import sys, redis

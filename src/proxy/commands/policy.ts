@@ -128,14 +128,13 @@ const groups: [Decision, string[]][] = [
   [BLOCKING, ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop']],
   [refuse('WAIT counts the replicas of one backend only and blocks a shared connection'), ['wait']],
   // Subscriptions are the session's, made on every group (PubSub.ts); PUBLISH goes to the group
-  // of its channel's slot. Sharded pub/sub (SSUBSCRIBE…) is Redis Cluster's: not offered.
-  [LOCAL, ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe']],
-  // PUBSUB CHANNELS/NUMSUB/NUMPAT: any primary has every subscription.
-  [MASTER_ONLY, ['publish', 'pubsub']],
-  [
-    refuse('sharded pub/sub is not offered; SUBSCRIBE and PUBLISH work through the proxy'),
-    ['ssubscribe', 'sunsubscribe', 'spublish'],
-  ],
+  // of its channel's slot. A sharded channel (SSUBSCRIBE) is made on its slot's group only, and
+  // SPUBLISH goes there.
+  [LOCAL, ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe']],
+  // PUBSUB CHANNELS/NUMSUB/NUMPAT: any primary has every subscription. Sharded channels are
+  // spread over the groups: SHARDCHANNELS and SHARDNUMSUB ask every primary (EveryBackend.ts).
+  [MASTER_ONLY, ['publish', 'spublish', 'pubsub']],
+  [LOCAL, ['pubsub|shardchannels', 'pubsub|shardnumsub']],
   // Queued by the proxy and sent as one piece to the group of their slot (Transaction.ts);
   // WATCH and a transaction after it go to the client's own connection (Watch.ts).
   [{ handling: Handling.Transaction, masterOnly: true }, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
