@@ -148,6 +148,17 @@ describe('commands answered by the proxy', () => {
     d.destroy();
   });
 
+  test("TIME answers a backend's clock as Redis's two-element array", async () => {
+    const c = await main.connect();
+    const before = Date.now();
+    const [sec, usec] = ((await c.call('TIME')) as Buffer[]).map(Number);
+    const ms = sec! * 1000 + usec! / 1000;
+    assert.ok(usec! >= 0 && usec! < 1e6, String(usec));
+    assert.ok(Math.abs(ms - before) < 5000, `TIME ${ms} vs local ${before}`);
+    assert.match(errorOf(await c.call('TIME', 'extra')), /^ERR wrong number of arguments/);
+    c.destroy();
+  });
+
   test('QUIT answers +OK, then the proxy closes the connection and ignores what follows', async () => {
     const c = await main.connect();
     const replies = [c.readReply(), c.readReply()];

@@ -81,6 +81,8 @@ const groups: [Decision, string[]][] = [
   ],
   // Codis allowed these key-less commands; kept for compatibility (sent to a random slot).
   [FORWARD, ['pfselftest', 'role']],
+  // TIME: any server's clock will do (rate limiters and lock libraries ask it); slot 0's group's.
+  [FORWARD, ['time']],
   // Writes (the Write flag comes from Redis's `write` flag): Codis's list, plus the same-slot
   // multi-key writes Codis refused (RENAME, RENAMENX, MSETNX, BITOP) now that the router checks
   // slots, plus Redis 4–7 additions. XREADGROUP is a write (it moves the group's cursor).
@@ -143,7 +145,7 @@ const groups: [Decision, string[]][] = [
   [
     ADMIN,
     `debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency slowlog
-     lolwut time function`.split(/\s+/),
+     lolwut function`.split(/\s+/),
   ],
   [
     REPLICATION,
