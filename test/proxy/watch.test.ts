@@ -6,6 +6,7 @@ import { evenSlots, keyOn, proxyOverTwoGroups, putProxyAdmin, startProxy } from 
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
+import { runProgram } from '../helpers/run.js';
 
 // WATCH through the proxy: optimistic transactions as Redis runs them.
 const two = proxyOverTwoGroups({ client: true });
@@ -240,4 +241,29 @@ test('ioredis: an optimistic-locking retry loop with watch() counts every increm
     await clients[0]!.del(key);
     await Promise.all(clients.map((c) => c.quit()));
   }
+});
+
+test("redis-py's transaction() helper retries on a watched key until EXEC succeeds", async () => {
+  // Two threads increment through read-then-write transactions; none of the 200 may be lost.
+  const app = `
+import sys, threading, redis
+r = redis.Redis(port=int(sys.argv[1]))
+key = '{w-py}n'
+def bump(pipe):
+    v = int(pipe.get(key) or 0)
+    pipe.multi()
+    pipe.set(key, v + 1)
+def work():
+    c = redis.Redis(port=int(sys.argv[1]))
+    for _ in range(100):
+        c.transaction(bump, key)
+threads = [threading.Thread(target=work) for _ in range(2)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(r.get(key).decode())
+r.delete(key)
+`;
+  const run = await runProgram('/usr/bin/python3', ['-c', app, String(two.proxy.port)]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.trim(), '200');
 });
