@@ -20,6 +20,7 @@ import {
 } from '../resp/encode.js';
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
+import { clientKill, ofType } from './ClientKill.js';
 import { dbsize, flush, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
 import { slotsinfo, slotsmapping, slotsscan } from './SlotCommands.js';
@@ -50,6 +51,8 @@ export interface SessionState {
   /** Subscribed to anything: in RESP2 only pub/sub commands, PING, QUIT and RESET may follow. */
   readonly subscribed: boolean;
   readonly remote: string;
+  /** Closes the client's connection at once (CLIENT KILL from another client). */
+  close(): void;
 }
 
 export interface LocalContext {
@@ -226,26 +229,24 @@ const hello: Handler = (ctx, s, req) => {
 /** CLIENT LIST [TYPE normal|…] [ID id …]: this process's clients, one line each, as Redis lists them. */
 function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
   const args = req.args;
-  let ids: Set<number> | null = null;
+  let match: (c: SessionState) => boolean = () => true;
   if (args.length === 4 && upper(args[2]!) === 'TYPE') {
-    const type = lower(args[3]!);
-    if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(type)) {
-      return req.answer(error(`ERR Unknown client type '${args[3]!.toString()}'`));
-    }
-    // Every client of a proxy is a normal one.
-    if (type !== 'normal') ids = new Set();
+    const m = ofType(args[3]!.toString('latin1'));
+    if (m === null) return req.answer(error(`ERR Unknown client type '${args[3]!.toString()}'`));
+    match = m;
   } else if (args.length >= 4 && upper(args[2]!) === 'ID') {
-    ids = new Set();
+    const ids = new Set<number>();
     for (const a of args.slice(3)) {
       const id = Number(a.toString('latin1'));
       if (!Number.isSafeInteger(id) || id <= 0) return req.answer(error('ERR Invalid client ID'));
       ids.add(id);
     }
+    match = (c) => ids.has(c.id);
   } else if (args.length !== 2) {
     return req.answer(error('ERR syntax error'));
   }
   // The proxy does not keep each client's last command: only the asker's is known.
-  const lines = ctx.info.clients().filter((c) => ids === null || ids.has(c.id));
+  const lines = ctx.info.clients().filter(match);
   const text = lines.map((c) => ctx.info.clientLine(c, c === s ? 'client|list' : 'NULL') + '\n');
   req.answer(verbatim(text.join(''), s.proto));
 }
@@ -276,6 +277,8 @@ const client: Handler = (ctx, s, req) => {
       return req.answer(verbatim(ctx.info.clientLine(s, 'client|info') + '\n', s.proto));
     case 'LIST':
       return clientList(ctx, s, req);
+    case 'KILL':
+      return clientKill(ctx, s, req);
     default: {
       // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
       const info = lookupSub(req.info, req.args[1]!);

@@ -142,9 +142,9 @@ test('support decisions and flags', () => {
   );
   const client = must('client');
   assert.equal(client.handling, Handling.Local);
-  for (const s of ['setname', 'getname', 'id', 'list'])
+  for (const s of ['setname', 'getname', 'id', 'list', 'kill'])
     assert.equal(lookupSub(client, B(s))?.handling, Handling.Local);
-  for (const s of ['kill', 'pause', 'tracking', 'reply']) {
+  for (const s of ['pause', 'tracking', 'reply', 'no-evict']) {
     assert.equal(lookupSub(client, B(s))?.handling, Handling.NotAllow, s);
   }
   assert.equal(lookupSub(must('memory'), B('usage'))?.handling, Handling.Forward);
@@ -487,7 +487,7 @@ test('COMMAND COUNT and LIST cover exactly the accepted commands', async () => {
   const theirs = new Set(listed(await call(argv('COMMAND LIST'))));
   for (const n of ours) assert.ok(theirs.has(n) || n.startsWith('slots'), n);
   assert.ok(ours.has('get') && ours.has('client|setname') && ours.has('slotsmapping'));
-  assert.ok(ours.has('blpop') && !ours.has('client|kill') && !ours.has('config|set'));
+  assert.ok(ours.has('blpop') && !ours.has('client|pause') && !ours.has('config|set'));
   assert.ok(ours.has('config|get'));
   for (const filter of [
     'FILTERBY PATTERN *ea?*',

@@ -109,7 +109,7 @@ test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', 
   }
   // The CLIENT subcommands that act on the server's connections are refused with the reason.
   for (const args of [
-    ['KILL', 'ID', '5'],
+    ['NO-EVICT', 'on'],
     ['TRACKING', 'on'],
     ['pause', '10'],
   ]) {
@@ -118,7 +118,7 @@ test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', 
     assert.equal(
       e.message,
       `ERR handle request, command 'CLIENT ${args[0]!.toUpperCase()}' is not allowed ` +
-        '(only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are supported by the proxy)',
+        '(only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL and SETINFO are supported by the proxy)',
     );
   }
   r.close();
@@ -145,6 +145,9 @@ test("CLIENT LIST shows the proxy's own clients, filtered by ID and TYPE as in R
     assert.match(String(await a.call('CLIENT', 'LIST', 'ID', idB)), new RegExp(`^id=${idB} `));
     assert.equal(String(await a.call('CLIENT', 'LIST', 'TYPE', 'pubsub')), '');
     assert.ok(String(await a.call('CLIENT', 'LIST', 'TYPE', 'normal')).includes(`id=${idB} `));
+    await b.call('SUBSCRIBE', 'listed');
+    assert.match(String(await a.call('CLIENT', 'LIST', 'TYPE', 'pubsub')), new RegExp(`^id=${idB} `));
+    assert.ok(!String(await a.call('CLIENT', 'LIST', 'TYPE', 'normal')).includes(`id=${idB} `));
     for (const [args, msg] of [
       [['ID', 'x'], 'ERR Invalid client ID'],
       [['TYPE', 'nope'], "ERR Unknown client type 'nope'"],
@@ -166,4 +169,38 @@ test("CONFIG GET reads slot 0's group server; the rest of CONFIG is refused", as
   assert.ok(e instanceof RedisError);
   assert.match(e.message, /^ERR handle request, command 'CONFIG SET' is not allowed \(only CONFIG GET/);
   assert.equal(String(((await two.servers[0]!.call('CONFIG', 'GET', 'maxmemory')) as Buffer[])[1]), '0');
+});
+
+test("CLIENT KILL closes the proxy's own clients by ID, ADDR or TYPE, and the asker last", async () => {
+  const [a, b, c, d] = await Promise.all([0, 1, 2, 3].map(() => two.proxy.connect()));
+  try {
+    const id = async (x: typeof a) => (await x.call('CLIENT', 'ID')) as number;
+    const addr = async (x: typeof a) => /addr=(\S+)/.exec(String(await x.call('CLIENT', 'INFO')))![1]!;
+    assert.equal(await a.call('CLIENT', 'KILL', 'ID', await id(b)), 1);
+    await b.waitClosed(5000);
+    // The old form: one address, +OK or an error.
+    assert.equal(await a.call('CLIENT', 'KILL', await addr(c)), 'OK');
+    await c.waitClosed(5000);
+    const none = await a.call('CLIENT', 'KILL', '10.9.8.7:6');
+    assert.ok(none instanceof RedisError && none.message === 'ERR No such client', String(none));
+    await d.call('SUBSCRIBE', 'doomed');
+    assert.equal(await a.call('CLIENT', 'KILL', 'TYPE', 'pubsub', 'USER', 'default'), 1);
+    await d.waitClosed(5000);
+    for (const [args, msg] of [
+      [['ID', '0'], 'ERR client-id should be greater than 0'],
+      [['TYPE', 'nope'], "ERR Unknown client type 'nope'"],
+      [['USER', 'bob'], "ERR No such user 'bob'"],
+      [['ID', '1', 'SKIPME'], 'ERR syntax error'],
+      [['MAXAGE', '5'], 'ERR syntax error'],
+    ] as const) {
+      const e = await a.call('CLIENT', 'KILL', ...args);
+      assert.ok(e instanceof RedisError && e.message === msg, `CLIENT KILL ${args.join(' ')}: ${String(e)}`);
+    }
+    // SKIPME yes is the default; with no, the asker gets its reply, then is closed.
+    assert.equal(await a.call('CLIENT', 'KILL', 'ID', await id(a)), 0);
+    assert.equal(await a.call('CLIENT', 'KILL', 'ID', await id(a), 'SKIPME', 'no'), 1);
+    await a.waitClosed(5000);
+  } finally {
+    for (const x of [a, b, c, d]) x.destroy();
+  }
 });

@@ -116,7 +116,7 @@ const groups: [Decision, string[]][] = [
   // Answered by the proxy. RESET is local too: it resets the *session* (db 0, name, RESP2,
   // authorization) and must not reset a shared backend connection.
   [LOCAL, ['ping', 'echo', 'quit', 'auth', 'select', 'info', 'command', 'hello', 'reset']],
-  [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info', 'client|list']],
+  [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info', 'client|list', 'client|kill']],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
   // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
@@ -169,7 +169,7 @@ for (const [decision, names] of groups) {
 // Containers whose subcommands differ from the container's own decision.
 table.set('client', {
   handling: Handling.Local,
-  subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are supported by the proxy'),
+  subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL and SETINFO are supported by the proxy'),
 });
 // Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
 // checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.
