@@ -45,6 +45,11 @@ export class BlockingConn {
     bc.push(req);
   }
 
+  /** A blocking command is out. */
+  get busy(): boolean {
+    return this.conn !== null && this.conn.pending > 0;
+  }
+
   /** The client is gone: a command it left blocked ends with the connection. */
   close(): void {
     if (this.conn !== null) this.slot?.blockers.delete(this.conn);

@@ -8,6 +8,8 @@ import type { OpStatsJson, Stats } from './Stats.js';
 /** One process's part (JSON-safe: it crosses the primary–worker channel). */
 export interface ProcessTotals {
   sessionsAlive: number;
+  /** Clients waiting on a blocking command. */
+  sessionsBlocked: number;
   sessionsTotal: number;
   commands: number;
   qps: number;
@@ -25,10 +27,17 @@ export interface ProcessTotals {
 }
 
 /** This process's totals; `ops` only when asked for (INFO commandstats). */
-export function ownTotals(counters: Stats, rss: number, startedMs: number, withOps: boolean): ProcessTotals {
+export function ownTotals(
+  counters: Stats,
+  blocked: number,
+  rss: number,
+  startedMs: number,
+  withOps: boolean,
+): ProcessTotals {
   const cpu = process.cpuUsage();
   return {
     sessionsAlive: counters.sessionsAlive,
+    sessionsBlocked: blocked,
     sessionsTotal: counters.sessionsTotal,
     commands: counters.total,
     qps: counters.qps,
@@ -51,6 +60,7 @@ export function primaryTotals(rss: number, startedMs: number): ProcessTotals {
 function none(): ProcessTotals {
   return {
     sessionsAlive: 0,
+    sessionsBlocked: 0,
     sessionsTotal: 0,
     commands: 0,
     qps: 0,
@@ -68,6 +78,7 @@ export function sumTotals(parts: readonly ProcessTotals[]): ProcessTotals {
   const sum = none();
   for (const p of parts) {
     sum.sessionsAlive += p.sessionsAlive;
+    sum.sessionsBlocked += p.sessionsBlocked;
     sum.sessionsTotal += p.sessionsTotal;
     sum.commands += p.commands;
     sum.qps += p.qps;

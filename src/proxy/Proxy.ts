@@ -322,7 +322,9 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** This process's counters, CPU and memory. */
   totals(withOps: boolean): ProcessTotals {
-    return ownTotals(this.counters, this.rusage.mem, this.startTime.getTime(), withOps);
+    let blocked = 0;
+    for (const s of this.sessions) if (s.blocked) blocked++;
+    return ownTotals(this.counters, blocked, this.rusage.mem, this.startTime.getTime(), withOps);
   }
 
   private renderInfo({ sections, session, keyspace }: InfoAsk, t: ProcessTotals): string {
@@ -338,7 +340,11 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
         tcp_port: Number(this.model.proxy_addr.split(':').pop()),
         uptime_in_seconds: Math.floor((Date.now() - t.startedMs) / 1000),
       },
-      clients: { connected_clients: t.sessionsAlive, maxclients: this.config.proxy_max_clients },
+      clients: {
+        connected_clients: t.sessionsAlive,
+        maxclients: this.config.proxy_max_clients,
+        blocked_clients: t.sessionsBlocked,
+      },
       memory: {
         used_memory: mem,
         used_memory_rss: mem,

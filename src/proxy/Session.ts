@@ -337,6 +337,11 @@ export class Session
     this.host.sessionClosed(this);
   }
 
+  /** Waiting on a blocking command (INFO's blocked_clients). */
+  get blocked(): boolean {
+    return this.blocking?.busy === true;
+  }
+
   get subscribed(): boolean {
     return this.subs !== null && this.subs.count > 0;
   }

@@ -22,11 +22,14 @@ test('BLPOP waits for a push while other clients of the same group go on', async
   try {
     const popped = waiter.call('BLPOP', list, 0);
     await blockedClientsReach(two.servers[0]!, 1);
+    // As Redis counts them (redis-cli --stat shows it).
+    assert.match(String(await two.client.call('INFO', 'clients')), /\r\nblocked_clients:1\r\n/);
     // The shared connection to that group is not held up by the blocked command.
     const busy = Array.from({ length: 200 }, (_, i) => ['SET', keyOn(`blq-other${i}`, 0), i] as const);
     assert.equal((await two.client.pipeline(busy)).length, 200);
     assert.equal(await two.client.call('RPUSH', list, 'job-1'), 1);
     assert.deepEqual(((await popped) as Buffer[]).map(String), [list, 'job-1']);
+    assert.match(String(await two.client.call('INFO', 'clients')), /\r\nblocked_clients:0\r\n/);
     // A timeout gives Redis's null array; the same connection serves the next blocking call.
     assert.equal(await waiter.call('BLPOP', list, '0.05'), null);
     await two.client.call('DEL', ...busy.map((c) => c[1]));
