@@ -4,6 +4,7 @@
  *   reads: a script loaded through the proxy can then be called with EVALSHA on whichever group
  *   holds the keys. Clients such as redis-py's Script and Lock load their scripts this way after
  *   a NOSCRIPT.
+ * - FUNCTION LOAD, DELETE, FLUSH and RESTORE go to each group's primary, for the same reason.
  * - DBSIZE is the sum over the primaries. A key lives on one group, even while its slot migrates
  *   (MIGRATE moves it atomically), except a big key the dashboard copies in chunks: its copy on
  *   the target counts too until the move ends.
@@ -37,6 +38,17 @@ export function script(router: Router, s: BackendSession, req: Request): void {
   const name = req.info.name.slice('SCRIPT|'.length);
   fanOut(req, `SCRIPT ${name}`, connections(router, s, req.seed, true), (replies) =>
     name === 'LOAD' ? replies[0]! : name === 'FLUSH' ? OK : allHave(replies),
+  );
+}
+
+/**
+ * FUNCTION LOAD, DELETE, FLUSH or RESTORE on every primary (the replicas follow, as Redis
+ * propagates them): FCALL then finds the library on whichever group holds its keys.
+ */
+export function functions(router: Router, s: BackendSession, req: Request): void {
+  const name = req.info.name.slice('FUNCTION|'.length);
+  fanOut(req, `FUNCTION ${name}`, connections(router, s, req.seed, false), (replies) =>
+    name === 'LOAD' ? replies[0]! : OK,
   );
 }
 

@@ -21,7 +21,7 @@ import {
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
-import { dbsize, flush, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
+import { dbsize, flush, functions, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
 import { slotsinfo, slotsmapping, slotsscan } from './SlotCommands.js';
 import { wantsKeyspace, type InfoFields } from './InfoText.js';
@@ -307,6 +307,10 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['SCRIPT|LOAD', scriptEverywhere],
   ['SCRIPT|EXISTS', scriptEverywhere],
   ['SCRIPT|FLUSH', scriptEverywhere],
+  ...['LOAD', 'DELETE', 'FLUSH', 'RESTORE'].map((sub): [string, Handler] => [
+    `FUNCTION|${sub}`,
+    (ctx, s, req) => functions(ctx.router, s, req),
+  ]),
   ['DBSIZE', (ctx, s, req) => dbsize(ctx.router, s, req)],
   ['KEYS', (ctx, s, req) => keys(ctx.router, s, req)],
   ['FLUSHDB', (ctx, s, req) => flush(ctx.router, s, req)],

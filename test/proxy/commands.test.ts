@@ -125,7 +125,11 @@ test('support decisions and flags', () => {
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
   allHandled('multi exec discard watch unwatch', Handling.Transaction);
-  allHandled('migrate move swapdb function cluster acl', Handling.NotAllow);
+  allHandled('migrate move swapdb cluster acl', Handling.NotAllow);
+  const functionSub = (n: string) => lookupSub(must('function'), B(n))!.handling;
+  for (const n of ['load', 'delete', 'flush', 'restore']) assert.equal(functionSub(n), Handling.Local, n);
+  for (const n of ['list', 'dump', 'stats']) assert.equal(functionSub(n), Handling.Forward, n);
+  assert.equal(functionSub('kill'), Handling.NotAllow);
   allHandled('subscribe psubscribe unsubscribe punsubscribe ssubscribe sunsubscribe', Handling.Local);
   allHandled('publish spublish pubsub', Handling.Forward);
   const pubsubSub = (n: string) => lookupSub(must('pubsub'), B(n))!.handling;

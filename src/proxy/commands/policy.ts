@@ -13,7 +13,8 @@
  *   "unknown" (Codis's table stopped at 3.2, so e.g. BLMOVE or UNLINK went through unchecked).
  * - PING, ECHO, INFO, HELLO, RESET and CLIENT SETNAME/GETNAME/ID/INFO are answered by the proxy:
  *   with stock Redis there is no sensible backend to send them to.
- * - SCRIPT LOAD/EXISTS/FLUSH and DBSIZE, which Codis refused, run on every backend (EveryBackend.ts).
+ * - SCRIPT LOAD/EXISTS/FLUSH, FUNCTION LOAD/DELETE/FLUSH/RESTORE and DBSIZE, which Codis refused,
+ *   run on every backend (EveryBackend.ts).
  * - MULTI/EXEC and WATCH, which Codis refused, work when the transaction's keys share a slot; blocking
  *   commands run on a backend connection of their client's own (Blocking.ts), and so do
  *   subscriptions (PubSub.ts).
@@ -119,6 +120,10 @@ const groups: [Decision, string[]][] = [
   [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info', 'client|list', 'client|kill']],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
+  // Libraries are loaded, deleted and restored on every primary, so FCALL works on every group;
+  // LIST, DUMP and STATS read slot 0's group, which has them all when they came this way.
+  [LOCAL, ['function|load', 'function|delete', 'function|flush', 'function|restore']],
+  [MASTER_ONLY, ['function|list', 'function|dump', 'function|stats', 'function|help']],
   // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
   [LOCAL, ['dbsize', 'keys', 'scan', 'randomkey']],
   // Every group's primary is flushed (its replicas follow).
@@ -145,7 +150,7 @@ const groups: [Decision, string[]][] = [
   [
     ADMIN,
     `debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency slowlog
-     lolwut function`.split(/\s+/),
+     lolwut`.split(/\s+/),
   ],
   [
     REPLICATION,
@@ -176,6 +181,11 @@ table.set('client', {
 table.set('script', {
   handling: Handling.Forward,
   subs: refuse('only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend'),
+});
+table.set('function', {
+  handling: Handling.Forward,
+  masterOnly: true,
+  subs: refuse('FUNCTION KILL must reach the server that runs the function: send it there'),
 });
 // CONFIG GET reads the settings of the server of slot 0's group, for tools that ask
 // (redis-benchmark, RedisInsight); changing them is left to each server.
