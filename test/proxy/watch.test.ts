@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis as IORedis } from 'ioredis';
+import { createClient, WatchError } from 'redis';
 import { slotOf } from '../../src/proxy/hash.js';
 import { evenSlots, keyOn, proxyOverTwoGroups, putProxyAdmin, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
@@ -266,4 +267,22 @@ r.delete(key)
   const run = await runProgram('/usr/bin/python3', ['-c', app, String(two.proxy.port)]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout.trim(), '200');
+});
+
+test('node-redis: a transaction on a changed watched key throws WatchError; the retry commits', async () => {
+  const key = keyOn('w-nr', 1);
+  const c = createClient({ socket: { host: '127.0.0.1', port: two.proxy.port }, RESP: 3 });
+  await c.connect();
+  try {
+    await c.set(key, '1');
+    await c.watch(key);
+    await two.client.call('SET', key, 'changed');
+    await assert.rejects(c.multi().set(key, 'mine').exec(), WatchError);
+    assert.equal(await c.get(key), 'changed');
+    await c.watch(key);
+    assert.deepEqual(await c.multi().set(key, 'mine').get(key).exec(), ['OK', 'mine']);
+  } finally {
+    await c.del(key);
+    c.destroy();
+  }
 });
