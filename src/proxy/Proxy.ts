@@ -25,9 +25,10 @@ import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
 import { Runtime } from './Runtime.js';
-import { cpuSeconds, infoText, wantsCommandstats } from './InfoText.js';
-import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
+import { infoText, wantsCommandstats } from './InfoText.js';
+import { infoSnapshot } from './InfoSnapshot.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
+import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { registerProxy, type Jodis } from './Jodis.js';
 import { HaMonitor } from './HaMonitor.js';
 
@@ -327,55 +328,9 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     return ownTotals(this.counters, blocked, this.rusage.mem, this.startTime.getTime(), withOps);
   }
 
-  private renderInfo({ sections, session, keyspace }: InfoAsk, t: ProcessTotals): string {
-    const mem = t.rss;
-    return infoText(sections, {
-      server: {
-        redis_version: REDIS_VERSION,
-        redis_mode: 'standalone',
-        codis_version: VERSION,
-        os: `${os.type()} ${os.release()} ${os.arch()}`,
-        arch_bits: 64,
-        process_id: process.pid,
-        tcp_port: Number(this.model.proxy_addr.split(':').pop()),
-        uptime_in_seconds: Math.floor((Date.now() - t.startedMs) / 1000),
-      },
-      clients: {
-        connected_clients: t.sessionsAlive,
-        maxclients: this.config.proxy_max_clients,
-        blocked_clients: t.sessionsBlocked,
-      },
-      memory: {
-        used_memory: mem,
-        used_memory_rss: mem,
-        used_memory_human: `${(mem / 1048576).toFixed(2)}M`,
-      },
-      persistence: { loading: 0 },
-      stats: {
-        total_connections_received: t.sessionsTotal,
-        total_commands_processed: t.commands,
-        instantaneous_ops_per_sec: t.qps,
-        total_error_replies: t.errorReplies,
-      },
-      replication: { role: 'master', connected_slaves: 0 },
-      cpu: {
-        used_cpu_sys: cpuSeconds(t.cpuSys),
-        used_cpu_user: cpuSeconds(t.cpuUser),
-        used_cpu_sys_children: cpuSeconds(0),
-        used_cpu_user_children: cpuSeconds(0),
-      },
-      cluster: { cluster_enabled: 0 },
-      keyspace,
-      proxy: {
-        product_name: this.config.product_name,
-        online: this.router.online ? 1 : 0,
-        slots_online: this.router.slots.filter((s) => s.backend !== null).length,
-        backends: this.router.primary.addrs().join(','),
-        session_db: session.db,
-        workers: t.workers,
-      },
-      commands: () => t.ops,
-    });
+  private renderInfo(ask: InfoAsk, t: ProcessTotals): string {
+    const src = { config: this.config, proxyAddr: this.model.proxy_addr, router: this.router };
+    return infoText(ask.sections, infoSnapshot(src, t, ask));
   }
 
   clients(): readonly SessionState[] {

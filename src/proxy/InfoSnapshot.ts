@@ -1,0 +1,72 @@
+/**
+ * The proxy's INFO fields, by section, from its counters (summed over workers) and its routing
+ * state. Field names are Redis's where Redis has the field, so monitoring tools read them.
+ */
+import os from 'node:os';
+import type { ProxyConfig } from './Config.js';
+import { REDIS_VERSION } from './commands/table.generated.js';
+import { cpuSeconds, type InfoSnapshot } from './InfoText.js';
+import type { ProcessTotals } from './ProcessTotals.js';
+import type { InfoAsk } from './ProxyInfo.js';
+import type { Router } from './Router.js';
+import { VERSION } from '../utils/version.js';
+
+/** What the snapshot reads of the proxy besides its totals. */
+export interface InfoSource {
+  readonly config: ProxyConfig;
+  /** `host:port` clients connect to. */
+  readonly proxyAddr: string;
+  readonly router: Router;
+}
+
+export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): InfoSnapshot {
+  const mem = t.rss;
+  const router = src.router;
+  return {
+    server: {
+      redis_version: REDIS_VERSION,
+      redis_mode: 'standalone',
+      codis_version: VERSION,
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      arch_bits: 64,
+      process_id: process.pid,
+      tcp_port: Number(src.proxyAddr.split(':').pop()),
+      uptime_in_seconds: Math.floor((Date.now() - t.startedMs) / 1000),
+    },
+    clients: {
+      connected_clients: t.sessionsAlive,
+      maxclients: src.config.proxy_max_clients,
+      blocked_clients: t.sessionsBlocked,
+    },
+    memory: {
+      used_memory: mem,
+      used_memory_rss: mem,
+      used_memory_human: `${(mem / 1048576).toFixed(2)}M`,
+    },
+    persistence: { loading: 0 },
+    stats: {
+      total_connections_received: t.sessionsTotal,
+      total_commands_processed: t.commands,
+      instantaneous_ops_per_sec: t.qps,
+      total_error_replies: t.errorReplies,
+    },
+    replication: { role: 'master', connected_slaves: 0 },
+    cpu: {
+      used_cpu_sys: cpuSeconds(t.cpuSys),
+      used_cpu_user: cpuSeconds(t.cpuUser),
+      used_cpu_sys_children: cpuSeconds(0),
+      used_cpu_user_children: cpuSeconds(0),
+    },
+    cluster: { cluster_enabled: 0 },
+    keyspace: ask.keyspace,
+    proxy: {
+      product_name: src.config.product_name,
+      online: router.online ? 1 : 0,
+      slots_online: router.slots.filter((s) => s.backend !== null).length,
+      backends: router.primary.addrs().join(','),
+      session_db: ask.session.db,
+      workers: t.workers,
+    },
+    commands: () => t.ops,
+  };
+}
