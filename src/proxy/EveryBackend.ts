@@ -53,11 +53,14 @@ export function functions(router: Router, s: BackendSession, req: Request): void
 }
 
 export function dbsize(router: Router, s: BackendSession, req: Request): void {
-  fanOut(req, 'DBSIZE', connections(router, s, req.seed, false), (replies) => {
-    let sum = 0;
-    for (const r of replies) sum += integerReply(r, 0, r.length);
-    return Number.isNaN(sum) ? error('ERR handle response, bad DBSIZE reply') : integer(sum);
-  });
+  fanOut(req, 'DBSIZE', connections(router, s, req.seed, false), (replies) => sumIntegers('DBSIZE', replies));
+}
+
+/** The servers' integer replies, added up. */
+export function sumIntegers(what: string, replies: Buffer[]): Buffer {
+  let sum = 0;
+  for (const r of replies) sum += integerReply(r, 0, r.length);
+  return Number.isNaN(sum) ? error(`ERR handle response, bad ${what} reply`) : integer(sum);
 }
 
 /** FLUSHDB or FLUSHALL, with its ASYNC/SYNC option, on every primary. */
@@ -154,7 +157,13 @@ function bulkText(r: Buffer): string | null {
 }
 
 /** One connection per backend server (primaries, then replicas if asked), in the session's database and protocol. */
-function connections(router: Router, s: BackendSession, seed: number, replicas: boolean): BackendConn[] {
+/** A connection to every primary, and with `replicas` to every replica that serves reads. */
+export function connections(
+  router: Router,
+  s: BackendSession,
+  seed: number,
+  replicas: boolean,
+): BackendConn[] {
   const out: BackendConn[] = [];
   for (const pool of replicas ? [router.primary, router.replica] : [router.primary]) {
     for (const addr of pool.addrs()) out.push(pool.get(addr)!.get(s.db, seed, true, s.proto)!);
@@ -167,7 +176,7 @@ function connections(router: Router, s: BackendSession, seed: number, replicas: 
  * first error reply as Redis wrote it (a script that does not compile fails the same way
  * everywhere), with a failure naming the server that could not be reached, or with `merge`.
  */
-function fanOut(
+export function fanOut(
   req: Request,
   what: string,
   conns: BackendConn[],

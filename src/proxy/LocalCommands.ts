@@ -21,6 +21,7 @@ import {
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
+import { slowlog } from './SlowLog.js';
 import { dbsize, flush, functions, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
 import { slotsinfo, slotsmapping, slotsscan } from './SlotCommands.js';
@@ -326,6 +327,10 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['PUNSUBSCRIBE', unsubscribe('pattern')],
   ['SSUBSCRIBE', subscribe('shard')],
   ['SUNSUBSCRIBE', unsubscribe('shard')],
+  ...['GET', 'LEN', 'RESET'].map((sub): [string, Handler] => [
+    `SLOWLOG|${sub}`,
+    (ctx, s, req) => slowlog(ctx.router, s, req),
+  ]),
   ['PUBSUB|SHARDCHANNELS', (ctx, s, req) => shardPubsub(ctx.router, s, req)],
   ['PUBSUB|SHARDNUMSUB', (ctx, s, req) => shardPubsub(ctx.router, s, req)],
 ]);

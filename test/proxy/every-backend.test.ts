@@ -197,3 +197,35 @@ test('INFO does not wait for a hung server: it sums the others and names it', as
     await hung.stop();
   }
 });
+
+test("SLOWLOG GET merges every server's entries newest first; LEN sums them; RESET clears all", async () => {
+  const [k0, k1] = [keyOn('slow', 0), keyOn('slow', 1)];
+  for (const s of two.servers) await s.call('CONFIG', 'SET', 'slowlog-log-slower-than', 0);
+  try {
+    assert.equal(await two.client.call('SLOWLOG', 'RESET'), 'OK');
+    await two.client.call('SET', k0, 'on group 1');
+    await two.client.call('SET', k1, 'on group 2');
+    const lens = await Promise.all(two.servers.map((s) => s.call('SLOWLOG', 'LEN') as Promise<number>));
+    // What the proxy's LEN adds on each server is logged after its reply: compare with a margin.
+    const len = (await two.client.call('SLOWLOG', 'LEN')) as number;
+    assert.ok(len >= lens[0]! + lens[1]! && len <= lens[0]! + lens[1]! + 4, `${len} vs ${String(lens)}`);
+    const all = (await two.client.call('SLOWLOG', 'GET', -1)) as Reply[][];
+    const commands = all.map((e) => (e[3] as Buffer[]).map(String).join(' '));
+    assert.ok(
+      commands.includes(`SET ${k0} on group 1`) && commands.includes(`SET ${k1} on group 2`),
+      String(commands),
+    );
+    const times = all.map((e) => e[1] as number);
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first',
+    );
+    assert.equal(((await two.client.call('SLOWLOG', 'GET', 2)) as Reply[]).length, 2);
+    // By default 10, as Redis: the two GETs above were logged too, on both servers.
+    assert.equal(((await two.client.call('SLOWLOG', 'GET')) as Reply[]).length, Math.min(10, all.length + 4));
+    assert.match(errorOf(await two.client.call('SLOWLOG', 'GET', 'x')), /^ERR /);
+  } finally {
+    for (const s of two.servers) await s.call('CONFIG', 'SET', 'slowlog-log-slower-than', 10000);
+  }
+});

@@ -124,6 +124,9 @@ const groups: [Decision, string[]][] = [
   // LIST, DUMP and STATS read slot 0's group, which has them all when they came this way.
   [LOCAL, ['function|load', 'function|delete', 'function|flush', 'function|restore']],
   [MASTER_ONLY, ['function|list', 'function|dump', 'function|stats', 'function|help']],
+  // Every server's slow log, merged (SlowLog.ts): RedisInsight and operators read it.
+  [LOCAL, ['slowlog|get', 'slowlog|len', 'slowlog|reset']],
+  [FORWARD, ['slowlog|help']],
   // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
   [LOCAL, ['dbsize', 'keys', 'scan', 'randomkey']],
   // Every group's primary is flushed (its replicas follow).
@@ -149,7 +152,7 @@ const groups: [Decision, string[]][] = [
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,
-    `debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency slowlog
+    `debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency
      lolwut`.split(/\s+/),
   ],
   [
@@ -186,6 +189,10 @@ table.set('function', {
   handling: Handling.Forward,
   masterOnly: true,
   subs: refuse('FUNCTION KILL must reach the server that runs the function: send it there'),
+});
+table.set('slowlog', {
+  handling: Handling.Forward,
+  subs: refuse('only SLOWLOG GET, LEN, RESET and HELP are supported: they run on every backend'),
 });
 // CONFIG GET reads the settings of the server of slot 0's group, for tools that ask
 // (redis-benchmark, RedisInsight); changing them is left to each server.
