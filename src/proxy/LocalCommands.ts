@@ -22,6 +22,7 @@ import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
 import { slowlog } from './SlowLog.js';
+import type { Monitors } from './Monitor.js';
 import { dbsize, flush, functions, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
 import { slotsinfo, slotsmapping, slotsscan } from './SlotCommands.js';
@@ -54,10 +55,14 @@ export interface SessionState {
   readonly remote: string;
   /** Closes the client's connection at once (CLIENT KILL from another client). */
   close(): void;
+  /** Sends the client a frame in turn with its replies (a message, a MONITOR line). */
+  deliver(frame: Buffer): void;
 }
 
 export interface LocalContext {
   readonly router: Router;
+  /** The clients that sent MONITOR. */
+  readonly monitors: Monitors;
   readonly info: ProxyInfo;
   readonly sessionAuth: string;
   readonly numDatabases: number;
@@ -135,9 +140,16 @@ const reset: Handler = (ctx, s, req) => {
   s.proto = 2;
   s.tx = null;
   unwatch(s);
+  ctx.monitors.delete(s);
   if (s.subscribed) s.subscriptions().close();
   s.authorized = ctx.sessionAuth === '';
   req.answer(RESET);
+};
+
+/** MONITOR: the client gets every command this process receives from now on (Monitor.ts). */
+const monitor: Handler = (ctx, s, req) => {
+  req.answer(OK);
+  ctx.monitors.add(s);
 };
 
 const quit: Handler = (_ctx, s, req) => {
@@ -301,6 +313,7 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['ECHO', echo],
   ['QUIT', quit],
   ['RESET', reset],
+  ['MONITOR', monitor],
   ['INFO', info],
   ['HELLO', hello],
   ['CLIENT', client],

@@ -27,6 +27,7 @@ import { Rusage } from './Rusage.js';
 import { Runtime } from './Runtime.js';
 import { infoText, wantsCommandstats } from './InfoText.js';
 import { infoSnapshot } from './InfoSnapshot.js';
+import { Monitors } from './Monitor.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -74,6 +75,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   readonly numDatabases: number;
   readonly redisVersion = REDIS_VERSION;
   readonly info: ProxyInfo = this;
+  readonly monitors = new Monitors();
   readonly startTime = new Date();
   model!: ProxyModel;
   xauth = '';

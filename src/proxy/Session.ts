@@ -114,6 +114,7 @@ export class Session
   onRequest(cmd: RawCommand): void {
     if (this.quit) return;
     let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
+    if (this.host.monitors.active) this.host.monitors.feed(this, cmd, info);
     if (info !== undefined && this.authorized && this.tx === null && this.subs === null) {
       // The common commands are routed from offsets, with no argument views made.
       const route = fastRoute(info, cmd);
@@ -333,6 +334,7 @@ export class Session
     this.flow.stopTimer();
     this.blocking?.close();
     this.watchOwn?.close();
+    this.host.monitors.delete(this);
     this.subs?.close();
     this.host.sessionClosed(this);
   }

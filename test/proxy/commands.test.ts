@@ -121,7 +121,19 @@ test('support decisions and flags', () => {
     assert.match(must(n).reason ?? '', /\w/);
   }
   assert.equal(must('get').blocks, undefined);
-  allHandled('debug shutdown monitor sync psync', Handling.NotAllow);
+  allHandled('debug shutdown sync psync', Handling.NotAllow);
+  allHandled('monitor', Handling.Local);
+  // Redis keeps admin commands out of MONITOR; the proxy too.
+  for (const [n, sub] of [
+    ['config', 'get'],
+    ['config', 'set'],
+    ['slowlog', 'get'],
+    ['debug', null],
+  ] as const) {
+    const c = sub === null ? must(n) : lookupSub(must(n), B(sub))!;
+    assert.notEqual(c.flags & CmdFlag.Unmonitored, 0, `${n} ${sub ?? ''}`);
+  }
+  assert.equal(must('get').flags & CmdFlag.Unmonitored, 0);
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
   allHandled('multi exec discard watch unwatch', Handling.Transaction);

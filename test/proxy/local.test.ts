@@ -204,3 +204,31 @@ test("CLIENT KILL closes the proxy's own clients by ID, ADDR or TYPE, and the as
     for (const x of [a, b, c, d]) x.destroy();
   }
 });
+
+test("MONITOR streams every command the proxy receives, in Redis's format, until RESET", async () => {
+  const [m, c] = await Promise.all([two.proxy.connect(), two.proxy.connect()]);
+  try {
+    assert.equal(await m.call('MONITOR'), 'OK');
+    const addr = /addr=(\S+)/.exec(String(await c.call('CLIENT', 'INFO')))![1]!;
+    await c.call('SET', 'mon key', 'a\r\n"b"\x01');
+    await c.call('SELECT', 2);
+    await c.call('GET', 'mon');
+    await c.call('AUTH', 'secret');
+    const lines = [];
+    for (let i = 0; i < 5; i++) lines.push(String(await m.readReply()));
+    const at = (db: number) => `^\\d+\\.\\d{6} \\[${db} ${addr.replace(/\./g, '\\.')}\\] `;
+    assert.match(lines[0]!, new RegExp(at(0) + '"CLIENT" "INFO"$'));
+    assert.match(lines[1]!, new RegExp(at(0) + '"SET" "mon key" "a\\\\r\\\\n\\\\"b\\\\"\\\\x01"$'));
+    assert.match(lines[2]!, new RegExp(at(0) + '"SELECT" "2"$'));
+    assert.match(lines[3]!, new RegExp(at(2) + '"GET" "mon"$'));
+    assert.match(lines[4]!, new RegExp(at(2) + '"AUTH" "\\(redacted\\)"$'));
+    // RESET ends monitoring: the next command is answered, with no line before it.
+    assert.equal(await m.call('RESET'), 'RESET');
+    await c.call('PING');
+    assert.equal(String(await m.call('ECHO', 'quiet')), 'quiet');
+  } finally {
+    m.destroy();
+    c.destroy();
+    await two.client.call('DEL', 'mon key');
+  }
+});

@@ -12,6 +12,8 @@ export const enum CmdFlag {
   MasterOnly = 2,
   MayWrite = 4,
   NotAllow = 8,
+  /** Admin commands (CONFIG GET, SLOWLOG GET…), which Redis keeps out of MONITOR. */
+  Unmonitored = 16,
 }
 
 /** How the proxy handles a command. */

@@ -151,6 +151,8 @@ function flagsOf(spec: RedisCommandSpec | undefined, d: Decision): number {
   if (d.write || spec?.flags.includes('write')) f |= CmdFlag.Write;
   if (d.masterOnly) f |= CmdFlag.MasterOnly;
   if (d.handling === Handling.NotAllow) f |= CmdFlag.NotAllow;
+  // Redis feeds MONITOR with `skip_monitor` commands (EVAL, EXEC) by other means, so they show.
+  if (spec?.flags.includes('admin')) f |= CmdFlag.Unmonitored;
   return f;
 }
 

@@ -117,6 +117,8 @@ const groups: [Decision, string[]][] = [
   // Answered by the proxy. RESET is local too: it resets the *session* (db 0, name, RESP2,
   // authorization) and must not reset a shared backend connection.
   [LOCAL, ['ping', 'echo', 'quit', 'auth', 'select', 'info', 'command', 'hello', 'reset']],
+  // MONITOR shows the commands this proxy process receives, as Redis shows its own (Monitor.ts).
+  [LOCAL, ['monitor']],
   [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info', 'client|list', 'client|kill']],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
@@ -152,7 +154,7 @@ const groups: [Decision, string[]][] = [
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,
-    `debug shutdown monitor bgsave save lastsave bgrewriteaof module acl latency
+    `debug shutdown bgsave save lastsave bgrewriteaof module acl latency
      lolwut`.split(/\s+/),
   ],
   [
