@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import { Redis as IORedis } from 'ioredis';
 import { keyOn, proxyOverTwoGroups } from '../helpers/proxy.js';
+import { until } from '../topom/flow.js';
 
 const two = proxyOverTwoGroups();
 
@@ -104,5 +105,61 @@ test('ioredis: ready check, the db option, pipelines with a failing command, MGE
     assert.equal(await c.del(k0, k1, k1 + 'h'), 3);
   } finally {
     c.disconnect();
+  }
+});
+
+test("ioredis: monitor() sees another client's commands; ssubscribe() gets SPUBLISH's smessage", async () => {
+  const opts = { host: '127.0.0.1', port: two.proxy.port };
+  const [io, other, sub] = [new IORedis(opts), new IORedis(opts), new IORedis(opts)];
+  const mon = await io.monitor();
+  try {
+    const key = keyOn('io-mon', 1);
+    const seen = new Promise<[string[], string]>((resolve) =>
+      mon.on('monitor', (_time: string, args: string[], _source: string, db: string) => {
+        if (args[0] === 'set') resolve([args, db]);
+      }),
+    );
+    await other.set(key, 'watched');
+    assert.deepEqual(await seen, [['set', key, 'watched'], '0']);
+    const channel = keyOn('io-shard', 0);
+    await sub.ssubscribe(channel);
+    const got = new Promise<string[]>((resolve) =>
+      sub.on('smessage', (ch: string, msg: string) => resolve([ch, msg])),
+    );
+    assert.equal(await other.spublish(channel, 'sharded hello'), 1);
+    assert.deepEqual(await got, [channel, 'sharded hello']);
+    await other.del(key);
+  } finally {
+    mon.disconnect();
+    await Promise.all([io.quit(), other.quit(), sub.quit()]);
+  }
+});
+
+test('node-redis: sSubscribe() and sPublish(); functionLoad() then fCall() on keys of both groups', async () => {
+  const c = createClient({ socket: { host: '127.0.0.1', port: two.proxy.port } });
+  await c.connect();
+  const sub = c.duplicate();
+  await sub.connect();
+  try {
+    const channel = keyOn('nr-shard', 1);
+    const got = new Promise<string[]>((resolve) => {
+      void sub.sSubscribe(channel, (msg, ch) => resolve([ch, msg]));
+    });
+    // The subscription is made once sSubscribe's confirmation came back.
+    await until('the sharded subscription', async () => (await c.sPublish(channel, 'hello')) === 1);
+    assert.deepEqual(await got, [channel, 'hello']);
+    const lib =
+      "#!lua name=nrlib\nredis.register_function('nrset', function(k, a) return redis.call('SET', k[1], a[1]) end)";
+    assert.equal(await c.functionLoad(lib, { REPLACE: true }), 'nrlib');
+    for (const g of [0, 1]) {
+      const key = keyOn('nr-fcall', g);
+      assert.equal(await c.fCall('nrset', { keys: [key], arguments: [`group ${g}`] }), 'OK');
+      assert.equal(await c.get(key), `group ${g}`);
+      await c.del(key);
+    }
+    assert.equal(await c.functionDelete('nrlib'), 'OK');
+  } finally {
+    c.destroy();
+    sub.destroy();
   }
 });
