@@ -32,6 +32,7 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
       process_id: process.pid,
       tcp_port: Number(src.proxyAddr.split(':').pop()),
       uptime_in_seconds: Math.floor((Date.now() - t.startedMs) / 1000),
+      uptime_in_days: Math.floor((Date.now() - t.startedMs) / 86_400_000),
     },
     clients: {
       connected_clients: t.sessionsAlive,
@@ -41,13 +42,16 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
     memory: {
       used_memory: mem,
       used_memory_rss: mem,
-      used_memory_human: `${(mem / 1048576).toFixed(2)}M`,
+      used_memory_human: human(mem),
+      used_memory_peak: t.rssPeak,
+      used_memory_peak_human: human(t.rssPeak),
     },
     persistence: { loading: 0 },
     stats: {
       total_connections_received: t.sessionsTotal,
       total_commands_processed: t.commands,
       instantaneous_ops_per_sec: t.qps,
+      rejected_connections: t.rejected,
       total_error_replies: t.errorReplies,
     },
     replication: { role: 'master', connected_slaves: 0 },
@@ -69,4 +73,8 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
     },
     commands: () => t.ops,
   };
+}
+
+function human(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(2)}M`;
 }

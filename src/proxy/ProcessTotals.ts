@@ -15,7 +15,11 @@ export interface ProcessTotals {
   qps: number;
   /** Error replies: the proxy's own and Redis's. */
   errorReplies: number;
+  /** Connections refused past proxy_max_clients (Redis's rejected_connections). */
+  rejected: number;
   rss: number;
+  /** The largest RSS sampled (summed over workers: each one's own peak). */
+  rssPeak: number;
   /** CPU time in µs. */
   cpuUser: number;
   cpuSys: number;
@@ -30,7 +34,7 @@ export interface ProcessTotals {
 export function ownTotals(
   counters: Stats,
   blocked: number,
-  rss: number,
+  mem: { readonly mem: number; readonly memPeak: number },
   startedMs: number,
   withOps: boolean,
 ): ProcessTotals {
@@ -42,7 +46,9 @@ export function ownTotals(
     commands: counters.total,
     qps: counters.qps,
     errorReplies: counters.fails + counters.redisErrors,
-    rss,
+    rejected: counters.rejected,
+    rss: mem.mem,
+    rssPeak: Math.max(mem.memPeak, mem.mem),
     cpuUser: cpu.user,
     cpuSys: cpu.system,
     workers: 1,
@@ -52,9 +58,13 @@ export function ownTotals(
 }
 
 /** The primary of a cluster: it serves no client, so it adds only its CPU and memory. */
-export function primaryTotals(rss: number, startedMs: number): ProcessTotals {
+export function primaryTotals(
+  mem: { readonly mem: number; readonly memPeak: number },
+  startedMs: number,
+): ProcessTotals {
   const cpu = process.cpuUsage();
-  return { ...none(), rss, cpuUser: cpu.user, cpuSys: cpu.system, startedMs };
+  const rssPeak = Math.max(mem.memPeak, mem.mem);
+  return { ...none(), rss: mem.mem, rssPeak, cpuUser: cpu.user, cpuSys: cpu.system, startedMs };
 }
 
 function none(): ProcessTotals {
@@ -65,7 +75,9 @@ function none(): ProcessTotals {
     commands: 0,
     qps: 0,
     errorReplies: 0,
+    rejected: 0,
     rss: 0,
+    rssPeak: 0,
     cpuUser: 0,
     cpuSys: 0,
     workers: 0,
@@ -83,7 +95,9 @@ export function sumTotals(parts: readonly ProcessTotals[]): ProcessTotals {
     sum.commands += p.commands;
     sum.qps += p.qps;
     sum.errorReplies += p.errorReplies;
+    sum.rejected += p.rejected;
     sum.rss += p.rss;
+    sum.rssPeak += p.rssPeak;
     sum.cpuUser += p.cpuUser;
     sum.cpuSys += p.cpuSys;
     sum.workers += p.workers;

@@ -288,6 +288,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.counters.sessionsTotal++;
     this.counters.sessionsAlive++;
     if (this.counters.sessionsAlive + this.othersAlive > this.config.proxy_max_clients) {
+      this.counters.rejected++;
       this.reject(conn, 'ERR max number of clients reached');
       return;
     }
@@ -327,7 +328,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   totals(withOps: boolean): ProcessTotals {
     let blocked = 0;
     for (const s of this.sessions) if (s.blocked) blocked++;
-    return ownTotals(this.counters, blocked, this.rusage.mem, this.startTime.getTime(), withOps);
+    return ownTotals(this.counters, blocked, this.rusage, this.startTime.getTime(), withOps);
   }
 
   private renderInfo(ask: InfoAsk, t: ProcessTotals): string {

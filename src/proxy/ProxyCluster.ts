@@ -263,7 +263,7 @@ export class ProxyCluster implements ProxyControl {
       p.status === 'fulfilled' ? [p.value as ProcessTotals] : [],
     );
     const started = Date.parse(this.model.start_time);
-    const result = sumTotals([...parts, primaryTotals(this.rusage.mem, started)]);
+    const result = sumTotals([...parts, primaryTotals(this.rusage, started)]);
     if (w.isConnected()) w.send({ answer: m.id, result } satisfies PrimaryAnswer);
   }
 

@@ -17,6 +17,8 @@ export interface RusageJson {
 export class Rusage {
   cpu = 0;
   mem = process.memoryUsage.rss();
+  /** The largest `mem` sampled (INFO's used_memory_peak). */
+  memPeak = this.mem;
   private at = new Date();
   private last = process.cpuUsage();
   private lastTime = process.hrtime.bigint();
@@ -36,6 +38,7 @@ export class Rusage {
     this.last = usage;
     this.lastTime = now;
     this.mem = process.memoryUsage.rss();
+    this.memPeak = Math.max(this.memPeak, this.mem);
     this.at = new Date();
   }
 

@@ -29,6 +29,8 @@ export class Stats {
   qps = 0;
   sessionsTotal = 0;
   sessionsAlive = 0;
+  /** Connections refused past proxy_max_clients (Redis's rejected_connections). */
+  rejected = 0;
   private byId: (OpStats | undefined)[] = [];
   /** Unknown commands forwarded by name (proxy_forward_unknown_commands). */
   private byName = new Map<string, OpStats>();
@@ -79,7 +81,7 @@ export class Stats {
       .sort((a, b) => (a.opstr < b.opstr ? -1 : a.opstr > b.opstr ? 1 : 0));
   }
 
-  /** `PUT /api/proxy/stats/reset`: op counters cleared, sessions.total := alive; qps untouched. */
+  /** `PUT /api/proxy/stats/reset`: op and rejection counters cleared, sessions.total := alive; qps untouched. */
   reset(): void {
     this.total = 0;
     this.lastTotal = 0;
@@ -88,6 +90,7 @@ export class Stats {
     this.byId = [];
     this.byName.clear();
     this.sessionsTotal = this.sessionsAlive;
+    this.rejected = 0;
   }
 
   close(): void {

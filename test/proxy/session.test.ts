@@ -321,6 +321,7 @@ describe('admission', () => {
     sixth.writeRaw(encodeCommand(['SET', 'refused', 'x'])); // read and dropped, never run
     assert.equal(errorOf(await sixth.readReply()), 'ERR max number of clients reached');
     await sixth.waitClosed(5000);
+    assert.match(String(await five[1]!.call('INFO', 'stats')), /\r\nrejected_connections:1\r\n/);
     await five[0]!.close();
     await untilAlive(p, 4);
     const again = await p.connect();

@@ -249,6 +249,13 @@ test('proxy_max_clients holds for a burst: 8 clients that connect at once over t
       if (replies[i] === 'PONG') pids.add((await info(clients[i]!)).get('process_id')!);
     }
     assert.equal(pids.size, 2, 'both workers admitted clients');
+    // INFO on either worker counts both workers' refusals, and their memory with its peak.
+    const fields = await info(clients[replies.indexOf('PONG')]!);
+    assert.equal(fields.get('rejected_connections'), '4');
+    assert.ok(
+      Number(fields.get('used_memory_peak')) >= Number(fields.get('used_memory')),
+      String([...fields]),
+    );
     for (const c of clients) c.destroy();
   } finally {
     await p.stop();
