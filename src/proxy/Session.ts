@@ -200,8 +200,13 @@ export class Session
   /** `cmd`: the request as just decoded, which a split command reads instead of decoding it again. */
   private send(req: Request, cmd: RawCommand | null): void {
     this.flow.outstanding++;
-    if (req.route === ROUTE_MULTI) dispatchMulti(this.host.router, req, multiKind(req.info.name), cmd);
-    else if (req.info.blocks?.(req.args) === true) {
+    if (req.route === ROUTE_MULTI) {
+      // While watching, one on a single slot goes whole, in order with the watch (Watch.ts).
+      const slot = this.watch === null ? -1 : slotOfKeys(req.info, req.args);
+      if (slot < 0) return dispatchMulti(this.host.router, req, multiKind(req.info.name), cmd);
+      req.route = slot;
+    }
+    if (req.info.blocks?.(req.args) === true) {
       this.blocking ??= new BlockingConn(this.host.router);
       this.blocking.forward(req, req.route);
     } else {

@@ -66,7 +66,22 @@ test("the client's own write after WATCH aborts its transaction, as in Redis, ev
     ['EXISTS', '{w-own}other'],
   ]);
   assert.deepEqual(r, ['OK', 'OK', 'OK', 'QUEUED', null, 0]);
-  await two.client.call('DEL', key);
+  // The same with a multi-key command on the watched slot (DEL, MSET: split ones elsewhere).
+  for (const write of [
+    ['DEL', key, '{w-own}x'],
+    ['MSET', key, 'v', '{w-own}x', 'v'],
+  ]) {
+    const w = await two.client.pipeline([
+      ['WATCH', key],
+      write,
+      ['MULTI'],
+      ['SET', '{w-own}other', 'x'],
+      ['EXEC'],
+    ]);
+    assert.equal(w[4], null, write.join(' '));
+  }
+  assert.equal(await two.client.call('EXISTS', '{w-own}other'), 0);
+  await two.client.call('DEL', key, '{w-own}x');
 });
 
 test('UNWATCH, DISCARD and RESET forget the watched keys; EXEC after EXECABORT too', async () => {
