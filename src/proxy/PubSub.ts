@@ -127,9 +127,14 @@ export class Subscriptions {
       out.push(this.confirmation(VERB[kind].off, Buffer.from(name, 'latin1'), this.countOf(kind)));
     }
     if (names.length === 0) out.push(this.confirmation(VERB[kind].off, null, this.countOf(kind)));
-    if (this.count === 0) this.close();
-    else if (kind === 'shard') this.sync();
-    else if (removed.length > 0) for (const c of this.conns.values()) c.send(VERB[kind].off, removed);
+    if (this.count === 0) {
+      this.close();
+    } else {
+      if (kind !== 'shard' && removed.length > 0)
+        for (const c of this.conns.values()) c.send(VERB[kind].off, removed);
+      // Sharded channels left, or no channel or pattern any more: fewer primaries may be needed.
+      this.sync();
+    }
     return Buffer.concat(out);
   }
 

@@ -167,6 +167,29 @@ test("sharded channels live on their slot's group only; SPUBLISH reaches them th
   }
 });
 
+test('a client left with sharded channels only keeps a connection to their groups only', async () => {
+  const ch = keyOn('shard-only', 0);
+  const sub = await two.proxy.connect();
+  /** The proxy's subscribing connections on a server, by the last command they ran there. */
+  const subscribers = async (s: { call: RespClient['call'] }) =>
+    String(await s.call('CLIENT', 'LIST'))
+      .split('\n')
+      .filter((l) => /cmd=(p|s)?(un)?subscribe /.test(l)).length;
+  try {
+    assert.deepEqual(text(await sub.call('SUBSCRIBE', 'everywhere')), ['subscribe', 'everywhere', 1]);
+    assert.deepEqual(text(await sub.call('SSUBSCRIBE', ch)), ['ssubscribe', ch, 1]);
+    for (const s of two.servers) await subscribersReach(s, 'everywhere', 1);
+    await shardSubscribersReach(two.servers[0]!, ch, 1);
+    assert.deepEqual(text(await sub.call('UNSUBSCRIBE', 'everywhere')), ['unsubscribe', 'everywhere', 0]);
+    await until('the connection to group 2 to close', async () => (await subscribers(two.servers[1]!)) === 0);
+    assert.equal(await subscribers(two.servers[0]!), 1);
+    assert.equal(await two.client.call('SPUBLISH', ch, 'still here'), 1);
+    assert.deepEqual(await frames(sub, 1), [['smessage', ch, 'still here']]);
+  } finally {
+    sub.destroy();
+  }
+});
+
 test('a sharded subscription follows its slot to a new group', async () => {
   const ch = keyOn('shard-moving', 0);
   const slot = slotOf(ch);
