@@ -304,8 +304,13 @@ const client: Handler = (ctx, s, req) => {
 
 const command: Handler = (_ctx, s, req) => req.answer(commandReply(req.args, s.proto));
 
-/** SCRIPT LOAD, EXISTS and FLUSH: EveryBackend tells them apart by the subcommand. */
-const scriptEverywhere: Handler = (ctx, s, req) => script(ctx.router, s, req);
+/** A command run on the backends (EveryBackend, KeyspaceScan, SlowLog): it needs the router only. */
+type BackendCommand = (router: Router, s: SessionState, req: Request) => void;
+
+/** The handlers of `names`, each running `run` (which tells them apart by the request's name). */
+function onBackends(run: BackendCommand, ...names: string[]): [string, Handler][] {
+  return names.map((name) => [name, (ctx, s, req) => run(ctx.router, s, req)]);
+}
 
 export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['SELECT', select],
@@ -318,19 +323,13 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['HELLO', hello],
   ['CLIENT', client],
   ['COMMAND', command],
-  ['SCRIPT|LOAD', scriptEverywhere],
-  ['SCRIPT|EXISTS', scriptEverywhere],
-  ['SCRIPT|FLUSH', scriptEverywhere],
-  ...['LOAD', 'DELETE', 'FLUSH', 'RESTORE'].map((sub): [string, Handler] => [
-    `FUNCTION|${sub}`,
-    (ctx, s, req) => functions(ctx.router, s, req),
-  ]),
-  ['DBSIZE', (ctx, s, req) => dbsize(ctx.router, s, req)],
-  ['KEYS', (ctx, s, req) => keys(ctx.router, s, req)],
-  ['FLUSHDB', (ctx, s, req) => flush(ctx.router, s, req)],
-  ['FLUSHALL', (ctx, s, req) => flush(ctx.router, s, req)],
-  ['SCAN', (ctx, s, req) => scan(ctx.router, s, req)],
-  ['RANDOMKEY', (ctx, s, req) => randomKey(ctx.router, s, req)],
+  ...onBackends(script, 'SCRIPT|LOAD', 'SCRIPT|EXISTS', 'SCRIPT|FLUSH'),
+  ...onBackends(functions, 'FUNCTION|LOAD', 'FUNCTION|DELETE', 'FUNCTION|FLUSH', 'FUNCTION|RESTORE'),
+  ...onBackends(dbsize, 'DBSIZE'),
+  ...onBackends(keys, 'KEYS'),
+  ...onBackends(flush, 'FLUSHDB', 'FLUSHALL'),
+  ...onBackends(scan, 'SCAN'),
+  ...onBackends(randomKey, 'RANDOMKEY'),
   ['SLOTSMAPPING', slotsmapping],
   ['SLOTSSCAN', slotsscan],
   ['SLOTSINFO', slotsinfo],
@@ -340,10 +339,6 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['PUNSUBSCRIBE', unsubscribe('pattern')],
   ['SSUBSCRIBE', subscribe('shard')],
   ['SUNSUBSCRIBE', unsubscribe('shard')],
-  ...['GET', 'LEN', 'RESET'].map((sub): [string, Handler] => [
-    `SLOWLOG|${sub}`,
-    (ctx, s, req) => slowlog(ctx.router, s, req),
-  ]),
-  ['PUBSUB|SHARDCHANNELS', (ctx, s, req) => shardPubsub(ctx.router, s, req)],
-  ['PUBSUB|SHARDNUMSUB', (ctx, s, req) => shardPubsub(ctx.router, s, req)],
+  ...onBackends(slowlog, 'SLOWLOG|GET', 'SLOWLOG|LEN', 'SLOWLOG|RESET'),
+  ...onBackends(shardPubsub, 'PUBSUB|SHARDCHANNELS', 'PUBSUB|SHARDNUMSUB'),
 ]);

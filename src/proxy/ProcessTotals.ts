@@ -30,11 +30,17 @@ export interface ProcessTotals {
   ops: OpStatsJson[];
 }
 
+/** A process's memory now and at its largest (Rusage). */
+export interface MemSample {
+  readonly mem: number;
+  readonly memPeak: number;
+}
+
 /** This process's totals; `ops` only when asked for (INFO commandstats). */
 export function ownTotals(
   counters: Stats,
   blocked: number,
-  mem: { readonly mem: number; readonly memPeak: number },
+  mem: MemSample,
   startedMs: number,
   withOps: boolean,
 ): ProcessTotals {
@@ -58,10 +64,7 @@ export function ownTotals(
 }
 
 /** The primary of a cluster: it serves no client, so it adds only its CPU and memory. */
-export function primaryTotals(
-  mem: { readonly mem: number; readonly memPeak: number },
-  startedMs: number,
-): ProcessTotals {
+export function primaryTotals(mem: MemSample, startedMs: number): ProcessTotals {
   const cpu = process.cpuUsage();
   const rssPeak = Math.max(mem.memPeak, mem.mem);
   return { ...none(), rss: mem.mem, rssPeak, cpuUser: cpu.user, cpuSys: cpu.system, startedMs };

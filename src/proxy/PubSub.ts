@@ -63,6 +63,12 @@ const RECONNECT_MS = 1000;
 /** The frames passed on to the client: everything else a server sends here is the proxy's. */
 const MESSAGES = ['message', 'pmessage', 'smessage'].map((m) => Buffer.from(`$${m.length}\r\n${m}\r\n`));
 
+/** The frame, whose first element starts at `body`, is a message (not a confirmation). */
+function isMessage(frame: Buffer, body: number): boolean {
+  for (let i = 0; i < MESSAGES.length; i++) if (startsWith(frame, body, MESSAGES[i]!)) return true;
+  return false;
+}
+
 const VERB: Record<SubscriptionKind, { on: string; off: string }> = {
   channel: { on: 'subscribe', off: 'unsubscribe' },
   pattern: { on: 'psubscribe', off: 'punsubscribe' },
@@ -277,7 +283,7 @@ class PubSubConn {
       const frame = this.pending.length > 0 ? Buffer.concat([...this.pending, piece]) : piece;
       this.pending = [];
       const body = frame.indexOf(10) + 1;
-      if (MESSAGES.some((m) => startsWith(frame, body, m))) this.client.deliver(frame);
+      if (isMessage(frame, body)) this.client.deliver(frame);
       pos = end;
     }
   }

@@ -367,7 +367,7 @@ export class Session
     this.subs?.sync();
   }
 
-  /** A pub/sub message for the client, sent in turn with the replies before it. */
+  /** A pub/sub message or a MONITOR line for the client, sent in turn with the replies before it. */
   deliver(frame: Buffer): void {
     if (this.closed || this.quit) return;
     if (this.conn.unsent > PUBSUB_UNSENT_LIMIT) return this.conn.destroy(); // as Redis drops it

@@ -37,14 +37,16 @@ function newest(replies: Buffer[], count: number): Buffer {
   const entries: Entry[] = [];
   for (const r of replies) {
     for (const bytes of splitArrayReply(r) ?? []) {
-      const fields = splitArrayReply(bytes) ?? [];
-      const [id, time] = [fields[0], fields[1]].map((f) =>
-        f === undefined ? 0 : integerReply(f, 0, f.length),
-      );
-      entries.push({ bytes, time: time!, id: id! });
+      // An entry is [id, start time, duration, args, client, name].
+      const [id, time] = splitArrayReply(bytes) ?? [];
+      entries.push({ bytes, id: intOf(id), time: intOf(time) });
     }
   }
   entries.sort((a, b) => b.time - a.time || b.id - a.id);
   const kept = count < 0 ? entries : entries.slice(0, count);
   return Buffer.concat([arrayHeader(kept.length), ...kept.map((e) => e.bytes)]);
+}
+
+function intOf(field: Buffer | undefined): number {
+  return field === undefined ? 0 : integerReply(field, 0, field.length);
 }
