@@ -97,8 +97,7 @@ export function shardPubsub(router: Router, s: BackendSession, req: Request): vo
       if (Number.isNaN(sum)) return error('ERR handle response, bad PUBSUB SHARDNUMSUB reply');
       out[i] = integer(sum);
     }
-    const head = replies[0]!.subarray(0, replies[0]!.indexOf(10) + 1);
-    return Buffer.concat([head, ...out]);
+    return Buffer.concat([arrayHeader(out.length), ...out]);
   });
 }
 

@@ -193,14 +193,13 @@ function isLineType(t: number): boolean {
 }
 
 /**
- * Splits a complete array reply (or a RESP3 map: keys and values in turn) into its elements'
- * raw bytes (views). Returns null when the reply is neither (e.g. an error). For the replies
- * to the proxy's own commands.
+ * Splits a complete array reply into its elements' raw bytes (views). Returns null when the
+ * reply is not an array (e.g. an error). For the replies to the proxy's own commands.
  */
 export function splitArrayReply(reply: Buffer): Buffer[] | null {
-  if (reply[0] !== 0x2a && reply[0] !== 0x25) return null;
+  if (reply[0] !== 0x2a) return null;
   const nl = reply.indexOf(10);
-  const n = parseDigits(reply, 1, nl - 1) * (reply[0] === 0x25 ? 2 : 1);
+  const n = parseDigits(reply, 1, nl - 1);
   const out: Buffer[] = [];
   if (!(n > 0)) return out;
   const sc = new ReplyScanner();

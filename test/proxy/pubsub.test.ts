@@ -7,6 +7,7 @@ import { keyOn, proxyOverTwoGroups, putProxyAdmin } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
 import { runProgram } from '../helpers/run.js';
+import { RawConn } from '../helpers/raw-conn.js';
 import { until } from '../topom/flow.js';
 
 // Pub/sub through the proxy: subscriptions on every group, PUBLISH to its channel's group.
@@ -149,6 +150,17 @@ test("sharded channels live on their slot's group only; SPUBLISH reaches them th
       'none',
       0,
     ]);
+    // RESP3 gets the same flat array, as from Redis 7.
+    const r3 = await RawConn.open(two.proxy.port);
+    try {
+      await r3.send([['HELLO', '3']]);
+      assert.equal(
+        await r3.send([['PUBSUB', 'SHARDNUMSUB', ch0, 'none']]),
+        `*4\r\n$${ch0.length}\r\n${ch0}\r\n:1\r\n$4\r\nnone\r\n:0\r\n`,
+      );
+    } finally {
+      r3.close();
+    }
     sub.writeRaw('*1\r\n$12\r\nSUNSUBSCRIBE\r\n');
     assert.deepEqual(
       (await frames(sub, 2)).sort(),
