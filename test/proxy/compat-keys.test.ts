@@ -233,6 +233,14 @@ describe('scripting', () => {
     assert.equal(String(listed![1]), 'compat');
     const names = (listed![5] as Reply[][]).map((f) => String(f[1]));
     assert.deepEqual(names.sort(), ['cget', 'cset']);
+    // DUMP reads one group; RESTORE after a FLUSH puts the library back on every group.
+    const proxy = compat.viaProxy;
+    const dump = (await proxy.call('FUNCTION', 'DUMP')) as Buffer;
+    assert.equal(await proxy.call('FUNCTION', 'FLUSH'), 'OK');
+    assert.ok((await proxy.call('FCALL', 'cset', 1, s0, 'gone')) instanceof RedisError);
+    assert.equal(await proxy.call('FUNCTION', 'RESTORE', dump), 'OK');
+    assert.equal(await proxy.call('FCALL', 'cset', 1, s0, 'f0'), 'OK');
+    assert.equal(await proxy.call('FCALL', 'cset', 1, s1, 'f1'), 'OK');
     await same([
       ['FUNCTION', 'DELETE', 'compat'],
       err('FUNCTION', 'DELETE', 'compat'),

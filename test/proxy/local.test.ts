@@ -183,6 +183,10 @@ test("CLIENT KILL closes the proxy's own clients by ID, ADDR or TYPE, and the as
     await c.waitClosed(5000);
     const none = await a.call('CLIENT', 'KILL', '10.9.8.7:6');
     assert.ok(none instanceof RedisError && none.message === 'ERR No such client', String(none));
+    // ADDR as a filter, with others: the count of clients killed.
+    const e = await two.proxy.connect();
+    assert.equal(await a.call('CLIENT', 'KILL', 'ADDR', await addr(e), 'TYPE', 'normal'), 1);
+    await e.waitClosed(5000);
     await d.call('SUBSCRIBE', 'doomed');
     assert.equal(await a.call('CLIENT', 'KILL', 'TYPE', 'pubsub', 'USER', 'default'), 1);
     await d.waitClosed(5000);
@@ -214,14 +218,16 @@ test("MONITOR streams every command the proxy receives, in Redis's format, until
     await c.call('SELECT', 2);
     await c.call('GET', 'mon');
     await c.call('AUTH', 'secret');
+    await c.call('HELLO', 2, 'AUTH', 'default', 'secret');
     const lines = [];
-    for (let i = 0; i < 5; i++) lines.push(String(await m.readReply()));
+    for (let i = 0; i < 6; i++) lines.push(String(await m.readReply()));
     const at = (db: number) => `^\\d+\\.\\d{6} \\[${db} ${addr.replace(/\./g, '\\.')}\\] `;
     assert.match(lines[0]!, new RegExp(at(0) + '"CLIENT" "INFO"$'));
     assert.match(lines[1]!, new RegExp(at(0) + '"SET" "mon key" "a\\\\r\\\\n\\\\"b\\\\"\\\\x01"$'));
     assert.match(lines[2]!, new RegExp(at(0) + '"SELECT" "2"$'));
     assert.match(lines[3]!, new RegExp(at(2) + '"GET" "mon"$'));
     assert.match(lines[4]!, new RegExp(at(2) + '"AUTH" "\\(redacted\\)"$'));
+    assert.match(lines[5]!, new RegExp(at(2) + '"HELLO" "2" "AUTH" "default" "\\(redacted\\)"$'));
     // RESET ends monitoring: the next command is answered, with no line before it.
     assert.equal(await m.call('RESET'), 'RESET');
     await c.call('PING');
