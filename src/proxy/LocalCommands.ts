@@ -57,6 +57,8 @@ export interface SessionState {
   close(): void;
   /** Sends the client a frame in turn with its replies (a message, a MONITOR line). */
   deliver(frame: Buffer): void;
+  /** Runs a WAIT on every group once the commands before it are answered (Wait.ts). */
+  waitReplicas(req: Request): void;
 }
 
 export interface LocalContext {
@@ -323,6 +325,7 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['HELLO', hello],
   ['CLIENT', client],
   ['COMMAND', command],
+  ['WAIT', (_ctx, s, req) => s.waitReplicas(req)],
   ...onBackends(script, 'SCRIPT|LOAD', 'SCRIPT|EXISTS', 'SCRIPT|FLUSH'),
   ...onBackends(functions, 'FUNCTION|LOAD', 'FUNCTION|DELETE', 'FUNCTION|FLUSH', 'FUNCTION|RESTORE'),
   ...onBackends(dbsize, 'DBSIZE'),

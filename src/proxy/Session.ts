@@ -30,6 +30,7 @@ import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscr
 import { ClientFlow, type FlowOwner } from './ClientFlow.js';
 import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import { BlockingConn } from './Blocking.js';
+import { Waits } from './Wait.js';
 import { OwnConn } from './OwnConn.js';
 import type { Watch } from './Watch.js';
 import type { Proto } from '../resp/encode.js';
@@ -51,6 +52,7 @@ export class Session
   /** The client's own backend connections, once it sent a blocking command or a WATCH. */
   private blocking: BlockingConn | null = null;
   private watchOwn: OwnConn | null = null;
+  private waits: Waits | null = null;
   /** Its subscriptions, while it has some. */
   private subs: Subscriptions | null = null;
   flushQueued = NOT_QUEUED;
@@ -275,6 +277,7 @@ export class Session
     }
     this.head = req;
     if (req === null) this.tail = null;
+    this.waits?.startReady(req);
     if (count > 0 && !writeReplies(this.conn, first!, count, total, big)) this.flow.waitDrain();
     if (cut) {
       this.conn.destroy();
@@ -307,6 +310,7 @@ export class Session
     this.quit = true;
     // Redis drops a blocked client that hangs up; its reply could never come otherwise.
     this.blocking?.close();
+    this.waits?.close();
     if (this.head === null) this.closeAfterReplies();
   }
 
@@ -339,14 +343,22 @@ export class Session
     this.flow.stopTimer();
     this.blocking?.close();
     this.watchOwn?.close();
+    this.waits?.close();
     this.host.monitors.delete(this);
     this.subs?.close();
     this.host.sessionClosed(this);
   }
 
-  /** Waiting on a blocking command (INFO's blocked_clients). */
+  /** Waiting on a blocking command or WAIT (INFO's blocked_clients). */
   get blocked(): boolean {
-    return this.blocking?.busy === true;
+    return this.blocking?.busy === true || this.waits?.busy === true;
+  }
+
+  /** WAIT starts once the client's earlier commands are answered: it must follow their writes. */
+  waitReplicas(req: Request): void {
+    this.waits ??= new Waits(this.host.router);
+    this.waits.queue(req);
+    this.waits.startReady(this.head);
   }
 
   get subscribed(): boolean {

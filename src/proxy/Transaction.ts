@@ -26,8 +26,11 @@ const EXEC = command(['EXEC']);
 /** `control`'s answer when it replied to the client itself (nothing to forward). */
 export const ANSWERED = -1;
 
-/** Commands the proxy answers itself that may still run inside a transaction, on the backend. */
-const RUN_ON_BACKEND: ReadonlySet<string> = new Set(['PING', 'ECHO']);
+/**
+ * Commands the proxy answers itself that may still run inside a transaction, on the backend
+ * (where, as in Redis, WAIT answers at once: a transaction never blocks).
+ */
+const RUN_ON_BACKEND: ReadonlySet<string> = new Set(['PING', 'ECHO', 'WAIT']);
 
 /** Run at once inside MULTI, as in Redis; every other command is queued. */
 const AT_ONCE: ReadonlySet<string> = new Set(['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'QUIT', 'RESET']);

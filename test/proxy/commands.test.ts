@@ -116,10 +116,10 @@ test('support decisions and flags', () => {
     assert.equal(h(n), Handling.Forward, n);
     assert.equal(must(n).blocks?.([]), true, n);
   }
-  for (const n of ['wait', 'waitaof']) {
-    assert.equal(h(n), Handling.NotAllow, n);
-    assert.match(must(n).reason ?? '', /\w/);
-  }
+  // WAIT runs on every group over the client's own connections (Wait.ts); WAITAOF is refused.
+  assert.equal(h('wait'), Handling.Local);
+  assert.equal(h('waitaof'), Handling.NotAllow);
+  assert.match(must('waitaof').reason ?? '', /\w/);
   assert.equal(must('get').blocks, undefined);
   allHandled('debug shutdown sync psync', Handling.NotAllow);
   allHandled('monitor', Handling.Local);

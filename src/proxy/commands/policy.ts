@@ -138,7 +138,8 @@ const groups: [Decision, string[]][] = [
   // Blocking: a blocked command would hold a pipelined connection shared by many clients, so
   // each blocking client gets one of its own.
   [BLOCKING, ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop']],
-  [refuse('WAIT counts the replicas of one backend only and blocks a shared connection'), ['wait']],
+  // WAIT runs on every group's primary over the client's own connections (Wait.ts).
+  [LOCAL, ['wait']],
   // Subscriptions are the session's, made on every group (PubSub.ts); PUBLISH goes to the group
   // of its channel's slot. A sharded channel (SSUBSCRIBE) is made on its slot's group only, and
   // SPUBLISH goes there.
