@@ -35,6 +35,8 @@ import { unwatch, type Transaction } from './Transaction.js';
 import type { Watch } from './Watch.js';
 import type { Subscriptions, SubscriptionKind } from './PubSub.js';
 
+export type ReplyMode = 'on' | 'off' | 'skip';
+
 /** The parts of a session that local commands read and change. */
 export interface SessionState {
   readonly id: number;
@@ -43,6 +45,8 @@ export interface SessionState {
   name: Buffer | null;
   /** RESP2 until HELLO 3. */
   proto: Proto;
+  /** CLIENT REPLY: `skip` silences the next command only. */
+  replyMode: ReplyMode;
   quit: boolean;
   /** Open since MULTI (Transaction.ts); RESET discards it. */
   tx: Transaction | null;
@@ -120,15 +124,20 @@ const ping: Handler = (_ctx, s, req) => {
   req.answer(req.args.length === 2 ? bulk(req.args[1]!) : PONG);
 };
 
+// Confirmations come even under CLIENT REPLY OFF: Redis sends them as it sends messages.
 const subscribe =
   (kind: SubscriptionKind): Handler =>
-  (_ctx, s, req) =>
+  (_ctx, s, req) => {
+    req.silent = false;
     req.answer(s.subscriptions().subscribe(kind, req.args.slice(1)));
+  };
 
 const unsubscribe =
   (kind: SubscriptionKind): Handler =>
-  (_ctx, s, req) =>
+  (_ctx, s, req) => {
+    req.silent = false;
     req.answer(s.subscriptions().unsubscribe(kind, req.args.slice(1)));
+  };
 
 const echo: Handler = (_ctx, _s, req) => req.answer(bulk(req.args[1]!));
 
@@ -145,6 +154,8 @@ const reset: Handler = (ctx, s, req) => {
   ctx.monitors.delete(s);
   if (s.subscribed) s.subscriptions().close();
   s.authorized = ctx.sessionAuth === '';
+  s.replyMode = 'on';
+  req.silent = false;
   req.answer(RESET);
 };
 
@@ -287,6 +298,15 @@ const client: Handler = (ctx, s, req) => {
       return req.answer(integer(s.id));
     case 'SETINFO':
       return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
+    case 'REPLY': {
+      if (n !== 3) return req.answer(error(wrongArity('client|reply')));
+      const mode = lower(req.args[2]!);
+      if (mode !== 'on' && mode !== 'off' && mode !== 'skip') return req.answer(error('ERR syntax error'));
+      // OFF and SKIP are not answered; ON is, even when it came while replies were off.
+      s.replyMode = mode;
+      req.silent = mode !== 'on';
+      return req.answer(OK);
+    }
     case 'INFO':
       if (n !== 2) return req.answer(error(wrongArity('client|info')));
       return req.answer(verbatim(ctx.info.clientLine(s, 'client|info') + '\n', s.proto));

@@ -7,6 +7,15 @@ import { copyBytes } from '../utils/copyBytes.js';
 import { JOIN_LIMIT, writeBuffers, type ByteSink } from './SocketWriter.js';
 import type { Request } from './Request.js';
 
+const NOTHING = Buffer.alloc(0);
+
+/** CLIENT REPLY OFF or SKIP: the request's reply is not written. */
+export function dropReply(req: Request): void {
+  req.parts = null;
+  req.replyData = NOTHING;
+  req.replyStart = req.replyEnd = 0;
+}
+
 /** Bytes of a done request's reply still to be written. */
 export function unwrittenBytes(req: Request): number {
   const parts = req.parts;

@@ -60,6 +60,8 @@ export class Request implements BackendTask {
   partsWritten = false;
   /** True when the reply was produced by the proxy because the request failed. */
   failed = false;
+  /** Sent under CLIENT REPLY OFF or SKIP: its reply is dropped, not written. */
+  silent = false;
   /** Set while the request is counted in a slot's in-flight requests. */
   counter: InflightCounter | null = null;
   /** The counter's epoch when this request was counted. */

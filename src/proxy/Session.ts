@@ -12,7 +12,7 @@ import { dispatchMulti, multiKind } from './Coalesce.js';
 import { NOT_QUEUED, scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE } from './SocketWriter.js';
 import type { ClientConn, ConnOwner } from './ClientConn.js';
-import { unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
+import { dropReply, unwrittenBytes, writeParts, writeReplies } from './ReplyWriter.js';
 import {
   checkCommand,
   CROSSSLOT,
@@ -23,7 +23,7 @@ import {
   slotOfKeys,
   unknownCommand,
 } from './routing.js';
-import { auth, LOCAL_HANDLERS, type SessionState } from './LocalCommands.js';
+import { auth, LOCAL_HANDLERS, type ReplyMode, type SessionState } from './LocalCommands.js';
 import type { SessionHost } from './SessionHost.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, ROUTE_PUSH, type RequestOwner } from './Request.js';
 import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscriber } from './PubSub.js';
@@ -44,6 +44,7 @@ export class Session
   authorized: boolean;
   name: Buffer | null = null;
   proto: Proto = 2;
+  replyMode: ReplyMode = 'on';
   quit = false;
   /** Commands queued since MULTI. */
   tx: Transaction | null = null;
@@ -148,6 +149,10 @@ export class Session
   private request(args: Buffer[] | null, cmd: RawCommand, info: CommandInfo): Request {
     const req = new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.lastRead);
     req.proto = this.proto;
+    if (this.replyMode !== 'on') {
+      req.silent = true;
+      if (this.replyMode === 'skip') this.replyMode = 'on';
+    }
     return req;
   }
 
@@ -232,7 +237,7 @@ export class Session
 
   /** A big reply streams through as it arrives once every reply before it is out. */
   onRequestPart(req: Request): void {
-    if (this.closed) req.parts = [];
+    if (this.closed || req.silent) req.parts = [];
     else if (req === this.head && !writeParts(this.conn, req)) this.flow.waitDrain();
   }
 
@@ -261,15 +266,16 @@ export class Session
         cut = true;
         break;
       }
-      const len = unwrittenBytes(req);
-      count++;
-      total += len;
-      if (len >= BIG_PIECE || req.parts !== null) big = true;
       if (req.route !== ROUTE_PUSH) {
         const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
         stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
         if (req.route !== ROUTE_LOCAL) this.flow.outstanding--;
       }
+      if (req.silent) dropReply(req);
+      const len = unwrittenBytes(req);
+      count++;
+      total += len;
+      if (len >= BIG_PIECE || req.parts !== null) big = true;
       this.flow.replied(req.parts === null ? len : req.partsLen);
       if (req.failed && this.host.options.breakOnFailure) broke = true;
       req = req.next;
@@ -278,7 +284,7 @@ export class Session
     this.head = req;
     if (req === null) this.tail = null;
     this.waits?.startReady(req);
-    if (count > 0 && !writeReplies(this.conn, first!, count, total, big)) this.flow.waitDrain();
+    if (total > 0 && !writeReplies(this.conn, first!, count, total, big)) this.flow.waitDrain();
     if (cut) {
       this.conn.destroy();
       return;

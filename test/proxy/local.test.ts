@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { proxyOverTwoGroups } from '../helpers/proxy.js';
-import { RedisError } from '../helpers/resp-client.js';
+import { keyOn, proxyOverTwoGroups } from '../helpers/proxy.js';
+import { encodeCommand, RedisError, type Reply } from '../helpers/resp-client.js';
+import { until } from '../topom/flow.js';
+
+const text = (r: Reply) => (Array.isArray(r) ? r.map((x) => (x instanceof Buffer ? String(x) : x)) : r);
 
 const two = proxyOverTwoGroups({ client: true });
 
@@ -118,10 +121,57 @@ test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', 
     assert.equal(
       e.message,
       `ERR handle request, command 'CLIENT ${args[0]!.toUpperCase()}' is not allowed ` +
-        '(only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL and SETINFO are supported by the proxy)',
+        '(only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, REPLY and SETINFO are supported by the proxy)',
     );
   }
   r.close();
+});
+
+test('CLIENT REPLY OFF and SKIP drop replies (errors and big ones too) as Redis does; ON, RESET and pub/sub still answer', async () => {
+  const c = await two.proxy.connect();
+  const [k0, k1, n] = [keyOn('reply', 0), keyOn('reply', 1), keyOn('reply-n', 0)];
+  const big = 'b'.repeat(3 * 1024 * 1024);
+  try {
+    c.writeRaw(
+      Buffer.concat(
+        [
+          ['CLIENT', 'REPLY', 'OFF'],
+          ['SET', k0, 'v'],
+          ['SET', k1, big],
+          ['GET', k1],
+          ['NO-SUCH-COMMAND'],
+          ['CLIENT', 'REPLY', 'ON'],
+          ['GET', k0],
+          ['CLIENT', 'REPLY', 'SKIP'],
+          ['INCR', n],
+          ['GET', n],
+          ['CLIENT', 'REPLY', 'maybe'],
+        ].map(encodeCommand),
+      ),
+    );
+    assert.equal(await c.readReply(), 'OK');
+    assert.equal(String(await c.readReply()), 'v');
+    assert.equal(String(await c.readReply()), '1', 'INCR was run, unanswered');
+    const bad = await c.readReply();
+    assert.ok(bad instanceof RedisError && bad.message === 'ERR syntax error', String(bad));
+    // Subscriptions are confirmed and messages come while replies are off, as from Redis; RESET answers.
+    c.writeRaw(
+      Buffer.concat(
+        [
+          ['CLIENT', 'REPLY', 'OFF'],
+          ['SUBSCRIBE', 'reply-ch'],
+        ].map(encodeCommand),
+      ),
+    );
+    assert.deepEqual(text(await c.readReply()), ['subscribe', 'reply-ch', 1]);
+    await until('the subscription', async () => (await two.client.call('PUBLISH', 'reply-ch', 'hi')) === 1);
+    assert.deepEqual(text(await c.readReply()), ['message', 'reply-ch', 'hi']);
+    assert.equal(await c.call('RESET'), 'RESET');
+    assert.equal(await c.call('PING'), 'PONG');
+  } finally {
+    c.destroy();
+  }
+  assert.equal(String(await two.client.call('GET', k1)).length, big.length);
 });
 
 test("CLIENT LIST shows the proxy's own clients, filtered by ID and TYPE as in Redis", async () => {

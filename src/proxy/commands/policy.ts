@@ -119,7 +119,18 @@ const groups: [Decision, string[]][] = [
   [LOCAL, ['ping', 'echo', 'quit', 'auth', 'select', 'info', 'command', 'hello', 'reset']],
   // MONITOR shows the commands this proxy process receives, as Redis shows its own (Monitor.ts).
   [LOCAL, ['monitor']],
-  [LOCAL, ['client|setname', 'client|getname', 'client|id', 'client|info', 'client|list', 'client|kill']],
+  [
+    LOCAL,
+    [
+      'client|setname',
+      'client|getname',
+      'client|id',
+      'client|info',
+      'client|list',
+      'client|kill',
+      'client|reply',
+    ],
+  ],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
   // Libraries are loaded, deleted and restored on every primary, so FCALL works on every group;
@@ -180,7 +191,9 @@ for (const [decision, names] of groups) {
 // Containers whose subcommands differ from the container's own decision.
 table.set('client', {
   handling: Handling.Local,
-  subs: refuse('only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL and SETINFO are supported by the proxy'),
+  subs: refuse(
+    'only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, REPLY and SETINFO are supported by the proxy',
+  ),
 });
 // Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
 // checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.
