@@ -282,6 +282,11 @@ class PubSubConn {
       const piece = chunk.subarray(pos, end);
       const frame = this.pending.length > 0 ? Buffer.concat([...this.pending, piece]) : piece;
       this.pending = [];
+      if (frame[0] === 0x2d) {
+        // A refused AUTH or subscription: reconnecting retries it (a fixed password, a restart).
+        this.socket?.destroy();
+        return;
+      }
       const body = frame.indexOf(10) + 1;
       if (isMessage(frame, body)) this.client.deliver(frame);
       pos = end;

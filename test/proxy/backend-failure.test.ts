@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { startRedis, RedisError, type Reply, type RedisServer, type RespClient } from '../helpers/redis.js';
+import { until } from '../topom/flow.js';
 
 /** Every call must resolve within this; a RespClient times out (and rejects) after it. */
 const CALL_TIMEOUT_MS = 3000;
@@ -284,6 +285,32 @@ test('product_auth: the right one reaches password-protected backends, a wrong o
   assert.ok(w instanceof RedisError);
   b.destroy();
   assert.equal(String(await r.call('GET', 'auth-0')), '0', 'nothing was written without the password');
+});
+
+test("a subscription the backend refused (a wrong password) is made once the proxy's password fits", async () => {
+  const r = await redis('old-pw');
+  const proxy = await proxyOver([r.addr], { product_auth: 'new-pw' });
+  const sub = await proxy.connect({ timeoutMs: CALL_TIMEOUT_MS });
+  try {
+    // The proxy confirms the subscription itself; the server refused it, so nothing reaches it yet.
+    assert.deepEqual(await sub.call('SUBSCRIBE', 'auth-ch'), [
+      Buffer.from('subscribe'),
+      Buffer.from('auth-ch'),
+      1,
+    ]);
+    const numsub = async () => ((await r.call('PUBSUB', 'NUMSUB', 'auth-ch')) as Reply[])[1];
+    assert.equal(await numsub(), 0);
+    await r.call('CONFIG', 'SET', 'requirepass', 'new-pw');
+    await until('the subscription to reach the server', async () => (await numsub()) === 1);
+    assert.equal(await r.call('PUBLISH', 'auth-ch', 'at last'), 1);
+    assert.deepEqual(await sub.readReply(), [
+      Buffer.from('message'),
+      Buffer.from('auth-ch'),
+      Buffer.from('at last'),
+    ]);
+  } finally {
+    sub.destroy();
+  }
 });
 
 test('a split MGET, MSET or DEL with a key on a killed backend answers the backend error; the live backend does its part', async () => {
