@@ -9,7 +9,7 @@
 import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { Fifo } from '../utils/Fifo.js';
-import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
+import { integerReply, ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
 import { command, type Proto } from '../resp/encode.js';
 import { NOT_QUEUED, scheduleFlush, scheduleLateFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE, JOIN_LIMIT, restartIdleTimer, SocketSink, writeBuffers } from './SocketWriter.js';
@@ -30,6 +30,8 @@ export interface BackendOptions {
   recvTimeoutMs: number;
   keepAliveMs: number;
   connectTimeoutMs: number;
+  /** A connection of one client's own learns its id on the server, for CLIENT UNBLOCK. */
+  askId?: boolean;
 }
 
 const RETRY_MIN_MS = 50;
@@ -73,6 +75,8 @@ export class BackendConn implements Flushable {
   /** Sockets opened so far: what a client's WATCH set up on one is gone with it. */
   sockets = 0;
   private lastError = '';
+  /** Its CLIENT ID on the server (with `askId`), or 0 while unknown. */
+  serverId = 0;
   /** Why the connection went down last: requests refused while it waits to reconnect say so. */
   private downReason = '';
 
@@ -243,6 +247,11 @@ export class BackendConn implements Flushable {
     if (this.opts.auth !== '') first.push(new InternalTask(command(['AUTH', this.opts.auth]), check('AUTH')));
     if (this.proto === 3) first.push(new InternalTask(command(['HELLO', 3]), check('HELLO 3')));
     if (this.db !== 0) first.push(new InternalTask(command(['SELECT', this.db]), check('SELECT')));
+    this.serverId = 0;
+    if (this.opts.askId === true) {
+      const learn = (r: Buffer) => (this.serverId = r[0] === 0x3a ? integerReply(r, 0, r.length) : 0);
+      first.push(new InternalTask(command(['CLIENT', 'ID']), learn));
+    }
     first.push(
       new InternalTask(command(['PING']), (r) => {
         if (r[0] !== 0x2d) {

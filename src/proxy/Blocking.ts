@@ -50,6 +50,11 @@ export class BlockingConn {
     return this.conn !== null && this.conn.pending > 0;
   }
 
+  /** The connection a blocking command is out on, if one is. */
+  blockedOn(): BackendConn[] {
+    return this.busy ? [this.conn!] : [];
+  }
+
   /** The client is gone: a command it left blocked ends with the connection. */
   close(): void {
     if (this.conn !== null) this.slot?.blockers.delete(this.conn);

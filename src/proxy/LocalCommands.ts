@@ -21,6 +21,7 @@ import {
 import { commandReply } from './commands/CommandReplies.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
+import { clientUnblock } from './ClientUnblock.js';
 import { slowlog } from './SlowLog.js';
 import type { Monitors } from './Monitor.js';
 import { dbsize, flush, functions, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
@@ -33,6 +34,7 @@ import type { Router } from './Router.js';
 import type { ProxyInfo } from './ProxyInfo.js';
 import { unwatch, type Transaction } from './Transaction.js';
 import type { Watch } from './Watch.js';
+import type { BackendConn } from './BackendConn.js';
 import type { Subscriptions, SubscriptionKind } from './PubSub.js';
 
 export type ReplyMode = 'on' | 'off' | 'skip';
@@ -63,6 +65,8 @@ export interface SessionState {
   deliver(frame: Buffer): void;
   /** Runs a WAIT on every group once the commands before it are answered (Wait.ts). */
   waitReplicas(req: Request): void;
+  /** Its own backend connections that a blocking command or WAIT is out on (CLIENT UNBLOCK). */
+  blockedOn(): BackendConn[];
 }
 
 export interface LocalContext {
@@ -314,6 +318,9 @@ const client: Handler = (ctx, s, req) => {
       return clientList(ctx, s, req);
     case 'KILL':
       return clientKill(ctx, s, req);
+    case 'UNBLOCK':
+      if (n !== 3 && n !== 4) return req.answer(error(wrongArity('client|unblock')));
+      return clientUnblock(ctx, req);
     default: {
       // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
       const info = lookupSub(req.info, req.args[1]!);

@@ -36,6 +36,11 @@ export class OwnConn {
     return this.conn;
   }
 
+  /** The connection in hand, if any. */
+  get current(): BackendConn | null {
+    return this.conn;
+  }
+
   /** What is still in flight on it fails. */
   close(): void {
     this.conn?.close();

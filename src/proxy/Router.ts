@@ -182,11 +182,11 @@ export class Router {
   }
 
   /**
-   * A client's own backend connection (OwnConn.ts). `waits`: for blocking commands, which wait
-   * by design, so it has no receive timeout.
+   * A client's own backend connection (OwnConn.ts). `waits`: for blocking commands and WAIT,
+   * which wait by design, so it has no receive timeout, and CLIENT UNBLOCK needs its id.
    */
   privateConn(sbc: SharedBackendConn, db: number, proto: Proto, waits: boolean): BackendConn {
-    const opts = waits ? { ...this.opts.backend, recvTimeoutMs: 0 } : this.opts.backend;
+    const opts = waits ? { ...this.opts.backend, recvTimeoutMs: 0, askId: true } : this.opts.backend;
     return new BackendConn(sbc.host, sbc.port, db, opts, proto);
   }
 

@@ -33,6 +33,7 @@ import { BlockingConn } from './Blocking.js';
 import { Waits } from './Wait.js';
 import { OwnConn } from './OwnConn.js';
 import type { Watch } from './Watch.js';
+import type { BackendConn } from './BackendConn.js';
 import type { Proto } from '../resp/encode.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -358,6 +359,11 @@ export class Session
   /** Waiting on a blocking command or WAIT (INFO's blocked_clients). */
   get blocked(): boolean {
     return this.blocking?.busy === true || this.waits?.busy === true;
+  }
+
+  /** The client's own backend connections that a blocking command or WAIT is out on. */
+  blockedOn(): BackendConn[] {
+    return [...(this.blocking?.blockedOn() ?? []), ...(this.waits?.blockedOn() ?? [])];
   }
 
   /** WAIT starts once the client's earlier commands are answered: it must follow their writes. */

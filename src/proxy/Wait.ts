@@ -14,6 +14,7 @@
  */
 import { error, integer } from '../resp/encode.js';
 import { integerReply } from '../resp/ReplyScanner.js';
+import type { BackendConn } from './BackendConn.js';
 import { OwnConn } from './OwnConn.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
@@ -34,6 +35,14 @@ export class Waits {
   /** A WAIT is out (INFO counts the client as blocked, as Redis does). */
   get busy(): boolean {
     return this.out > 0;
+  }
+
+  /** The connections a WAIT is out on. */
+  blockedOn(): BackendConn[] {
+    const out: BackendConn[] = [];
+    for (const own of this.own.values())
+      if (own.current !== null && own.current.pending > 0) out.push(own.current);
+    return out;
   }
 
   queue(req: Request): void {

@@ -59,6 +59,45 @@ test('BLMOVE and BZPOPMIN need their keys in one slot; XREAD BLOCK waits for an 
   }
 });
 
+test('CLIENT UNBLOCK ends a blocked command or WAIT as Redis does; the connection serves the next one', async () => {
+  const list = keyOn('unblock', 1);
+  const waiter = await two.proxy.connect();
+  const unblock = (...args: (string | number)[]) => two.client.call('CLIENT', 'UNBLOCK', ...args);
+  try {
+    const id = (await waiter.call('CLIENT', 'ID')) as number;
+    assert.equal(await unblock(id), 0, 'not blocked');
+    const popped = waiter.call('BLPOP', list, 0);
+    await blockedClientsReach(two.servers[1]!, 1);
+    assert.equal(await unblock(id, 'TIMEOUT'), 1);
+    assert.equal(await popped, null, "BLPOP's timeout reply");
+    const failed = waiter.call('BRPOP', list, 0);
+    await blockedClientsReach(two.servers[1]!, 1);
+    assert.equal(await unblock(id, 'error'), 1);
+    const e = await failed;
+    assert.ok(
+      e instanceof RedisError && e.message === 'UNBLOCKED client unblocked via CLIENT UNBLOCK',
+      String(e),
+    );
+    // A WAIT with no replica to wait for blocks on every group; unblocked, it answers its count.
+    const waited = waiter.call('WAIT', 1, 0);
+    for (const server of two.servers) await blockedClientsReach(server, 1);
+    assert.equal(await unblock(id), 1);
+    assert.equal(await waited, 0);
+    const next = waiter.call('BLPOP', list, 0);
+    await blockedClientsReach(two.servers[1]!, 1);
+    assert.equal(await two.client.call('RPUSH', list, 'after'), 1);
+    assert.deepEqual(((await next) as Buffer[]).map(String), [list, 'after']);
+    const errors = [await unblock(id, 'LATER'), await unblock('one')];
+    assert.deepEqual(
+      errors.map((x) => (x instanceof RedisError ? x.message : x)),
+      ['ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR', 'ERR value is not an integer or out of range'],
+    );
+    assert.equal(await unblock(987654), 0, 'no such client');
+  } finally {
+    waiter.destroy();
+  }
+});
+
 test('a client that leaves while blocked leaves no blocked command on the server', async () => {
   const c = await two.proxy.connect();
   c.call('BRPOP', keyOn('bl-gone', 1), 0).catch(() => {});

@@ -121,7 +121,7 @@ test('RESET returns the connection to its initial state; CLIENT INFO and ECHO', 
     assert.equal(
       e.message,
       `ERR handle request, command 'CLIENT ${args[0]!.toUpperCase()}' is not allowed ` +
-        '(only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, REPLY and SETINFO are supported by the proxy)',
+        '(only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, REPLY, UNBLOCK and SETINFO are supported by the proxy)',
     );
   }
   r.close();

@@ -129,6 +129,7 @@ const groups: [Decision, string[]][] = [
       'client|list',
       'client|kill',
       'client|reply',
+      'client|unblock',
     ],
   ],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
@@ -192,7 +193,7 @@ for (const [decision, names] of groups) {
 table.set('client', {
   handling: Handling.Local,
   subs: refuse(
-    'only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, REPLY and SETINFO are supported by the proxy',
+    'only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, REPLY, UNBLOCK and SETINFO are supported by the proxy',
   ),
 });
 // Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
