@@ -158,9 +158,9 @@ test('support decisions and flags', () => {
   );
   const client = must('client');
   assert.equal(client.handling, Handling.Local);
-  for (const s of ['setname', 'getname', 'id', 'list', 'kill'])
+  for (const s of ['setname', 'getname', 'id', 'list', 'kill', 'reply', 'unblock'])
     assert.equal(lookupSub(client, B(s))?.handling, Handling.Local);
-  for (const s of ['pause', 'tracking', 'reply', 'no-evict']) {
+  for (const s of ['pause', 'tracking', 'no-evict']) {
     assert.equal(lookupSub(client, B(s))?.handling, Handling.NotAllow, s);
   }
   assert.equal(lookupSub(must('memory'), B('usage'))?.handling, Handling.Forward);
