@@ -32,7 +32,7 @@ export function clientUnblock(ctx: LocalContext, req: Request): void {
   };
   for (const bc of conns) {
     const server = ctx.router.primary.get(bc.addr)?.get(req.db, req.seed, true, req.proto);
-    if (server === undefined || server === null) {
+    if (!server) {
       done();
       continue;
     }
