@@ -11,7 +11,6 @@ import {
   error,
   integer,
   mapHeader,
-  nil,
   OK,
   PONG,
   simple,
@@ -19,9 +18,7 @@ import {
   type Proto,
 } from '../resp/encode.js';
 import { commandReply } from './commands/CommandReplies.js';
-import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
-import { clientKill, ofType } from './ClientKill.js';
-import { clientUnblock } from './ClientUnblock.js';
+import { client } from './ClientCommand.js';
 import { slowlog } from './SlowLog.js';
 import type { Monitors } from './Monitor.js';
 import { dbsize, flush, functions, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
@@ -257,80 +254,6 @@ const hello: Handler = (ctx, s, req) => {
 };
 
 /** CLIENT LIST [TYPE normal|…] [ID id …]: this process's clients, one line each, as Redis lists them. */
-function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
-  const args = req.args;
-  let match: (c: SessionState) => boolean = () => true;
-  if (args.length === 4 && upper(args[2]!) === 'TYPE') {
-    const m = ofType(args[3]!.toString('latin1'));
-    if (m === null) return req.answer(error(`ERR Unknown client type '${args[3]!.toString()}'`));
-    match = m;
-  } else if (args.length >= 4 && upper(args[2]!) === 'ID') {
-    const ids = new Set<number>();
-    for (const a of args.slice(3)) {
-      const id = Number(a.toString('latin1'));
-      if (!Number.isSafeInteger(id) || id <= 0) return req.answer(error('ERR Invalid client ID'));
-      ids.add(id);
-    }
-    match = (c) => ids.has(c.id);
-  } else if (args.length !== 2) {
-    return req.answer(error('ERR syntax error'));
-  }
-  // The proxy does not keep each client's last command: only the asker's is known.
-  const lines = ctx.info.clients().filter(match);
-  const text = lines.map((c) => ctx.info.clientLine(c, c === s ? 'client|list' : 'NULL') + '\n');
-  req.answer(verbatim(text.join(''), s.proto));
-}
-
-const client: Handler = (ctx, s, req) => {
-  const sub = upper(req.args[1]!);
-  const n = req.args.length;
-  switch (sub) {
-    case 'SETNAME': {
-      if (n !== 3) return req.answer(error(wrongArity('client|setname')));
-      const name = req.args[2]!;
-      if (name.some((c) => c <= 0x20 || c > 0x7e)) {
-        return req.answer(error('ERR Client names cannot contain spaces, newlines or special characters.'));
-      }
-      s.name = name.length > 0 ? Buffer.from(name) : null;
-      return req.answer(OK);
-    }
-    case 'GETNAME':
-      if (n !== 2) return req.answer(error(wrongArity('client|getname')));
-      return req.answer(s.name === null ? nil(s.proto) : bulk(s.name));
-    case 'ID':
-      if (n !== 2) return req.answer(error(wrongArity('client|id')));
-      return req.answer(integer(s.id));
-    case 'SETINFO':
-      return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
-    case 'REPLY': {
-      if (n !== 3) return req.answer(error(wrongArity('client|reply')));
-      const mode = lower(req.args[2]!);
-      if (mode !== 'on' && mode !== 'off' && mode !== 'skip') return req.answer(error('ERR syntax error'));
-      // OFF and SKIP are not answered; ON is, even when it came while replies were off.
-      s.replyMode = mode;
-      req.silent = mode !== 'on';
-      return req.answer(OK);
-    }
-    case 'INFO':
-      if (n !== 2) return req.answer(error(wrongArity('client|info')));
-      return req.answer(verbatim(ctx.info.clientLine(s, 'client|info') + '\n', s.proto));
-    case 'LIST':
-      return clientList(ctx, s, req);
-    case 'KILL':
-      return clientKill(ctx, s, req);
-    case 'UNBLOCK':
-      if (n !== 3 && n !== 4) return req.answer(error(wrongArity('client|unblock')));
-      return clientUnblock(ctx, req);
-    default: {
-      // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
-      const info = lookupSub(req.info, req.args[1]!);
-      return req.answer(
-        info === undefined ? unknownSubcommand('CLIENT', req.args[1]) : error(refusalMessage(info)),
-      );
-    }
-  }
-};
-
 const command: Handler = (_ctx, s, req) => req.answer(commandReply(req.args, s.proto));
 
 /** A command run on the backends (EveryBackend, KeyspaceScan, SlowLog): it needs the router only. */

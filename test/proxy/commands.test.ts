@@ -158,9 +158,19 @@ test('support decisions and flags', () => {
   );
   const client = must('client');
   assert.equal(client.handling, Handling.Local);
-  for (const s of ['setname', 'getname', 'id', 'list', 'kill', 'reply', 'unblock'])
+  for (const s of [
+    'setname',
+    'getname',
+    'id',
+    'list',
+    'kill',
+    'reply',
+    'unblock',
+    'no-evict',
+    'trackinginfo',
+  ])
     assert.equal(lookupSub(client, B(s))?.handling, Handling.Local);
-  for (const s of ['pause', 'tracking', 'no-evict']) {
+  for (const s of ['pause', 'unpause', 'tracking']) {
     assert.equal(lookupSub(client, B(s))?.handling, Handling.NotAllow, s);
   }
   assert.equal(lookupSub(must('memory'), B('usage'))?.handling, Handling.Forward);

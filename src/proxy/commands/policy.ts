@@ -130,6 +130,11 @@ const groups: [Decision, string[]][] = [
       'client|kill',
       'client|reply',
       'client|unblock',
+      // No client eviction and no tracking here: these answer as Redis does for such a client.
+      'client|no-evict',
+      'client|getredir',
+      'client|trackinginfo',
+      'client|caching',
     ],
   ],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
@@ -192,9 +197,7 @@ for (const [decision, names] of groups) {
 // Containers whose subcommands differ from the container's own decision.
 table.set('client', {
   handling: Handling.Local,
-  subs: refuse(
-    'only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, REPLY, UNBLOCK and SETINFO are supported by the proxy',
-  ),
+  subs: refuse('the proxy does not offer CLIENT TRACKING, PAUSE, UNPAUSE or HELP'),
 });
 // Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
 // checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.

@@ -1,0 +1,127 @@
+/**
+ * CLIENT, answered by the proxy for its own clients: their names and ids, CLIENT INFO and LIST,
+ * KILL (ClientKill.ts), UNBLOCK (ClientUnblock.ts) and REPLY. Subcommands that act on a
+ * server's connections (PAUSE, TRACKING…) are refused with the reason.
+ */
+import {
+  array,
+  arrayHeader,
+  bulk,
+  error,
+  integer,
+  mapHeader,
+  nil,
+  OK,
+  verbatim,
+  type Proto,
+} from '../resp/encode.js';
+import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
+import { clientKill, ofType } from './ClientKill.js';
+import { clientUnblock } from './ClientUnblock.js';
+import type { Handler, LocalContext, SessionState } from './LocalCommands.js';
+import type { Request } from './Request.js';
+import { wrongArity } from './routing.js';
+
+const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
+const upper = (b: Buffer) => b.toString('latin1').toUpperCase();
+
+const CACHING =
+  'ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled';
+
+/** CLIENT TRACKINGINFO of a client without tracking, as Redis writes it (flags is a set in RESP3). */
+function trackingOff(proto: Proto): Buffer {
+  const flags = Buffer.concat([proto === 3 ? Buffer.from('~1\r\n') : arrayHeader(1), bulk('off')]);
+  const fields = [bulk('flags'), flags, bulk('redirect'), integer(-1), bulk('prefixes'), array([])];
+  return Buffer.concat([mapHeader(3, proto), ...fields]);
+}
+
+function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
+  const args = req.args;
+  let match: (c: SessionState) => boolean = () => true;
+  if (args.length === 4 && upper(args[2]!) === 'TYPE') {
+    const m = ofType(args[3]!.toString('latin1'));
+    if (m === null) return req.answer(error(`ERR Unknown client type '${args[3]!.toString()}'`));
+    match = m;
+  } else if (args.length >= 4 && upper(args[2]!) === 'ID') {
+    const ids = new Set<number>();
+    for (const a of args.slice(3)) {
+      const id = Number(a.toString('latin1'));
+      if (!Number.isSafeInteger(id) || id <= 0) return req.answer(error('ERR Invalid client ID'));
+      ids.add(id);
+    }
+    match = (c) => ids.has(c.id);
+  } else if (args.length !== 2) {
+    return req.answer(error('ERR syntax error'));
+  }
+  // The proxy does not keep each client's last command: only the asker's is known.
+  const lines = ctx.info.clients().filter(match);
+  const text = lines.map((c) => ctx.info.clientLine(c, c === s ? 'client|list' : 'NULL') + '\n');
+  req.answer(verbatim(text.join(''), s.proto));
+}
+
+export const client: Handler = (ctx, s, req) => {
+  const sub = upper(req.args[1]!);
+  const n = req.args.length;
+  switch (sub) {
+    case 'SETNAME': {
+      if (n !== 3) return req.answer(error(wrongArity('client|setname')));
+      const name = req.args[2]!;
+      if (name.some((c) => c <= 0x20 || c > 0x7e)) {
+        return req.answer(error('ERR Client names cannot contain spaces, newlines or special characters.'));
+      }
+      s.name = name.length > 0 ? Buffer.from(name) : null;
+      return req.answer(OK);
+    }
+    case 'GETNAME':
+      if (n !== 2) return req.answer(error(wrongArity('client|getname')));
+      return req.answer(s.name === null ? nil(s.proto) : bulk(s.name));
+    case 'ID':
+      if (n !== 2) return req.answer(error(wrongArity('client|id')));
+      return req.answer(integer(s.id));
+    case 'SETINFO':
+      return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
+    case 'REPLY': {
+      if (n !== 3) return req.answer(error(wrongArity('client|reply')));
+      const mode = lower(req.args[2]!);
+      if (mode !== 'on' && mode !== 'off' && mode !== 'skip') return req.answer(error('ERR syntax error'));
+      // OFF and SKIP are not answered; ON is, even when it came while replies were off.
+      s.replyMode = mode;
+      req.silent = mode !== 'on';
+      return req.answer(OK);
+    }
+    case 'INFO':
+      if (n !== 2) return req.answer(error(wrongArity('client|info')));
+      return req.answer(verbatim(ctx.info.clientLine(s, 'client|info') + '\n', s.proto));
+    case 'LIST':
+      return clientList(ctx, s, req);
+    case 'KILL':
+      return clientKill(ctx, s, req);
+    case 'UNBLOCK':
+      if (n !== 3 && n !== 4) return req.answer(error(wrongArity('client|unblock')));
+      return clientUnblock(ctx, req);
+    // Client eviction and tracking: the proxy never evicts a client to free memory (each one's
+    // buffers are bounded instead), and it does not offer tracking, so these answer as Redis
+    // does for a client without it.
+    case 'NO-EVICT': {
+      if (n !== 3) return req.answer(error(wrongArity('client|no-evict')));
+      const v = lower(req.args[2]!);
+      return req.answer(v === 'on' || v === 'off' ? OK : error('ERR syntax error'));
+    }
+    case 'GETREDIR':
+      if (n !== 2) return req.answer(error(wrongArity('client|getredir')));
+      return req.answer(integer(-1));
+    case 'TRACKINGINFO':
+      if (n !== 2) return req.answer(error(wrongArity('client|trackinginfo')));
+      return req.answer(trackingOff(s.proto));
+    case 'CACHING':
+      if (n !== 3) return req.answer(error(wrongArity('client|caching')));
+      return req.answer(error(CACHING));
+    default: {
+      // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
+      const info = lookupSub(req.info, req.args[1]!);
+      return req.answer(
+        info === undefined ? unknownSubcommand('CLIENT', req.args[1]) : error(refusalMessage(info)),
+      );
+    }
+  }
+};
