@@ -29,8 +29,7 @@ import { Request, ROUTE_LOCAL, ROUTE_MULTI, ROUTE_PUSH, type RequestOwner } from
 import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscriber } from './PubSub.js';
 import { ClientFlow, type FlowOwner } from './ClientFlow.js';
 import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
-import { BlockingConn } from './Blocking.js';
-import { Waits } from './Wait.js';
+import { Waiting } from './Waiting.js';
 import { OwnConn } from './OwnConn.js';
 import type { Watch } from './Watch.js';
 import type { BackendConn } from './BackendConn.js';
@@ -51,10 +50,9 @@ export class Session
   tx: Transaction | null = null;
   /** Its watched keys, from WATCH to EXEC, DISCARD or UNWATCH. */
   watch: Watch | null = null;
-  /** The client's own backend connections, once it sent a blocking command or a WATCH. */
-  private blocking: BlockingConn | null = null;
+  /** The client's own backend connections, once it sent a blocking command, WAIT or WATCH. */
+  private waiting: Waiting | null = null;
   private watchOwn: OwnConn | null = null;
-  private waits: Waits | null = null;
   /** Its subscriptions, while it has some. */
   private subs: Subscriptions | null = null;
   flushQueued = NOT_QUEUED;
@@ -215,8 +213,8 @@ export class Session
       req.route = slot;
     }
     if (req.info.blocks?.(req.args) === true) {
-      this.blocking ??= new BlockingConn(this.host.router);
-      this.blocking.forward(req, req.route);
+      this.waiting ??= new Waiting(this.host.router);
+      this.waiting.block(req, req.route);
     } else {
       req.own ??= this.watch;
       this.host.router.dispatch(req, req.route);
@@ -284,7 +282,7 @@ export class Session
     }
     this.head = req;
     if (req === null) this.tail = null;
-    this.waits?.startReady(req);
+    this.waiting?.startReady(req);
     if (total > 0 && !writeReplies(this.conn, first!, count, total, big)) this.flow.waitDrain();
     if (cut) {
       this.conn.destroy();
@@ -316,8 +314,7 @@ export class Session
   onEnd(): void {
     this.quit = true;
     // Redis drops a blocked client that hangs up; its reply could never come otherwise.
-    this.blocking?.close();
-    this.waits?.close();
+    this.waiting?.close();
     if (this.head === null) this.closeAfterReplies();
   }
 
@@ -348,9 +345,8 @@ export class Session
     if (this.closed) return;
     this.closed = true;
     this.flow.stopTimer();
-    this.blocking?.close();
+    this.waiting?.close();
     this.watchOwn?.close();
-    this.waits?.close();
     this.host.monitors.delete(this);
     this.subs?.close();
     this.host.sessionClosed(this);
@@ -358,19 +354,17 @@ export class Session
 
   /** Waiting on a blocking command or WAIT (INFO's blocked_clients). */
   get blocked(): boolean {
-    return this.blocking?.busy === true || this.waits?.busy === true;
+    return this.waiting?.busy === true;
   }
 
-  /** The client's own backend connections that a blocking command or WAIT is out on. */
   blockedOn(): BackendConn[] {
-    return [...(this.blocking?.blockedOn() ?? []), ...(this.waits?.blockedOn() ?? [])];
+    return this.waiting?.blockedOn() ?? [];
   }
 
   /** WAIT starts once the client's earlier commands are answered: it must follow their writes. */
   waitReplicas(req: Request): void {
-    this.waits ??= new Waits(this.host.router);
-    this.waits.queue(req);
-    this.waits.startReady(this.head);
+    this.waiting ??= new Waiting(this.host.router);
+    this.waiting.wait(req, this.head);
   }
 
   get subscribed(): boolean {
