@@ -5,7 +5,8 @@
 import os from 'node:os';
 import type { ProxyConfig } from './Config.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
-import { cpuSeconds, type InfoSnapshot } from './InfoText.js';
+import { cpuSeconds, type InfoFields, type InfoSnapshot } from './InfoText.js';
+import { percentile } from './LatencyHistogram.js';
 import type { ProcessTotals } from './ProcessTotals.js';
 import type { InfoAsk } from './ProxyInfo.js';
 import type { Router } from './Router.js';
@@ -61,6 +62,11 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
       used_cpu_sys_children: cpuSeconds(0),
       used_cpu_user_children: cpuSeconds(0),
     },
+    modules: {},
+    errorstats: Object.fromEntries(
+      Object.entries(t.errorCodes).map(([code, n]) => [`errorstat_${code}`, `count=${n}`]),
+    ),
+    latencystats: latencyFields(t.latencies),
     cluster: { cluster_enabled: 0 },
     keyspace: ask.keyspace,
     proxy: {
@@ -74,6 +80,22 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
     commands: () => t.ops,
   };
 }
+
+/**
+ * Redis's `latency_percentiles_usec_<command>:p50=…,p99=…,p99.9=…` (its default
+ * latency-tracking-info-percentiles), measured from a command's receipt to its reply.
+ */
+function latencyFields(latencies: Record<string, number[]>): InfoFields {
+  const out: InfoFields = {};
+  for (const name of Object.keys(latencies).sort()) {
+    const h = latencies[name]!;
+    const at = PERCENTILES.map((p) => `p${p}=${percentile(h, p).toFixed(3)}`);
+    out[`latency_percentiles_usec_${name.toLowerCase()}`] = at.join(',');
+  }
+  return out;
+}
+
+const PERCENTILES = [50, 99, 99.9];
 
 function human(bytes: number): string {
   return `${(bytes / 1048576).toFixed(2)}M`;

@@ -16,6 +16,12 @@ export interface InfoSnapshot {
   stats: InfoFields;
   replication: InfoFields;
   cpu: InfoFields;
+  /** Modules: none, as a stock Redis without any. */
+  modules: InfoFields;
+  /** `errorstat_<CODE>: count=N`. */
+  errorstats: InfoFields;
+  /** `latency_percentiles_usec_<command>`: empty unless Latencystats is asked for. */
+  latencystats: InfoFields;
   cluster: InfoFields;
   /** Summed over the primaries (KeyspaceInfo); empty unless the Keyspace section is asked for. */
   keyspace: InfoFields;
@@ -32,7 +38,10 @@ const ORDER = [
   'stats',
   'replication',
   'cpu',
+  'modules',
   'commandstats',
+  'errorstats',
+  'latencystats',
   'cluster',
   'keyspace',
   'proxy',
@@ -47,14 +56,17 @@ const TITLES: Record<Section, string> = {
   stats: 'Stats',
   replication: 'Replication',
   cpu: 'CPU',
+  modules: 'Modules',
   commandstats: 'Commandstats',
+  errorstats: 'Errorstats',
+  latencystats: 'Latencystats',
   cluster: 'Cluster',
   keyspace: 'Keyspace',
   proxy: 'Proxy',
 };
 
 /** Not in the default set, as in Redis. */
-const EXTRA: ReadonlySet<Section> = new Set(['commandstats']);
+const EXTRA: ReadonlySet<Section> = new Set(['commandstats', 'latencystats']);
 
 /** The sections INFO's arguments ask for; unknown names ask for nothing. */
 function infoSections(args: readonly string[]): Set<Section> {
@@ -70,9 +82,10 @@ function infoSections(args: readonly string[]): Set<Section> {
   return out;
 }
 
-/** Whether INFO's arguments ask for the per-command counters. */
-export function wantsCommandstats(args: readonly string[]): boolean {
-  return infoSections(args).has('commandstats');
+/** Whether INFO's arguments ask for the per-command counters or latencies. */
+export function wantsPerCommand(args: readonly string[]): boolean {
+  const want = infoSections(args);
+  return want.has('commandstats') || want.has('latencystats');
 }
 
 /** Whether INFO's arguments ask for the key counts (which take a round trip to every primary). */

@@ -3,6 +3,7 @@
  * CPU and memory, summed. A monitoring tool reads INFO on whichever worker its connection
  * landed on, and must see the whole proxy, not that worker's share.
  */
+import { addInto } from './LatencyHistogram.js';
 import type { OpStatsJson, Stats } from './Stats.js';
 
 /** One process's part (JSON-safe: it crosses the primary–worker channel). */
@@ -15,6 +16,8 @@ export interface ProcessTotals {
   qps: number;
   /** Error replies: the proxy's own and Redis's. */
   errorReplies: number;
+  /** Error replies by code (INFO's Errorstats). */
+  errorCodes: Record<string, number>;
   /** Connections refused past proxy_max_clients (Redis's rejected_connections). */
   rejected: number;
   rss: number;
@@ -28,6 +31,8 @@ export interface ProcessTotals {
   /** When the earliest of them started (ms since the epoch): the proxy's uptime. */
   startedMs: number;
   ops: OpStatsJson[];
+  /** Latency histograms by command, with `ops` (INFO's Latencystats). */
+  latencies: Record<string, number[]>;
 }
 
 /** A process's memory now and at its largest (Rusage). */
@@ -36,7 +41,7 @@ export interface MemSample {
   readonly memPeak: number;
 }
 
-/** This process's totals; `ops` only when asked for (INFO commandstats). */
+/** This process's totals; `ops` and `latencies` only when asked for (INFO commandstats, latencystats). */
 export function ownTotals(
   counters: Stats,
   blocked: number,
@@ -52,6 +57,7 @@ export function ownTotals(
     commands: counters.total,
     qps: counters.qps,
     errorReplies: counters.fails + counters.redisErrors,
+    errorCodes: Object.fromEntries(counters.errorCodes),
     rejected: counters.rejected,
     rss: mem.mem,
     rssPeak: Math.max(mem.memPeak, mem.mem),
@@ -60,6 +66,7 @@ export function ownTotals(
     workers: 1,
     startedMs,
     ops: withOps ? counters.commands() : [],
+    latencies: withOps ? counters.latencies() : {},
   };
 }
 
@@ -78,6 +85,7 @@ function none(): ProcessTotals {
     commands: 0,
     qps: 0,
     errorReplies: 0,
+    errorCodes: {},
     rejected: 0,
     rss: 0,
     rssPeak: 0,
@@ -86,6 +94,7 @@ function none(): ProcessTotals {
     workers: 0,
     startedMs: Infinity,
     ops: [],
+    latencies: {},
   };
 }
 
@@ -105,6 +114,9 @@ export function sumTotals(parts: readonly ProcessTotals[]): ProcessTotals {
     sum.cpuSys += p.cpuSys;
     sum.workers += p.workers;
     sum.startedMs = Math.min(sum.startedMs, p.startedMs);
+    for (const [code, n] of Object.entries(p.errorCodes))
+      sum.errorCodes[code] = (sum.errorCodes[code] ?? 0) + n;
+    for (const [name, h] of Object.entries(p.latencies)) addInto((sum.latencies[name] ??= []), h);
   }
   sum.ops = mergeOps(parts.map((p) => p.ops));
   return sum;

@@ -25,7 +25,7 @@ import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
 import { Rusage } from './Rusage.js';
 import { Runtime } from './Runtime.js';
-import { infoText, wantsCommandstats } from './InfoText.js';
+import { infoText, wantsPerCommand } from './InfoText.js';
 import { infoSnapshot } from './InfoSnapshot.js';
 import { Monitors } from './Monitor.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
@@ -319,7 +319,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   }
 
   infoText(ask: InfoAsk): string | Promise<string> {
-    const withOps = wantsCommandstats(ask.sections);
+    const withOps = wantsPerCommand(ask.sections);
     if (this.peers === null) return this.renderInfo(ask, this.totals(withOps));
     return this.peers.gather(withOps).then((t) => this.renderInfo(ask, t));
   }

@@ -268,6 +268,7 @@ export class Session
       if (req.route !== ROUTE_PUSH) {
         const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
         stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
+        if (isError) stats.errorReply(req.replyData!, req.replyStart);
         if (req.route !== ROUTE_LOCAL) this.flow.outstanding--;
       }
       if (req.silent) dropReply(req);

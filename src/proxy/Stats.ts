@@ -4,14 +4,20 @@
  * only bumps numbers in arrays; names are attached when stats are read.
  */
 import type { CommandInfo } from './commands/CommandInfo.js';
+import { BUCKETS, bucketOf } from './LatencyHistogram.js';
 
 class OpStats {
   calls = 0;
   usecs = 0;
   fails = 0;
   redisErrors = 0;
+  /** Latencies (LatencyHistogram), made at the first call. */
+  hist: Uint32Array | null = null;
   constructor(readonly name: string) {}
 }
+
+/** Distinct error codes counted apart, as Redis caps its Errorstats. */
+const ERROR_CODES_MAX = 128;
 
 export interface OpStatsJson {
   opstr: string;
@@ -31,6 +37,8 @@ export class Stats {
   sessionsAlive = 0;
   /** Connections refused past proxy_max_clients (Redis's rejected_connections). */
   rejected = 0;
+  /** Error replies by code (the first word: ERR, WRONGTYPE…), for INFO's Errorstats. */
+  readonly errorCodes = new Map<string, number>();
   private byId: (OpStats | undefined)[] = [];
   /** Unknown commands forwarded by name (proxy_forward_unknown_commands). */
   private byName = new Map<string, OpStats>();
@@ -58,6 +66,7 @@ export class Stats {
     }
     op.calls++;
     op.usecs += usecs;
+    (op.hist ??= new Uint32Array(BUCKETS))[bucketOf(usecs)]++;
     if (failed) {
       op.fails++;
       this.fails++;
@@ -67,9 +76,30 @@ export class Stats {
     }
   }
 
+  /** An error reply went to a client: `reply[start]` is its `-`. */
+  errorReply(reply: Buffer, start: number): void {
+    let end = start + 1;
+    const limit = Math.min(reply.length, start + 1 + ERROR_CODES_MAX);
+    while (end < limit && reply[end] !== 0x20 && reply[end] !== 0x0d) end++;
+    const code = reply.toString('latin1', start + 1, end);
+    const n = this.errorCodes.get(code);
+    if (n !== undefined) this.errorCodes.set(code, n + 1);
+    else if (this.errorCodes.size < ERROR_CODES_MAX) this.errorCodes.set(code, 1);
+  }
+
+  /** Each command's latency histogram, by name. */
+  latencies(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const o of this.all()) if (o.hist !== null) out[o.name] = Array.from(o.hist);
+    return out;
+  }
+
+  private all(): OpStats[] {
+    return [...this.byId.filter((o): o is OpStats => o !== undefined), ...this.byName.values()];
+  }
+
   commands(): OpStatsJson[] {
-    const all = [...this.byId.filter((o): o is OpStats => o !== undefined), ...this.byName.values()];
-    return all
+    return this.all()
       .map((o) => ({
         opstr: o.name,
         calls: o.calls,
@@ -89,6 +119,7 @@ export class Stats {
     this.redisErrors = 0;
     this.byId = [];
     this.byName.clear();
+    this.errorCodes.clear();
     this.sessionsTotal = this.sessionsAlive;
     this.rejected = 0;
   }

@@ -53,6 +53,53 @@ test('INFO picks sections as Redis does: CPU by default, Commandstats on request
   assert.equal(String(await two.client.call('INFO', 'no-such-section')), '');
 });
 
+test('INFO Errorstats counts error replies by code, and Latencystats gives each command its percentiles, as Redis does', async () => {
+  const titles = (text: string) => text.match(/^# \w+/gm)!.join(' ');
+  // The same sections as a redis-server, in its order, with the proxy's own last.
+  const direct = (args: string[]) => two.servers[0]!.call('INFO', ...args).then((r) => titles(String(r)));
+  for (const args of [[], ['all'], ['everything']]) {
+    assert.equal(titles(String(await two.client.call('INFO', ...args))), `${await direct(args)} # Proxy`);
+  }
+  const counts = async () => {
+    const text = String(await two.client.call('INFO', 'errorstats'));
+    return Object.fromEntries(
+      [...text.matchAll(/^errorstat_(\w+):count=(\d+)\r$/gm)].map((m) => [m[1], Number(m[2])]),
+    );
+  };
+  const before = await counts();
+  const key = keyOn('errorstats', 1);
+  await two.client.call('SET', key, 'string');
+  for (const cmd of [['LPUSH', key, 'x'], ['LPUSH', key, 'y'], ['NO-SUCH-COMMAND'], ['GET', 'a', 'b']]) {
+    assert.ok((await two.client.call(...cmd)) instanceof RedisError);
+  }
+  const after = await counts();
+  assert.equal((after.WRONGTYPE ?? 0) - (before.WRONGTYPE ?? 0), 2, 'two WRONGTYPE from the server');
+  assert.equal(
+    (after.ERR ?? 0) - (before.ERR ?? 0),
+    2,
+    "an unknown command and a wrong arity, the proxy's own",
+  );
+
+  // Each EVAL here takes at least 20 ms on the server: its percentiles say so; GET's stay below.
+  const slow =
+    "local s = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + n[2] - s[2] >= 20000";
+  for (let i = 0; i < 5; i++) await two.client.call('EVAL', slow, 1, key);
+  const text = String(await two.client.call('INFO', 'latencystats'));
+  assert.match(text, /^# Latencystats\r\n/);
+  const at = (cmd: string) => {
+    const m = new RegExp(
+      `^latency_percentiles_usec_${cmd}:p50=([\\d.]+),p99=([\\d.]+),p99\\.9=([\\d.]+)\r$`,
+      'm',
+    ).exec(text);
+    assert.ok(m, `${cmd} in ${text}`);
+    return m.slice(1).map(Number);
+  };
+  const [p50, p99, p999] = at('eval');
+  assert.ok(p50! >= 20000 && p50! <= p99! && p99! <= p999!, `eval ${p50} ${p99} ${p999}`);
+  assert.ok(at('get')[0]! < 20000);
+  assert.doesNotMatch(String(await two.client.call('INFO')), /latency_percentiles/);
+});
+
 test('COMMAND answers from the proxy table', async () => {
   const count = (await two.client.call('COMMAND', 'COUNT')) as number;
   assert.ok(count > 150 && count < 240, `count ${count}`);

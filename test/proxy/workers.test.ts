@@ -77,6 +77,8 @@ test('INFO on any worker reports the whole proxy, and client ids are distinct ac
   assert.equal(new Set(ids).size, 12, `ids ${ids.join(',')}`);
   // Only this test sends INCRBY, so its command count is known exactly.
   await Promise.all(clients.map((c, i) => c.call('INCRBY', `info:${i}`, 3)));
+  // And WRONGTYPE errors: one per client.
+  await Promise.all(clients.map((c, i) => c.call('LPUSH', `info:${i}`, 'x')));
   const pids = new Set<string>();
   for (const c of clients) {
     const f = await info(c, 'all');
@@ -84,6 +86,8 @@ test('INFO on any worker reports the whole proxy, and client ids are distinct ac
     assert.equal(f.get('connected_clients'), '12');
     assert.equal(f.get('workers'), '2');
     assert.match(f.get('cmdstat_incrby') ?? '', /^calls=12,/);
+    assert.equal(f.get('errorstat_WRONGTYPE'), 'count=12');
+    assert.match(f.get('latency_percentiles_usec_incrby') ?? '', /^p50=\d+\.\d{3},p99=[\d.]+,p99\.9=[\d.]+$/);
   }
   // The connections landed on both workers, and each of them counted the other's work.
   assert.equal(pids.size, 2);
