@@ -20,6 +20,11 @@ export interface ProcessTotals {
   errorCodes: Record<string, number>;
   /** Connections refused past proxy_max_clients (Redis's rejected_connections). */
   rejected: number;
+  /** Bytes from and to clients, and KB/s over the last second. */
+  netIn: number;
+  netOut: number;
+  inKbps: number;
+  outKbps: number;
   rss: number;
   /** The largest RSS sampled (summed over workers: each one's own peak). */
   rssPeak: number;
@@ -59,6 +64,10 @@ export function ownTotals(
     errorReplies: counters.fails + counters.redisErrors,
     errorCodes: Object.fromEntries(counters.errorCodes),
     rejected: counters.rejected,
+    netIn: counters.netIn,
+    netOut: counters.netOut,
+    inKbps: counters.inKbps,
+    outKbps: counters.outKbps,
     rss: mem.mem,
     rssPeak: Math.max(mem.memPeak, mem.mem),
     cpuUser: cpu.user,
@@ -87,6 +96,10 @@ function none(): ProcessTotals {
     errorReplies: 0,
     errorCodes: {},
     rejected: 0,
+    netIn: 0,
+    netOut: 0,
+    inKbps: 0,
+    outKbps: 0,
     rss: 0,
     rssPeak: 0,
     cpuUser: 0,
@@ -108,6 +121,10 @@ export function sumTotals(parts: readonly ProcessTotals[]): ProcessTotals {
     sum.qps += p.qps;
     sum.errorReplies += p.errorReplies;
     sum.rejected += p.rejected;
+    sum.netIn += p.netIn;
+    sum.netOut += p.netOut;
+    sum.inKbps += p.inKbps;
+    sum.outKbps += p.outKbps;
     sum.rss += p.rss;
     sum.rssPeak += p.rssPeak;
     sum.cpuUser += p.cpuUser;

@@ -95,6 +95,7 @@ export class Session
   onData(chunk: Buffer): void {
     if (this.quit) return;
     this.lastRead = performance.now();
+    this.host.counters.netIn += chunk.length;
     try {
       this.decoder.feed(chunk, this);
     } catch (e) {
@@ -276,7 +277,9 @@ export class Session
       count++;
       total += len;
       if (len >= BIG_PIECE || req.parts !== null) big = true;
-      this.flow.replied(req.parts === null ? len : req.partsLen);
+      const bytes = req.parts === null ? len : req.partsLen;
+      stats.netOut += bytes;
+      this.flow.replied(bytes);
       if (req.failed && this.host.options.breakOnFailure) broke = true;
       req = req.next;
       this.pending--;

@@ -37,18 +37,27 @@ export class Stats {
   sessionsAlive = 0;
   /** Connections refused past proxy_max_clients (Redis's rejected_connections). */
   rejected = 0;
+  /** Bytes read from clients and replied to them, and their rates over the last second. */
+  netIn = 0;
+  netOut = 0;
+  inKbps = 0;
+  outKbps = 0;
   /** Error replies by code (the first word: ERR, WRONGTYPE…), for INFO's Errorstats. */
   readonly errorCodes = new Map<string, number>();
   private byId: (OpStats | undefined)[] = [];
   /** Unknown commands forwarded by name (proxy_forward_unknown_commands). */
   private byName = new Map<string, OpStats>();
   private lastTotal = 0;
+  private lastIn = 0;
+  private lastOut = 0;
   private timer: NodeJS.Timeout;
 
   constructor() {
     this.timer = setInterval(() => {
       this.qps = this.total - this.lastTotal;
       this.lastTotal = this.total;
+      [this.inKbps, this.outKbps] = [(this.netIn - this.lastIn) / 1024, (this.netOut - this.lastOut) / 1024];
+      [this.lastIn, this.lastOut] = [this.netIn, this.netOut];
     }, 1000);
     this.timer.unref();
   }
@@ -115,6 +124,7 @@ export class Stats {
   reset(): void {
     this.total = 0;
     this.lastTotal = 0;
+    this.netIn = this.netOut = this.lastIn = this.lastOut = 0;
     this.fails = 0;
     this.redisErrors = 0;
     this.byId = [];

@@ -100,6 +100,23 @@ test('INFO Errorstats counts error replies by code, and Latencystats gives each 
   assert.doesNotMatch(String(await two.client.call('INFO')), /latency_percentiles/);
 });
 
+test("INFO counts the bytes clients sent and got, as Redis's total_net_input_bytes and total_net_output_bytes", async () => {
+  const read = async () => {
+    const text = String(await two.client.call('INFO', 'stats'));
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)\r$`, 'm').exec(text)![1]);
+    return [field('total_net_input_bytes'), field('total_net_output_bytes')] as const;
+  };
+  const [in0, out0] = await read();
+  const value = 'v'.repeat(100_000);
+  const key = keyOn('net-bytes', 1);
+  assert.equal(await two.client.call('SET', key, value), 'OK');
+  assert.equal(String(await two.client.call('GET', key)).length, value.length);
+  const [in1, out1] = await read();
+  // Besides the value each way: the commands, and the first INFO's reply (written after it counted).
+  assert.ok(in1 - in0 >= 100_000 && in1 - in0 < 100_500, `input grew by ${in1 - in0}`);
+  assert.ok(out1 - out0 >= 100_000 && out1 - out0 < 104_000, `output grew by ${out1 - out0}`);
+});
+
 test('COMMAND answers from the proxy table', async () => {
   const count = (await two.client.call('COMMAND', 'COUNT')) as number;
   assert.ok(count > 150 && count < 240, `count ${count}`);
