@@ -267,9 +267,7 @@ export class Session
         break;
       }
       if (req.route !== ROUTE_PUSH) {
-        const isError = req.parts === null && req.replyData![req.replyStart] === 0x2d;
-        stats.record(req.info, (now - req.start) * 1000, req.failed, isError, req.unknownName);
-        if (isError) stats.errorReply(req.replyData!, req.replyStart);
+        stats.record(req, (now - req.start) * 1000);
         if (req.route !== ROUTE_LOCAL) this.flow.outstanding--;
       }
       if (req.silent) dropReply(req);

@@ -3,7 +3,7 @@
  * usecs and fails, sessions. Commands are counted by the table's dense id, so the hot path
  * only bumps numbers in arrays; names are attached when stats are read.
  */
-import type { CommandInfo } from './commands/CommandInfo.js';
+import type { Request } from './Request.js';
 import { BUCKETS, bucketOf } from './LatencyHistogram.js';
 
 class OpStats {
@@ -62,8 +62,15 @@ export class Stats {
     this.timer.unref();
   }
 
-  /** One finished command: `usecs` from decode to reply, failed = the proxy made an error reply. */
-  record(info: CommandInfo, usecs: number, failed: boolean, redisError: boolean, unknownName?: string): void {
+  /**
+   * One answered request, `usecs` from decode to reply. An error reply the proxy made is a
+   * failure (Redis's rejected call), one from Redis a Redis error (a failed call).
+   */
+  record(req: Request, usecs: number): void {
+    const { info, failed, unknownName } = req;
+    const reply = req.parts === null ? req.replyData : null;
+    const isError = reply !== null && reply[req.replyStart] === 0x2d;
+    if (isError) this.errorReply(reply, req.replyStart);
     this.total++;
     let op: OpStats | undefined;
     if (unknownName !== undefined) {
@@ -79,14 +86,14 @@ export class Stats {
     if (failed) {
       op.fails++;
       this.fails++;
-    } else if (redisError) {
+    } else if (isError) {
       op.redisErrors++;
       this.redisErrors++;
     }
   }
 
   /** An error reply went to a client: `reply[start]` is its `-`. */
-  errorReply(reply: Buffer, start: number): void {
+  private errorReply(reply: Buffer, start: number): void {
     let end = start + 1;
     const limit = Math.min(reply.length, start + 1 + ERROR_CODES_MAX);
     while (end < limit && reply[end] !== 0x20 && reply[end] !== 0x0d) end++;
