@@ -299,13 +299,20 @@ test("CLIENT LIST shows the proxy's own clients, filtered by ID and TYPE as in R
   }
 });
 
-test("CONFIG GET reads slot 0's group server; the rest of CONFIG is refused", async () => {
+test("CONFIG GET and MODULE LIST read slot 0's group server; the rest of CONFIG and MODULE is refused", async () => {
   const direct = await two.servers[0]!.call('CONFIG', 'GET', 'maxmemory*');
   assert.deepEqual(await two.client.call('CONFIG', 'GET', 'maxmemory*'), direct);
   const e = await two.client.call('CONFIG', 'SET', 'maxmemory', '1');
   assert.ok(e instanceof RedisError);
   assert.match(e.message, /^ERR handle request, command 'CONFIG SET' is not allowed \(only CONFIG GET/);
   assert.equal(String(((await two.servers[0]!.call('CONFIG', 'GET', 'maxmemory')) as Buffer[])[1]), '0');
+  assert.deepEqual(await two.client.call('MODULE', 'LIST'), await two.servers[0]!.call('MODULE', 'LIST'));
+  const load = await two.client.call('MODULE', 'LOAD', '/tmp/nothing.so');
+  assert.ok(load instanceof RedisError);
+  assert.match(
+    load.message,
+    /^ERR handle request, command 'MODULE LOAD' is not allowed \(only MODULE LIST and HELP/,
+  );
 });
 
 test("CLIENT KILL closes the proxy's own clients by ID, ADDR or TYPE, and the asker last", async () => {

@@ -172,7 +172,7 @@ const groups: [Decision, string[]][] = [
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,
-    `debug shutdown bgsave save lastsave bgrewriteaof module acl latency
+    `debug shutdown bgsave save lastsave bgrewriteaof acl latency
      lolwut`.split(/\s+/),
   ],
   [
@@ -222,6 +222,17 @@ table.set('config', {
   subs: refuse("only CONFIG GET is supported (it reads one backend's settings); set them on each backend"),
 });
 table.set('config|get', MASTER_ONLY);
+// MODULE LIST reads slot 0's group server (RedisInsight asks on connect); every group runs the
+// same stock server. Loading modules is left to each server.
+table.set('module', {
+  handling: Handling.Forward,
+  masterOnly: true,
+  subs: refuse(
+    'only MODULE LIST and HELP are supported (they read one backend); load modules on each backend',
+  ),
+});
+table.set('module|list', MASTER_ONLY);
+table.set('module|help', MASTER_ONLY);
 table.set('memory', {
   handling: Handling.Forward,
   subs: refuse('only MEMORY USAGE <key> is supported; the rest describes one backend server'),
