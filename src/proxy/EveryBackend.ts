@@ -20,7 +20,7 @@ import { array, arrayHeader, error, integer, OK, type Proto } from '../resp/enco
 import { integerReply, splitArrayReply } from '../resp/ReplyScanner.js';
 import type { BackendConn } from './BackendConn.js';
 import type { InfoFields } from './InfoText.js';
-import { mergeKeyspace, type KeyspaceAnswer } from './KeyspaceInfo.js';
+import { mergeKeyspace, sumServerStats, type KeyspaceAnswer } from './KeyspaceInfo.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
 
@@ -121,21 +121,38 @@ function joinArrays(what: string, replies: Buffer[]): Buffer {
  */
 const KEYSPACE_WAIT_MS = 1000;
 
-/** The Keyspace section of INFO; a primary that fails or does not answer in time is named in it. */
-export function keyspace(router: Router, s: BackendSession, seed: number): Promise<InfoFields> {
-  const conns = connections(router, s, seed, false);
+/** What INFO reads of the servers: the Keyspace section, and key hits and expiries for Stats. */
+export interface ServersInfo {
+  keyspace: InfoFields;
+  stats: InfoFields;
+}
+
+/**
+ * INFO's Keyspace section, from the primaries, and with `stats` the key counters of Stats,
+ * from the replicas that serve reads too (their hits are reads the proxy sent there). A server
+ * that fails or does not answer in time is named in the Keyspace section.
+ */
+export function serversInfo(
+  router: Router,
+  s: BackendSession,
+  seed: number,
+  stats: boolean,
+): Promise<ServersInfo> {
+  const primaries = router.primary.addrs().length;
+  const conns = connections(router, s, seed, stats);
   const answers = conns.map((bc): KeyspaceAnswer => ({ addr: bc.addr, text: null }));
   return new Promise((resolve) => {
     let left = conns.length;
     const finish = () => {
       clearTimeout(timer);
-      resolve(mergeKeyspace(answers));
+      const keyspace = mergeKeyspace(answers.slice(0, primaries));
+      resolve({ keyspace, stats: stats ? sumServerStats(answers) : {} });
     };
     const timer = setTimeout(finish, KEYSPACE_WAIT_MS);
     if (left === 0) return finish();
     conns.forEach((bc, i) =>
       bc.call(
-        ['INFO', 'keyspace'],
+        i < primaries ? ['INFO', 'keyspace', 'stats'] : ['INFO', 'stats'],
         (r) => {
           answers[i] = { addr: bc.addr, text: bulkText(r) };
           if (--left === 0) finish();

@@ -58,6 +58,7 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
       instantaneous_output_kbps: t.outKbps.toFixed(2),
       rejected_connections: t.rejected,
       total_error_replies: t.errorReplies,
+      ...ask.servers.stats,
     },
     replication: { role: 'master', connected_slaves: 0 },
     cpu: {
@@ -72,7 +73,7 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
     ),
     latencystats: latencyFields(t.latencies),
     cluster: { cluster_enabled: 0 },
-    keyspace: ask.keyspace,
+    keyspace: ask.servers.keyspace,
     proxy: {
       product_name: src.config.product_name,
       online: router.online ? 1 : 0,

@@ -88,9 +88,9 @@ export function wantsPerCommand(args: readonly string[]): boolean {
   return want.has('commandstats') || want.has('latencystats');
 }
 
-/** Whether INFO's arguments ask for the key counts (which take a round trip to every primary). */
-export function wantsKeyspace(args: readonly string[]): boolean {
-  return infoSections(args).has('keyspace');
+/** Whether INFO's arguments ask for a section (Keyspace and Stats take a round trip to the servers). */
+export function wantsSection(args: readonly string[], section: Section): boolean {
+  return infoSections(args).has(section);
 }
 
 export function infoText(args: readonly string[], snap: InfoSnapshot): string {

@@ -5,7 +5,7 @@
  */
 import type { InfoFields } from './InfoText.js';
 
-/** One backend's answer to `INFO keyspace`; text null when it failed or did not answer. */
+/** One backend's answer to `INFO keyspace` (and stats); text null when it failed or did not answer. */
 export interface KeyspaceAnswer {
   addr: string;
   text: string | null;
@@ -47,6 +47,20 @@ export function mergeKeyspace(answers: readonly KeyspaceAnswer[]): InfoFields {
   }
   if (unanswered.length > 0) out['backends_unanswered'] = unanswered.join(',');
   return out;
+}
+
+/** The Stats counters of the keys themselves, which only the servers have. */
+const SERVER_STATS = ['keyspace_hits', 'keyspace_misses', 'expired_keys', 'evicted_keys'];
+
+/** SERVER_STATS summed over the servers that answered (a primary's text has Keyspace too). */
+export function sumServerStats(answers: readonly KeyspaceAnswer[]): InfoFields {
+  const sum = new Map<string, number>(SERVER_STATS.map((k) => [k, 0]));
+  for (const a of answers) {
+    for (const m of a.text?.matchAll(/^(\w+):(\d+)\r?$/gm) ?? []) {
+      if (sum.has(m[1]!)) sum.set(m[1]!, sum.get(m[1]!)! + Number(m[2]));
+    }
+  }
+  return Object.fromEntries(sum);
 }
 
 /** `db0:keys=3,expires=1,avg_ttl=100` lines by database; other lines are ignored. */

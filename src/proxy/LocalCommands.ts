@@ -21,10 +21,19 @@ import { commandReply } from './commands/CommandReplies.js';
 import { client } from './ClientCommand.js';
 import { slowlog } from './SlowLog.js';
 import type { Monitors } from './Monitor.js';
-import { dbsize, flush, functions, keys, keyspace, script, shardPubsub } from './EveryBackend.js';
+import {
+  dbsize,
+  flush,
+  functions,
+  keys,
+  script,
+  serversInfo,
+  shardPubsub,
+  type ServersInfo,
+} from './EveryBackend.js';
 import { randomKey, scan } from './KeyspaceScan.js';
 import { slotsinfo, slotsmapping, slotsscan } from './SlotCommands.js';
-import { wantsKeyspace, type InfoFields } from './InfoText.js';
+import { wantsSection } from './InfoText.js';
 import { wrongArity } from './routing.js';
 import type { Request } from './Request.js';
 import type { Router } from './Router.js';
@@ -173,8 +182,9 @@ const quit: Handler = (_ctx, s, req) => {
 
 const info: Handler = (ctx, s, req) => {
   const sections = req.args.slice(1).map(lower);
-  if (!wantsKeyspace(sections)) return infoWith(ctx, s, req, sections, {});
-  keyspace(ctx.router, s, req.seed).then((ks) => infoWith(ctx, s, req, sections, ks));
+  const [keyspace, stats] = [wantsSection(sections, 'keyspace'), wantsSection(sections, 'stats')];
+  if (!keyspace && !stats) return infoWith(ctx, s, req, sections, { keyspace: {}, stats: {} });
+  serversInfo(ctx.router, s, req.seed, stats).then((servers) => infoWith(ctx, s, req, sections, servers));
 };
 
 function infoWith(
@@ -182,9 +192,9 @@ function infoWith(
   s: SessionState,
   req: Request,
   sections: string[],
-  ks: InfoFields,
+  servers: ServersInfo,
 ): void {
-  const text = ctx.info.infoText({ sections, session: s, keyspace: ks });
+  const text = ctx.info.infoText({ sections, session: s, servers });
   if (typeof text === 'string') {
     req.answer(verbatim(text, s.proto));
     return;

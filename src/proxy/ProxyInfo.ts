@@ -1,11 +1,11 @@
-import type { InfoFields } from './InfoText.js';
+import type { ServersInfo } from './EveryBackend.js';
 import type { SessionState } from './LocalCommands.js';
 
-/** One INFO call: its sections, the session asking, and the Keyspace section read from the backends. */
+/** One INFO call: its sections, the session asking, and what was read from the servers. */
 export interface InfoAsk {
   readonly sections: readonly string[];
   readonly session: SessionState;
-  readonly keyspace: InfoFields;
+  readonly servers: ServersInfo;
 }
 
 /** What INFO, HELLO and CLIENT INFO tell about the proxy (implemented by Proxy). */

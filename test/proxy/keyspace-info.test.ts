@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeKeyspace } from '../../src/proxy/KeyspaceInfo.js';
+import { mergeKeyspace, sumServerStats } from '../../src/proxy/KeyspaceInfo.js';
 
 test('the Keyspace section sums each database over the backends, in database order', () => {
   const merged = mergeKeyspace([
@@ -30,5 +30,18 @@ test('backends without an answer are named, and an empty keyspace stays empty', 
       { addr: 'c:1', text: null },
     ]),
     { db0: 'keys=3,expires=0,avg_ttl=0', backends_unanswered: 'a:1,c:1' },
+  );
+});
+
+test("the servers' key counters of Stats are summed over those that answered", () => {
+  const stats = (hits: number, misses: number) =>
+    `# Stats\r\ntotal_commands_processed:99\r\nkeyspace_hits:${hits}\r\nkeyspace_misses:${misses}\r\nexpired_keys:1\r\n`;
+  assert.deepEqual(
+    sumServerStats([
+      { addr: 'a:1', text: stats(10, 2) },
+      { addr: 'b:1', text: null },
+      { addr: 'c:1', text: `# Keyspace\r\ndb0:keys=1\r\n${stats(5, 1)}` },
+    ]),
+    { keyspace_hits: 15, keyspace_misses: 3, expired_keys: 2, evicted_keys: 0 },
   );
 });

@@ -80,3 +80,29 @@ test('backend_primary_only ignores replica groups', async () => {
   assert.equal(String(await c.call('GET', 'rk')), 'from-master');
   c.close();
 });
+
+test("INFO's key hits and misses add up the primaries and the replicas that serve reads", async () => {
+  const proxy = await startProxy({ slots: slots() });
+  proxies.push(proxy);
+  const c = await proxy.connect();
+  // The first test left R a replica of M with a key of its own.
+  await waitFor(
+    'reads to go to the replica',
+    async () => String(await c.call('GET', 'only-on-replica')) === 'r',
+  );
+  const field = (text: unknown, name: string) =>
+    Number(new RegExp(`^${name}:(\\d+)\r$`, 'm').exec(String(text))![1]);
+  // A read on the replica, a miss there, and a write's lookup on the master.
+  assert.equal(await c.call('GET', 'no-such-key'), null);
+  assert.equal(await c.call('INCR', 'hits-counter'), 1);
+  const [viaProxy, onMaster, onReplica] = await Promise.all([
+    c.call('INFO', 'stats'),
+    m.call('INFO', 'stats'),
+    r.call('INFO', 'stats'),
+  ]);
+  for (const name of ['keyspace_hits', 'keyspace_misses']) {
+    assert.equal(field(viaProxy, name), field(onMaster, name) + field(onReplica, name), name);
+  }
+  assert.ok(field(onReplica, 'keyspace_hits') > 0 && field(onReplica, 'keyspace_misses') > 0);
+  c.close();
+});
