@@ -23,7 +23,7 @@ export function clientUnblock(ctx: LocalContext, req: Request): void {
   if (!/^-?\d{1,18}$/.test(text)) return req.answer(error('ERR value is not an integer or out of range'));
   const id = Number(text);
   const target = ctx.info.clients().find((c) => c.id === id);
-  const conns = (target?.blockedOn() ?? []).filter((bc) => bc.serverId > 0);
+  const conns = (target?.waiting?.blockedOn() ?? []).filter((bc) => bc.serverId > 0);
   if (conns.length === 0) return req.answer(integer(0));
   let left = conns.length;
   let unblocked = 0;

@@ -40,7 +40,7 @@ import type { Router } from './Router.js';
 import type { ProxyInfo } from './ProxyInfo.js';
 import { unwatch, type Transaction } from './Transaction.js';
 import type { Watch } from './Watch.js';
-import type { BackendConn } from './BackendConn.js';
+import type { Waiting } from './Waiting.js';
 import type { Subscriptions, SubscriptionKind } from './PubSub.js';
 
 export type ReplyMode = 'on' | 'off' | 'skip';
@@ -71,8 +71,8 @@ export interface SessionState {
   deliver(frame: Buffer): void;
   /** Runs a WAIT on every group once the commands before it are answered (Wait.ts). */
   waitReplicas(req: Request): void;
-  /** Its own backend connections that a blocking command or WAIT is out on (CLIENT UNBLOCK). */
-  blockedOn(): BackendConn[];
+  /** Its blocking commands and WAITs, once it sent one (INFO's blocked_clients, CLIENT UNBLOCK). */
+  readonly waiting: Waiting | null;
 }
 
 export interface LocalContext {

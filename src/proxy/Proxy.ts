@@ -327,7 +327,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   /** This process's counters, CPU and memory. */
   totals(withOps: boolean): ProcessTotals {
     let blocked = 0;
-    for (const s of this.sessions) if (s.blocked) blocked++;
+    for (const s of this.sessions) if (s.waiting?.busy === true) blocked++;
     return ownTotals(this.counters, blocked, this.rusage, this.startTime.getTime(), withOps);
   }
 

@@ -32,7 +32,6 @@ import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import { Waiting } from './Waiting.js';
 import { OwnConn } from './OwnConn.js';
 import type { Watch } from './Watch.js';
-import type { BackendConn } from './BackendConn.js';
 import type { Proto } from '../resp/encode.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -51,7 +50,7 @@ export class Session
   /** Its watched keys, from WATCH to EXEC, DISCARD or UNWATCH. */
   watch: Watch | null = null;
   /** The client's own backend connections, once it sent a blocking command, WAIT or WATCH. */
-  private waiting: Waiting | null = null;
+  waiting: Waiting | null = null;
   private watchOwn: OwnConn | null = null;
   /** Its subscriptions, while it has some. */
   private subs: Subscriptions | null = null;
@@ -352,15 +351,6 @@ export class Session
     this.host.monitors.delete(this);
     this.subs?.close();
     this.host.sessionClosed(this);
-  }
-
-  /** Waiting on a blocking command or WAIT (INFO's blocked_clients). */
-  get blocked(): boolean {
-    return this.waiting?.busy === true;
-  }
-
-  blockedOn(): BackendConn[] {
-    return this.waiting?.blockedOn() ?? [];
   }
 
   /** WAIT starts once the client's earlier commands are answered: it must follow their writes. */
