@@ -248,10 +248,8 @@ export class BackendConn implements Flushable {
     if (this.proto === 3) first.push(new InternalTask(command(['HELLO', 3]), check('HELLO 3')));
     if (this.db !== 0) first.push(new InternalTask(command(['SELECT', this.db]), check('SELECT')));
     this.serverId = 0;
-    if (this.opts.askId === true) {
-      const learn = (r: Buffer) => (this.serverId = r[0] === 0x3a ? integerReply(r, 0, r.length) : 0);
-      first.push(new InternalTask(command(['CLIENT', 'ID']), learn));
-    }
+    const learnId = (r: Buffer) => (this.serverId = r[0] === 0x3a ? integerReply(r, 0, r.length) : 0);
+    if (this.opts.askId === true) first.push(new InternalTask(command(['CLIENT', 'ID']), learnId));
     first.push(
       new InternalTask(command(['PING']), (r) => {
         if (r[0] !== 0x2d) {
