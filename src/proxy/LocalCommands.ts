@@ -65,6 +65,10 @@ export interface SessionState {
   /** Subscribed to anything: in RESP2 only pub/sub commands, PING, QUIT and RESET may follow. */
   readonly subscribed: boolean;
   readonly remote: string;
+  /** Date.now() when it connected. */
+  readonly since: number;
+  /** ms since it last sent anything, at performance.now() `now`. */
+  idleFor(now: number): number;
   /** Closes the client's connection at once (CLIENT KILL from another client). */
   close(): void;
   /** Sends the client a frame in turn with its replies (a message, a MONITOR line). */

@@ -23,6 +23,7 @@ import type { ProxyControl } from './ProxyControl.js';
 import type { SlotJson } from '../models/Slot.js';
 import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
+import type { SubscriptionKind } from './PubSub.js';
 import { Rusage } from './Rusage.js';
 import { Runtime } from './Runtime.js';
 import { infoText, wantsPerCommand } from './InfoText.js';
@@ -340,8 +341,18 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     return [...this.sessions];
   }
 
+  /** Redis's fields that a proxy's client has (no fd or buffer sizes), in Redis's order. */
   clientLine(s: SessionState, cmd: string): string {
-    return `id=${s.id} addr=${s.remote} name=${s.name?.toString() ?? ''} db=${s.db} cmd=${cmd} resp=${s.proto}`;
+    const flags =
+      (s.subscribed ? 'P' : '') + (s.tx !== null ? 'x' : '') + (s.waiting?.busy === true ? 'b' : '');
+    const [age, idle] = [(Date.now() - s.since) / 1000, s.idleFor(performance.now()) / 1000].map(Math.floor);
+    const subs = (kind: SubscriptionKind) => (s.subscribed ? s.subscriptions().sizeOf(kind) : 0);
+    return (
+      `id=${s.id} addr=${s.remote} laddr=${this.model.proxy_addr} name=${s.name?.toString() ?? ''} ` +
+      `age=${age} idle=${idle} flags=${flags || 'N'} db=${s.db} sub=${subs('channel')} ` +
+      `psub=${subs('pattern')} ssub=${subs('shard')} multi=${s.tx?.size ?? -1} ` +
+      `cmd=${cmd} user=default redir=-1 resp=${s.proto}`
+    );
   }
 
   /** Stops accepting, drops every client, closes backends. */

@@ -100,6 +100,11 @@ export class Subscriptions {
     return kind === 'shard' ? this.shards.size : this.names.channel.size + this.names.pattern.size;
   }
 
+  /** How many of that kind the client has (CLIENT LIST's sub, psub and ssub). */
+  sizeOf(kind: SubscriptionKind): number {
+    return this.set(kind).size;
+  }
+
   private set(kind: SubscriptionKind): Set<string> {
     return kind === 'shard' ? this.shards : this.names[kind];
   }

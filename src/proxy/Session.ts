@@ -56,6 +56,7 @@ export class Session
   private subs: Subscriptions | null = null;
   flushQueued = NOT_QUEUED;
   private remoteAddr: string | undefined;
+  readonly since = Date.now();
   private head: Request | null = null;
   private tail: Request | null = null;
   private pending = 0;

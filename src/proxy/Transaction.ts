@@ -53,6 +53,11 @@ export class Transaction {
   private bytes = MULTI.length + EXEC.length;
   private readonly keys: Buffer[] = [];
   private queued = 0;
+
+  /** Commands queued so far (CLIENT LIST's multi). */
+  get size(): number {
+    return this.queued;
+  }
   /** A command was refused while queueing: EXEC will discard the transaction. */
   private aborted = false;
 
