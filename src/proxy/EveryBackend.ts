@@ -130,7 +130,8 @@ export interface ServersInfo {
 /**
  * INFO's Keyspace section, from the primaries, and with `stats` the key counters of Stats,
  * from the replicas that serve reads too (their hits are reads the proxy sent there). A server
- * that fails or does not answer in time is named in the Keyspace section.
+ * that fails or does not answer in time is left out of the sums; a primary is also named in the
+ * Keyspace section.
  */
 export function serversInfo(
   router: Router,
