@@ -76,6 +76,17 @@ export function evenSlots(backends: string[]): SlotSpec[] {
   });
 }
 
+/** `evenSlots` over the servers, with `slot` migrating to its owner from `source` (group 3). */
+export function slotsMigrating(
+  servers: readonly { addr: string }[],
+  slot: number,
+  source: string,
+): SlotSpec[] {
+  return evenSlots(servers.map((s) => s.addr)).map((s) =>
+    s.id === slot ? { ...s, migrate_from: source, migrate_from_group_id: 3 } : s,
+  );
+}
+
 /** Backend index that owns a key's slot under `evenSlots` (the default) over two backends. */
 export const owner = (key: string | Buffer) => (slotOf(key) < 512 ? 0 : 1);
 /** The first `${base}:N` owned by backend `b` (of two, slots split evenly). */
@@ -291,6 +302,19 @@ export async function putProxyAdmin(
     method: 'PUT',
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
+}
+
+/** Points one slot of a running proxy at `addr` (group `groupId`), as the dashboard's fillslots does. */
+export async function fillSlot(
+  proxy: ProxyProcess,
+  slot: number,
+  addr: string,
+  groupId: number,
+): Promise<void> {
+  const spec = [{ id: slot, backend_addr: addr, backend_addr_group_id: groupId }];
+  const res = await putProxyAdmin(proxy, 'fillslots', undefined, spec);
+  if (res.status !== 200)
+    throw new Error(`fillslots of slot ${slot}: HTTP ${res.status} ${await res.text()}`);
 }
 
 /** Two redis-servers and a proxy over them, as `proxyOverTwoGroups` keeps them. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { evenSlots, keyOn, proxyOverTwoGroups, putProxyAdmin, startProxy } from '../helpers/proxy.js';
+import { fillSlot, keyOn, proxyOverTwoGroups, slotsMigrating, startProxy } from '../helpers/proxy.js';
 import { RedisError, type RespClient } from '../helpers/resp-client.js';
 import { startRedis } from '../helpers/redis.js';
 import { until } from '../topom/flow.js';
@@ -113,8 +113,7 @@ test('a command blocked on a slot that moves is cancelled with an error; the ret
   try {
     const popped = c.call('BLPOP', list, 0);
     await blockedClientsReach(two.servers[0]!, 1);
-    const moved = [{ id: slot, backend_addr: two.servers[1]!.addr, backend_addr_group_id: 2 }];
-    assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, moved)).status, 200);
+    await fillSlot(two.proxy, slot, two.servers[1]!.addr, 2);
     const r = await popped;
     assert.ok(r instanceof RedisError, String(r));
     assert.equal(
@@ -128,8 +127,7 @@ test('a command blocked on a slot that moves is cancelled with an error; the ret
     assert.deepEqual(((await retry) as Buffer[]).map(String), [list, 'after the move']);
   } finally {
     c.destroy();
-    const back = [{ id: slot, backend_addr: two.servers[0]!.addr, backend_addr_group_id: 1 }];
-    await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+    await fillSlot(two.proxy, slot, two.servers[0]!.addr, 1);
   }
 });
 
@@ -137,9 +135,7 @@ test('a blocking command on a migrating slot gets the retry error at once', asyn
   const source = await startRedis();
   const list = keyOn('bl-migrating', 0);
   const slot = slotOf(list);
-  const slots = evenSlots(two.servers.map((s) => s.addr)).map((s) =>
-    s.id === slot ? { ...s, migrate_from: source.addr, migrate_from_group_id: 3 } : s,
-  );
+  const slots = slotsMigrating(two.servers, slot, source.addr);
   const p = await startProxy({ slots });
   const c = await p.connect();
   try {

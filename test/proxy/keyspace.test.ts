@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { evenSlots, keyOn, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
+import { keyOn, proxyOverTwoGroups, slotsMigrating, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type RespClient } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
@@ -103,9 +103,7 @@ test("a SCAN cursor works on another proxy of the product, and on the session's 
 test("KEYS and SCAN see a migrating slot's keys still on its source group", async () => {
   const source = await startRedis();
   const key = keyOn('scan-source', 0);
-  const slots = evenSlots(two.servers.map((s) => s.addr)).map((s) =>
-    s.id === slotOf(key) ? { ...s, migrate_from: source.addr, migrate_from_group_id: 3 } : s,
-  );
+  const slots = slotsMigrating(two.servers, slotOf(key), source.addr);
   await source.call('SET', key, 'not moved yet');
   const p = await startProxy({ slots });
   const c = await p.connect();

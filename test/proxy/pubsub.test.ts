@@ -3,7 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { keyOn, proxyOverTwoGroups, putProxyAdmin } from '../helpers/proxy.js';
+import { fillSlot, keyOn, proxyOverTwoGroups } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply, type RespClient } from '../helpers/resp-client.js';
 import { runProgram } from '../helpers/run.js';
@@ -96,15 +96,13 @@ test("subscriptions follow the primaries: a channel's slot moved to a new group 
   const sub = await two.proxy.connect();
   try {
     assert.deepEqual(text(await sub.call('SUBSCRIBE', ch)), ['subscribe', ch, 1]);
-    const moved = [{ id: slot, backend_addr: third.addr, backend_addr_group_id: 3 }];
-    assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, moved)).status, 200);
+    await fillSlot(two.proxy, slot, third.addr, 3);
     await subscribersReach(third, ch, 1);
     assert.equal(await two.client.call('PUBLISH', ch, 'after the move'), 1);
     assert.deepEqual(await frames(sub, 1), [['message', ch, 'after the move']]);
   } finally {
     sub.destroy();
-    const back = [{ id: slot, backend_addr: two.servers[0]!.addr, backend_addr_group_id: 1 }];
-    await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+    await fillSlot(two.proxy, slot, two.servers[0]!.addr, 1);
     await third.stop();
   }
 });
@@ -208,16 +206,14 @@ test('a sharded subscription follows its slot to a new group', async () => {
   try {
     assert.deepEqual(text(await sub.call('SSUBSCRIBE', ch)), ['ssubscribe', ch, 1]);
     await shardSubscribersReach(from!, ch, 1);
-    const moved = [{ id: slot, backend_addr: to!.addr, backend_addr_group_id: 2 }];
-    assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, moved)).status, 200);
+    await fillSlot(two.proxy, slot, to!.addr, 2);
     await shardSubscribersReach(to!, ch, 1);
     await shardSubscribersReach(from!, ch, 0);
     assert.equal(await two.client.call('SPUBLISH', ch, 'after the move'), 1);
     assert.deepEqual(await frames(sub, 1), [['smessage', ch, 'after the move']]);
   } finally {
     sub.destroy();
-    const back = [{ id: slot, backend_addr: from!.addr, backend_addr_group_id: 1 }];
-    await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+    await fillSlot(two.proxy, slot, from!.addr, 1);
   }
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
-import { evenSlots, keyOn, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
+import { keyOn, proxyOverTwoGroups, slotsMigrating, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
@@ -114,9 +114,7 @@ test("transactions stay whole on a backend connection shared with other clients'
 test('a transaction on a migrating slot moves its keys to the new group first', async () => {
   const source = await startRedis();
   const key = '{txm}k';
-  const slots = evenSlots(two.servers.map((s) => s.addr)).map((s) =>
-    s.id === slotOf(key) ? { ...s, migrate_from: source.addr, migrate_from_group_id: 3 } : s,
-  );
+  const slots = slotsMigrating(two.servers, slotOf(key), source.addr);
   const target = two.servers[slotOf(key) < 512 ? 0 : 1]!;
   await source.call('SET', key, '41');
   const p = await startProxy({ slots });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Redis as IORedis } from 'ioredis';
 import { createClient, WatchError } from 'redis';
 import { slotOf } from '../../src/proxy/hash.js';
-import { evenSlots, keyOn, proxyOverTwoGroups, putProxyAdmin, startProxy } from '../helpers/proxy.js';
+import { fillSlot, keyOn, proxyOverTwoGroups, slotsMigrating, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
@@ -156,16 +156,14 @@ test('a watched slot that moves to another group loses the watch: EXEC fails, an
     assert.equal(await c.call('WATCH', key), 'OK');
     // The dashboard's migration would copy the key; here the test moves it by hand.
     await to!.call('SET', key, '1');
-    const moved = [{ id: slot, backend_addr: to!.addr, backend_addr_group_id: 2 }];
-    assert.equal((await putProxyAdmin(two.proxy, 'fillslots', undefined, moved)).status, 200);
+    await fillSlot(two.proxy, slot, to!.addr, 2);
     assert.deepEqual(await c.pipeline([['MULTI'], ['INCR', key], ['EXEC']]), ['OK', 'QUEUED', null]);
     assert.deepEqual(await checkAndSet(c, key), ['OK', 'QUEUED', ['OK']]);
     assert.equal(String(await to!.call('GET', key)), '2');
     assert.equal(String(await from!.call('GET', key)), '1', 'nothing ran on the old group');
   } finally {
     c.destroy();
-    const back = [{ id: slot, backend_addr: from!.addr, backend_addr_group_id: 1 }];
-    await putProxyAdmin(two.proxy, 'fillslots', undefined, back);
+    await fillSlot(two.proxy, slot, from!.addr, 1);
     await Promise.all([from!.call('DEL', key), to!.call('DEL', key)]);
   }
 });
@@ -173,9 +171,7 @@ test('a watched slot that moves to another group loses the watch: EXEC fails, an
 test('WATCH on a migrating slot moves the key to the target first and watches it there', async () => {
   const source = await startRedis();
   const key = '{w-migrating}k';
-  const slots = evenSlots(two.servers.map((s) => s.addr)).map((s) =>
-    s.id === slotOf(key) ? { ...s, migrate_from: source.addr, migrate_from_group_id: 3 } : s,
-  );
+  const slots = slotsMigrating(two.servers, slotOf(key), source.addr);
   const target = two.servers[slotOf(key) < 512 ? 0 : 1]!;
   await source.call('SET', key, '41');
   const p = await startProxy({ slots });
