@@ -18,12 +18,14 @@ import {
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
 import { clientUnblock } from './ClientUnblock.js';
-import type { Handler, LocalContext, SessionState } from './LocalCommands.js';
+import { isKeyword } from './commands/keyword.js';
+import type { Handler, LocalContext, ReplyMode, SessionState } from './LocalCommands.js';
 import type { Request } from './Request.js';
 import { wrongArity } from './routing.js';
 
-const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
 const upper = (b: Buffer) => b.toString('latin1').toUpperCase();
+
+const REPLY_MODES: readonly ReplyMode[] = ['on', 'off', 'skip'];
 
 const CACHING =
   'ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled';
@@ -38,11 +40,11 @@ function trackingOff(proto: Proto): Buffer {
 function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
   const args = req.args;
   let match: (c: SessionState) => boolean = () => true;
-  if (args.length === 4 && upper(args[2]!) === 'TYPE') {
+  if (args.length === 4 && isKeyword(args[2]!, 'TYPE')) {
     const m = ofType(args[3]!.toString('latin1'));
     if (m === null) return req.answer(error(`ERR Unknown client type '${args[3]!.toString()}'`));
     match = m;
-  } else if (args.length >= 4 && upper(args[2]!) === 'ID') {
+  } else if (args.length >= 4 && isKeyword(args[2]!, 'ID')) {
     const ids = new Set<number>();
     for (const a of args.slice(3)) {
       const id = Number(a.toString('latin1'));
@@ -82,8 +84,8 @@ export const client: Handler = (ctx, s, req) => {
       return req.answer(n === 4 ? OK : error(wrongArity('client|setinfo')));
     case 'REPLY': {
       if (n !== 3) return req.answer(error(wrongArity('client|reply')));
-      const mode = lower(req.args[2]!);
-      if (mode !== 'on' && mode !== 'off' && mode !== 'skip') return req.answer(error('ERR syntax error'));
+      const mode = REPLY_MODES.find((m) => isKeyword(req.args[2]!, m.toUpperCase()));
+      if (mode === undefined) return req.answer(error('ERR syntax error'));
       // OFF and SKIP are not answered; ON is, even when it came while replies were off.
       s.replyMode = mode;
       req.silent = mode !== 'on';
@@ -104,8 +106,8 @@ export const client: Handler = (ctx, s, req) => {
     // does for a client without it.
     case 'NO-EVICT': {
       if (n !== 3) return req.answer(error(wrongArity('client|no-evict')));
-      const v = lower(req.args[2]!);
-      return req.answer(v === 'on' || v === 'off' ? OK : error('ERR syntax error'));
+      const v = req.args[2]!;
+      return req.answer(isKeyword(v, 'ON') || isKeyword(v, 'OFF') ? OK : error('ERR syntax error'));
     }
     case 'GETREDIR':
       if (n !== 2) return req.answer(error(wrongArity('client|getredir')));

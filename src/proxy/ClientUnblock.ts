@@ -7,17 +7,15 @@
  */
 import { error, integer } from '../resp/encode.js';
 import { integerReply } from '../resp/ReplyScanner.js';
+import { isKeyword } from './commands/keyword.js';
 import type { LocalContext } from './LocalCommands.js';
 import type { Request } from './Request.js';
 
 export function clientUnblock(ctx: LocalContext, req: Request): void {
   const args = req.args;
-  let reason = 'TIMEOUT';
-  if (args.length === 4) {
-    reason = args[3]!.toString('latin1').toUpperCase();
-    if (reason !== 'TIMEOUT' && reason !== 'ERROR') {
-      return req.answer(error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR'));
-    }
+  const reason = args.length === 4 && isKeyword(args[3]!, 'ERROR') ? 'ERROR' : 'TIMEOUT';
+  if (args.length === 4 && reason === 'TIMEOUT' && !isKeyword(args[3]!, 'TIMEOUT')) {
+    return req.answer(error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR'));
   }
   const text = args[2]!.toString('latin1');
   if (!/^-?\d{1,18}$/.test(text)) return req.answer(error('ERR value is not an integer or out of range'));
