@@ -42,6 +42,33 @@ async function sessionsAlive(p: ProxyProcess): Promise<number> {
   assert.equal(res.status, 200);
   return ((await res.json()) as { sessions: { alive: number } }).sessions.alive;
 }
+/** Waits until the proxy's CLIENT LIST no longer shows session `id` (no client-side event tells that). */
+async function untilGone(p: ProxyProcess, id: number): Promise<void> {
+  const c = await p.connect();
+  try {
+    for (const deadline = Date.now() + 5000; String(await c.call('CLIENT', 'LIST', 'ID', id)) !== '';) {
+      if (Date.now() > deadline) assert.fail(`session ${id} is still in CLIENT LIST`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    c.destroy();
+  }
+}
+/** A raw half-open-capable socket to the proxy, with its session's CLIENT ID and everything it receives. */
+async function rawSession(
+  p: ProxyProcess,
+): Promise<{ socket: net.Socket; id: number; received: () => string; ended: Promise<unknown> }> {
+  const socket = net.connect({ port: p.port, host: '127.0.0.1', allowHalfOpen: true });
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString()));
+  const ended = once(socket, 'end');
+  await once(socket, 'connect');
+  socket.write(encodeCommand(['CLIENT', 'ID']));
+  while (!received.endsWith('\r\n')) await once(socket, 'data');
+  const id = Number(/^:(\d+)\r\n$/.exec(received)![1]);
+  received = '';
+  return { socket, id, received: () => received, ended };
+}
 /** Waits until the proxy has seen every close (there is no client-side event for that). */
 async function untilAlive(p: ProxyProcess, n: number): Promise<void> {
   for (const deadline = Date.now() + 5000; (await sessionsAlive(p)) !== n;) {
@@ -173,28 +200,17 @@ describe('commands answered by the proxy', () => {
   });
 
   test('after QUIT, a client that keeps its side of the connection open is closed all the same', async () => {
-    const before = await sessionsAlive(main);
-    const socket = net.connect({ port: main.port, host: '127.0.0.1', allowHalfOpen: true });
-    let received = '';
-    socket.on('data', (d: Buffer) => (received += d.toString()));
-    const ended = once(socket, 'end');
-    await once(socket, 'connect');
-    assert.equal(await sessionsAlive(main), before + 1);
+    const { socket, id, received, ended } = await rawSession(main);
     socket.write(encodeCommand(['QUIT']));
     await ended; // the proxy's FIN; this client never sends its own
-    assert.equal(received, '+OK\r\n');
-    await untilAlive(main, before);
+    assert.equal(received(), '+OK\r\n');
+    await untilGone(main, id);
     socket.destroy();
   });
 
   test('a client that sends its FIN after its commands (printf | nc -N) gets every reply, then is closed', async () => {
-    const before = await sessionsAlive(main);
     const [k0, k1] = [keyOn('fin', 0), keyOn('fin', 1)];
-    const socket = net.connect({ port: main.port, host: '127.0.0.1', allowHalfOpen: true });
-    let received = '';
-    socket.on('data', (d: Buffer) => (received += d.toString()));
-    const ended = once(socket, 'end');
-    await once(socket, 'connect');
+    const { socket, id, received, ended } = await rawSession(main);
     socket.end(
       Buffer.concat([
         encodeCommand(['PING']),
@@ -205,8 +221,8 @@ describe('commands answered by the proxy', () => {
       ]),
     );
     await ended; // the proxy's FIN, after the replies
-    assert.equal(received, '+PONG\r\n+OK\r\n+OK\r\n*2\r\n$2\r\nv0\r\n$2\r\nv1\r\n:2\r\n');
-    await untilAlive(main, before);
+    assert.equal(received(), '+PONG\r\n+OK\r\n+OK\r\n*2\r\n$2\r\nv0\r\n$2\r\nv1\r\n:2\r\n');
+    await untilGone(main, id);
     socket.destroy();
   });
 
