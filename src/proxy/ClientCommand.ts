@@ -1,24 +1,14 @@
 /**
  * CLIENT, answered by the proxy for its own clients: their names and ids, CLIENT INFO and LIST,
- * KILL (ClientKill.ts), UNBLOCK (ClientUnblock.ts) and REPLY. Subcommands that act on a
- * server's connections (PAUSE, TRACKING…) are refused with the reason.
+ * KILL (ClientKill.ts), UNBLOCK (ClientUnblock.ts), REPLY and TRACKING (TrackingCommand.ts).
+ * Subcommands that act on a server's connections (PAUSE…) are refused with the reason.
  */
-import {
-  array,
-  arrayHeader,
-  bulk,
-  error,
-  integer,
-  mapHeader,
-  nil,
-  OK,
-  verbatim,
-  type Proto,
-} from '../resp/encode.js';
+import { bulk, error, integer, nil, OK, verbatim } from '../resp/encode.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
 import { clientUnblock } from './ClientUnblock.js';
 import { isKeyword } from './commands/keyword.js';
+import { clientCaching, clientTracking, redirectOf, trackingInfo } from './TrackingCommand.js';
 import type { Handler, LocalContext, ReplyMode, SessionState } from './LocalCommands.js';
 import type { Request } from './Request.js';
 import { wrongArity } from './routing.js';
@@ -26,16 +16,6 @@ import { wrongArity } from './routing.js';
 const upper = (b: Buffer) => b.toString('latin1').toUpperCase();
 
 const REPLY_MODES: readonly ReplyMode[] = ['on', 'off', 'skip'];
-
-const CACHING =
-  'ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled';
-
-/** CLIENT TRACKINGINFO of a client without tracking, as Redis writes it (flags is a set in RESP3). */
-function trackingOff(proto: Proto): Buffer {
-  const flags = Buffer.concat([proto === 3 ? Buffer.from('~1\r\n') : arrayHeader(1), bulk('off')]);
-  const fields = [bulk('flags'), flags, bulk('redirect'), integer(-1), bulk('prefixes'), array([])];
-  return Buffer.concat([mapHeader(3, proto), ...fields]);
-}
 
 function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
   const args = req.args;
@@ -101,23 +81,22 @@ export const client: Handler = (ctx, s, req) => {
     case 'UNBLOCK':
       if (n !== 3 && n !== 4) return req.answer(error(wrongArity('client|unblock')));
       return clientUnblock(ctx, req);
-    // Client eviction and tracking: the proxy never evicts a client to free memory (each one's
-    // buffers are bounded instead), and it does not offer tracking, so these answer as Redis
-    // does for a client without it.
+    // The proxy never evicts a client to free memory (each one's buffers are bounded instead).
     case 'NO-EVICT': {
       if (n !== 3) return req.answer(error(wrongArity('client|no-evict')));
       const v = req.args[2]!;
       return req.answer(isKeyword(v, 'ON') || isKeyword(v, 'OFF') ? OK : error('ERR syntax error'));
     }
+    case 'TRACKING':
+      return clientTracking(ctx, s, req);
+    case 'CACHING':
+      return clientCaching(s, req);
     case 'GETREDIR':
       if (n !== 2) return req.answer(error(wrongArity('client|getredir')));
-      return req.answer(integer(-1));
+      return req.answer(integer(redirectOf(s.tracking)));
     case 'TRACKINGINFO':
       if (n !== 2) return req.answer(error(wrongArity('client|trackinginfo')));
-      return req.answer(trackingOff(s.proto));
-    case 'CACHING':
-      if (n !== 3) return req.answer(error(wrongArity('client|caching')));
-      return req.answer(error(CACHING));
+      return req.answer(trackingInfo(s.tracking, s.proto));
     default: {
       // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
       const info = lookupSub(req.info, req.args[1]!);

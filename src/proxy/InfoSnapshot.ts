@@ -39,6 +39,7 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
       connected_clients: t.sessionsAlive,
       maxclients: src.config.proxy_max_clients,
       blocked_clients: t.sessionsBlocked,
+      tracking_clients: t.sessionsTracking,
     },
     memory: {
       used_memory: mem,
@@ -57,6 +58,7 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
       instantaneous_input_kbps: t.inKbps.toFixed(2),
       instantaneous_output_kbps: t.outKbps.toFixed(2),
       rejected_connections: t.rejected,
+      tracking_total_keys: t.trackedKeys,
       total_error_replies: t.errorReplies,
       ...ask.servers.stats,
     },

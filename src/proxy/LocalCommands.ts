@@ -18,6 +18,8 @@ import {
   type Proto,
 } from '../resp/encode.js';
 import { commandReply } from './commands/CommandReplies.js';
+import type { CommandInfo } from './commands/CommandInfo.js';
+import { refusalMessage } from './commands/Mapper.js';
 import { client } from './ClientCommand.js';
 import { slowlog } from './SlowLog.js';
 import type { Monitors } from './Monitor.js';
@@ -42,6 +44,8 @@ import { unwatch, type Transaction } from './Transaction.js';
 import type { Watch } from './Watch.js';
 import type { Waiting } from './Waiting.js';
 import type { Subscriptions, SubscriptionKind } from './PubSub.js';
+import type { ClientTracking } from './ClientTracking.js';
+import type { Invalidations } from './Invalidations.js';
 
 export type ReplyMode = 'on' | 'off' | 'skip';
 
@@ -77,6 +81,10 @@ export interface SessionState {
   waitReplicas(req: Request): void;
   /** Its blocking commands and WAITs, once it sent one (INFO's blocked_clients, CLIENT UNBLOCK). */
   readonly waiting: Waiting | null;
+  /** CLIENT TRACKING, while on (ClientTracking.ts). */
+  tracking: ClientTracking | null;
+  /** Its connection is gone. */
+  readonly closed: boolean;
 }
 
 export interface LocalContext {
@@ -84,6 +92,8 @@ export interface LocalContext {
   /** The clients that sent MONITOR. */
   readonly monitors: Monitors;
   readonly info: ProxyInfo;
+  /** What the servers report of changed keys, for the clients that track them. */
+  readonly invalidations: Invalidations;
   readonly sessionAuth: string;
   readonly numDatabases: number;
 }
@@ -156,8 +166,8 @@ const unsubscribe =
 const echo: Handler = (_ctx, _s, req) => req.answer(bulk(req.args[1]!));
 
 /**
- * RESET: back to a fresh connection's state (db 0, no name, RESP2, authenticated only without
- * session_auth).
+ * RESET: back to a fresh connection's state (db 0, no name, RESP2, no tracking, authenticated
+ * only without session_auth).
  */
 const reset: Handler = (ctx, s, req) => {
   s.db = 0;
@@ -167,6 +177,8 @@ const reset: Handler = (ctx, s, req) => {
   unwatch(s);
   ctx.monitors.delete(s);
   if (s.subscribed) s.subscriptions().close();
+  s.tracking?.stop();
+  s.tracking = null;
   s.authorized = ctx.sessionAuth === '';
   s.replyMode = 'on';
   req.silent = false;
@@ -309,3 +321,11 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ...onBackends(slowlog, 'SLOWLOG|GET', 'SLOWLOG|LEN', 'SLOWLOG|RESET'),
   ...onBackends(shardPubsub, 'PUBSUB|SHARDCHANNELS', 'PUBSUB|SHARDNUMSUB'),
 ]);
+
+/** The handler of a command the proxy answers itself; one without a handler is refused. */
+export function localHandler(info: CommandInfo): Handler {
+  return (
+    LOCAL_HANDLERS.get(info.name) ??
+    ((_ctx, _s, req) => req.fail(refusalMessage(info, 'not implemented by the proxy')))
+  );
+}

@@ -11,6 +11,9 @@ export interface ProcessTotals {
   sessionsAlive: number;
   /** Clients waiting on a blocking command. */
   sessionsBlocked: number;
+  /** Clients with CLIENT TRACKING on, and the keys remembered for them. */
+  sessionsTracking: number;
+  trackedKeys: number;
   sessionsTotal: number;
   commands: number;
   qps: number;
@@ -46,10 +49,17 @@ export interface MemSample {
   readonly memPeak: number;
 }
 
+/** Its clients that wait on a blocking command, or track keys. */
+export interface SessionCounts {
+  blocked: number;
+  tracking: number;
+  trackedKeys: number;
+}
+
 /** This process's totals; `ops` and `latencies` only when asked for (INFO commandstats, latencystats). */
 export function ownTotals(
   counters: Stats,
-  blocked: number,
+  sessions: SessionCounts,
   mem: MemSample,
   startedMs: number,
   withOps: boolean,
@@ -57,7 +67,9 @@ export function ownTotals(
   const cpu = process.cpuUsage();
   return {
     sessionsAlive: counters.sessionsAlive,
-    sessionsBlocked: blocked,
+    sessionsBlocked: sessions.blocked,
+    sessionsTracking: sessions.tracking,
+    trackedKeys: sessions.trackedKeys,
     sessionsTotal: counters.sessionsTotal,
     commands: counters.total,
     qps: counters.qps,
@@ -90,6 +102,8 @@ function none(): ProcessTotals {
   return {
     sessionsAlive: 0,
     sessionsBlocked: 0,
+    sessionsTracking: 0,
+    trackedKeys: 0,
     sessionsTotal: 0,
     commands: 0,
     qps: 0,
@@ -116,6 +130,8 @@ export function sumTotals(parts: readonly ProcessTotals[]): ProcessTotals {
   for (const p of parts) {
     sum.sessionsAlive += p.sessionsAlive;
     sum.sessionsBlocked += p.sessionsBlocked;
+    sum.sessionsTracking += p.sessionsTracking;
+    sum.trackedKeys += p.trackedKeys;
     sum.sessionsTotal += p.sessionsTotal;
     sum.commands += p.commands;
     sum.qps += p.qps;

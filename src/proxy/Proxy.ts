@@ -33,6 +33,8 @@ import { REDIS_VERSION } from './commands/table.generated.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { registerProxy, type Jodis } from './Jodis.js';
 import { HaMonitor } from './HaMonitor.js';
+import { Invalidations } from './Invalidations.js';
+import { redirectOf } from './TrackingCommand.js';
 
 import { VERSION } from '../utils/version.js';
 
@@ -77,6 +79,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   readonly redisVersion = REDIS_VERSION;
   readonly info: ProxyInfo = this;
   readonly monitors = new Monitors();
+  readonly invalidations: Invalidations;
   readonly startTime = new Date();
   model!: ProxyModel;
   xauth = '';
@@ -128,6 +131,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       numDatabases: c.backend_number_databases,
       primaryOnly: c.backend_primary_only,
     });
+    this.invalidations = new Invalidations(this.router);
     const limits: DecoderLimits = {
       maxElements: 1024 * 1024,
       maxBulk: 512 * 1024 * 1024,
@@ -241,7 +245,13 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   async fillSlots(slots: SlotJson[]): Promise<void> {
     if (this.router.closed) throw new Error('use of closed router');
     await this.router.fillSlots(slots);
+    this.topologyChanged();
+  }
+
+  /** The primaries may have changed: subscriptions and tracking follow them. */
+  private topologyChanged(): void {
     for (const s of this.sessions) s.topologyChanged();
+    this.invalidations.sync();
   }
 
   slots(): SlotJson[] {
@@ -268,9 +278,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       servers,
       (masters) => {
         this.sentinelMasters = Object.fromEntries([...masters].map(([gid, a]) => [String(gid), a]));
-        void this.router.switchMasters(masters).then(() => {
-          for (const s of this.sessions) s.topologyChanged();
-        });
+        void this.router.switchMasters(masters).then(() => this.topologyChanged());
       },
       this.log,
     );
@@ -329,7 +337,12 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   totals(withOps: boolean): ProcessTotals {
     let blocked = 0;
     for (const s of this.sessions) if (s.waiting?.busy === true) blocked++;
-    return ownTotals(this.counters, blocked, this.rusage, this.startTime.getTime(), withOps);
+    const sessions = {
+      blocked,
+      tracking: this.invalidations.clientCount,
+      trackedKeys: this.invalidations.keyCount,
+    };
+    return ownTotals(this.counters, sessions, this.rusage, this.startTime.getTime(), withOps);
   }
 
   private renderInfo(ask: InfoAsk, t: ProcessTotals): string {
@@ -343,15 +356,21 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** Redis's fields that a proxy's client has (no fd or buffer sizes), in Redis's order. */
   clientLine(s: SessionState, cmd: string): string {
+    const t = s.tracking;
     const flags =
-      (s.subscribed ? 'P' : '') + (s.tx !== null ? 'x' : '') + (s.waiting?.busy === true ? 'b' : '');
+      (s.subscribed ? 'P' : '') +
+      (s.tx !== null ? 'x' : '') +
+      (s.waiting?.busy === true ? 'b' : '') +
+      (t !== null ? 't' : '') +
+      (t?.brokenRedirect === true ? 'R' : '') +
+      (t?.bcast === true ? 'B' : '');
     const [age, idle] = [(Date.now() - s.since) / 1000, s.idleFor(performance.now()) / 1000].map(Math.floor);
     const subs = (kind: SubscriptionKind) => (s.subscribed ? s.subscriptions().sizeOf(kind) : 0);
     return (
       `id=${s.id} addr=${s.remote} laddr=${this.model.proxy_addr} name=${s.name?.toString() ?? ''} ` +
       `age=${age} idle=${idle} flags=${flags || 'N'} db=${s.db} sub=${subs('channel')} ` +
       `psub=${subs('pattern')} ssub=${subs('shard')} multi=${s.tx?.size ?? -1} ` +
-      `cmd=${cmd} user=default redir=-1 resp=${s.proto}`
+      `cmd=${cmd} user=default redir=${redirectOf(t)} resp=${s.proto}`
     );
   }
 
@@ -363,6 +382,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     if (this.idleTimer) clearInterval(this.idleTimer);
     const server = this.server;
     for (const s of this.sessions) s.close();
+    this.invalidations.close();
     this.router.close();
     this.counters.close();
     this.rusage.close();

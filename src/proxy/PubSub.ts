@@ -15,7 +15,8 @@
  */
 import net from 'node:net';
 import { command, type Proto } from '../resp/encode.js';
-import { ReplyScanner, startsWith } from '../resp/ReplyScanner.js';
+import { FrameSplitter } from '../resp/FrameSplitter.js';
+import { startsWith } from '../resp/ReplyScanner.js';
 import type { BackendOptions } from './BackendConn.js';
 import type { Router } from './Router.js';
 import { groupsInOrder } from './KeyspaceScan.js';
@@ -211,9 +212,7 @@ class PubSubConn {
   private socket: net.Socket | null = null;
   /** The sharded channels whose slots this primary serves. */
   private shards = new Set<string>();
-  private readonly scanner = new ReplyScanner();
-  /** The start of a frame that the last chunk did not finish. */
-  private pending: Buffer[] = [];
+  private readonly frames = new FrameSplitter();
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
 
@@ -249,8 +248,7 @@ class PubSubConn {
   private connect(): void {
     const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
     this.socket = socket;
-    this.pending = [];
-    this.scanner.reset();
+    this.frames.reset();
     if (this.opts.auth !== '') socket.write(command(['AUTH', this.opts.auth]));
     if (this.client.proto === 3) socket.write(command(['HELLO', 3]));
     for (const kind of ['channel', 'pattern'] as const) {
@@ -271,30 +269,18 @@ class PubSubConn {
 
   /** Messages go on to the client; confirmations and handshake replies are the proxy's to drop. */
   private onData(chunk: Buffer): void {
-    let pos = 0;
-    while (pos < chunk.length) {
-      let end: number;
-      try {
-        end = this.scanner.scan(chunk, pos);
-      } catch {
-        this.socket?.destroy();
-        return;
-      }
-      if (end < 0) {
-        this.pending.push(chunk.subarray(pos));
-        return;
-      }
-      const piece = chunk.subarray(pos, end);
-      const frame = this.pending.length > 0 ? Buffer.concat([...this.pending, piece]) : piece;
-      this.pending = [];
-      if (frame[0] === 0x2d) {
-        // A refused AUTH or subscription: reconnecting retries it (a fixed password, a restart).
-        this.socket?.destroy();
-        return;
-      }
-      const body = frame.indexOf(10) + 1;
-      if (isMessage(frame, body)) this.client.deliver(frame);
-      pos = end;
+    try {
+      this.frames.feed(chunk, (frame) => {
+        if (frame[0] === 0x2d) {
+          // A refused AUTH or subscription: reconnecting retries it (a fixed password, a restart).
+          this.socket?.destroy();
+          return false;
+        }
+        if (isMessage(frame, frame.indexOf(10) + 1)) this.client.deliver(frame);
+        return true;
+      });
+    } catch {
+      this.socket?.destroy();
     }
   }
 }

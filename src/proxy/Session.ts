@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { RawCommand } from '../resp/RawCommand.js';
 import { ProtocolError, RequestDecoder, type RequestSink } from '../resp/RequestDecoder.js';
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
-import { lookupRange, refusalMessage, UNKNOWN } from './commands/Mapper.js';
+import { lookupRange, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
 import { NOT_QUEUED, scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE } from './SocketWriter.js';
@@ -23,7 +23,7 @@ import {
   slotOfKeys,
   unknownCommand,
 } from './routing.js';
-import { auth, LOCAL_HANDLERS, type ReplyMode, type SessionState } from './LocalCommands.js';
+import { auth, localHandler, type ReplyMode, type SessionState } from './LocalCommands.js';
 import type { SessionHost } from './SessionHost.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, ROUTE_PUSH, type RequestOwner } from './Request.js';
 import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscriber } from './PubSub.js';
@@ -32,6 +32,7 @@ import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import { Waiting } from './Waiting.js';
 import { OwnConn } from './OwnConn.js';
 import type { Watch } from './Watch.js';
+import type { ClientTracking } from './ClientTracking.js';
 import type { Proto } from '../resp/encode.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -54,6 +55,7 @@ export class Session
   private watchOwn: OwnConn | null = null;
   /** Its subscriptions, while it has some. */
   private subs: Subscriptions | null = null;
+  tracking: ClientTracking | null = null;
   flushQueued = NOT_QUEUED;
   private remoteAddr: string | undefined;
   readonly since = Date.now();
@@ -63,7 +65,7 @@ export class Session
   private readonly decoder: RequestDecoder;
   /** performance.now() of the last read: the start time of the requests in it. */
   private lastRead = performance.now();
-  private closed = false;
+  closed = false;
   private readonly flow: ClientFlow;
   /** The last flush waited one turn for the rest of a partly answered batch. */
   private heldBack = false;
@@ -118,7 +120,7 @@ export class Session
     if (this.quit) return;
     let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
     if (this.host.monitors.active) this.host.monitors.feed(this, cmd, info);
-    if (info !== undefined && this.authorized && this.tx === null && this.subs === null) {
+    if (info !== undefined && this.authorized && this.plain) {
       // The common commands are routed from offsets, with no argument views made.
       const route = fastRoute(info, cmd);
       if (route !== NOT_FAST) {
@@ -166,7 +168,9 @@ export class Session
 
   private handle(req: Request, info: CommandInfo): void {
     const args = req.args;
-    if (this.tx !== null && !runsAtOnce(info)) return this.tx.queue(req, info);
+    const queued = this.tx !== null && !runsAtOnce(info);
+    if (this.tracking !== null) this.tracking.onCommand(req, info, queued);
+    if (queued) return this.tx!.queue(req, info);
     const checked = checkCommand(info, args);
     if (isRefusal(checked)) return req.fail(checked);
     if (info.name === 'AUTH') return req.answer(auth(this.host, this, args));
@@ -178,10 +182,8 @@ export class Session
     if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
     req.info = info = checked;
     switch (info.handling) {
-      case Handling.Local: {
-        const local = LOCAL_HANDLERS.get(info.name);
-        return local ? local(this.host, this, req) : this.refuse(req, info, 'not implemented by the proxy');
-      }
+      case Handling.Local:
+        return localHandler(info)(this.host, this, req);
       case Handling.Coalesce:
         return this.forward(req, ROUTE_MULTI);
       case Handling.Transaction: {
@@ -227,8 +229,9 @@ export class Session
     return this.watchOwn;
   }
 
-  private refuse(req: Request, info: CommandInfo, reason = info.reason): void {
-    req.fail(refusalMessage(info, reason));
+  /** No transaction, subscription or tracking to look at for each command. */
+  private get plain(): boolean {
+    return this.tx === null && this.subs === null && this.tracking === null;
   }
 
   onRequestDone(req: Request): void {
@@ -271,6 +274,7 @@ export class Session
         if (req.route !== ROUTE_LOCAL) this.flow.outstanding--;
       }
       if (req.silent) dropReply(req);
+      if (this.tracking !== null) this.tracking.replied(req);
       const len = unwrittenBytes(req);
       count++;
       total += len;
@@ -351,6 +355,7 @@ export class Session
     this.watchOwn?.close();
     this.host.monitors.delete(this);
     this.subs?.close();
+    this.tracking?.stop();
     this.host.sessionClosed(this);
   }
 

@@ -4,6 +4,7 @@
  * Each exchange ends with a PING: its `+PONG` closes the exchange, so tests must not store
  * values that end in `+PONG\r\n`.
  */
+import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { encodeCommand, type Arg } from './resp-client.js';
 
@@ -62,5 +63,27 @@ export class RawConn {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * Sends `cmds` in one exchange to a server and to the proxy, in RESP2 then RESP3, and asserts the
+ * proxy's bytes are the server's (HELLO's own reply, which differs, in an exchange of its own).
+ */
+export async function sameAsRedis(
+  server: number,
+  proxy: number,
+  cmds: readonly (readonly Arg[])[],
+): Promise<void> {
+  const [direct, proxied] = await Promise.all([RawConn.open(server), RawConn.open(proxy)]);
+  try {
+    for (const proto of [2, 3]) {
+      await Promise.all([direct.send([['HELLO', proto]]), proxied.send([['HELLO', proto]])]);
+      const [want, got] = await Promise.all([direct.send(cmds), proxied.send(cmds)]);
+      assert.equal(got, want, `RESP${proto}`);
+    }
+  } finally {
+    direct.close();
+    proxied.close();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from 'redis';
+import { BasicClientSideCache, createClient } from 'redis';
 import { Redis as IORedis } from 'ioredis';
 import { keyOn, proxyOverTwoGroups } from '../helpers/proxy.js';
 import { until } from '../topom/flow.js';
@@ -161,5 +161,34 @@ test('node-redis: sSubscribe() and sPublish(); functionLoad() then fCall() on ke
   } finally {
     c.destroy();
     sub.destroy();
+  }
+});
+
+test('node-redis client-side caching: repeated GETs are served from its cache until a write elsewhere invalidates them', async () => {
+  const cache = new BasicClientSideCache({ ttl: 0, maxEntries: 0 });
+  const c = createClient({
+    socket: { host: '127.0.0.1', port: two.proxy.port },
+    RESP: 3,
+    clientSideCache: cache,
+  });
+  const w = createClient({ socket: { host: '127.0.0.1', port: two.proxy.port } });
+  await Promise.all([c.connect(), w.connect()]);
+  try {
+    const [k0, k1] = [keyOn('csc', 0), keyOn('csc', 1)];
+    await w.mSet([
+      [k0, 'a'],
+      [k1, 'b'],
+    ]);
+    assert.deepEqual([await c.get(k0), await c.get(k1)], ['a', 'b']);
+    assert.deepEqual([await c.get(k0), await c.get(k1)], ['a', 'b']);
+    assert.equal(cache.stats().hitCount, 2, 'the second reads come from the cache');
+    await w.set(k1, 'b2');
+    // The invalidation comes on its own, a moment after the write: the next read of k1 may still hit.
+    await until('k1 to be read anew', async () => (await c.get(k1)) === 'b2');
+    assert.equal(await c.get(k0), 'a');
+    assert.equal(cache.stats().missCount, 3, 'only k1 was dropped');
+  } finally {
+    c.destroy();
+    w.destroy();
   }
 });

@@ -167,10 +167,11 @@ test('support decisions and flags', () => {
     'reply',
     'unblock',
     'no-evict',
+    'tracking',
     'trackinginfo',
   ])
     assert.equal(lookupSub(client, B(s))?.handling, Handling.Local);
-  for (const s of ['pause', 'unpause', 'tracking']) {
+  for (const s of ['pause', 'unpause']) {
     assert.equal(lookupSub(client, B(s))?.handling, Handling.NotAllow, s);
   }
   assert.equal(lookupSub(must('memory'), B('usage'))?.handling, Handling.Forward);

@@ -130,8 +130,9 @@ const groups: [Decision, string[]][] = [
       'client|kill',
       'client|reply',
       'client|unblock',
-      // No client eviction and no tracking here: these answer as Redis does for such a client.
+      // No client eviction here: NO-EVICT answers as Redis does. Tracking is the proxy's own.
       'client|no-evict',
+      'client|tracking',
       'client|getredir',
       'client|trackinginfo',
       'client|caching',
@@ -197,7 +198,7 @@ for (const [decision, names] of groups) {
 // Containers whose subcommands differ from the container's own decision.
 table.set('client', {
   handling: Handling.Local,
-  subs: refuse('the proxy does not offer CLIENT TRACKING, PAUSE, UNPAUSE or HELP'),
+  subs: refuse('the proxy does not offer CLIENT PAUSE, UNPAUSE or HELP'),
 });
 // Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
 // checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.
