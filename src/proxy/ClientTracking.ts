@@ -157,8 +157,9 @@ export class ClientTracking implements Tracker {
   }
 
   matches(key: Buffer): boolean {
+    // p against key[0, p.length), without a view of it.
     for (const p of this.prefixes)
-      if (p.length <= key.length && key.subarray(0, p.length).equals(p)) return true;
+      if (p.length <= key.length && p.compare(key, 0, p.length) === 0) return true;
     return false;
   }
 
