@@ -113,6 +113,24 @@ test('reads inside MULTI/EXEC are tracked, and OPTIN tracks only after CLIENT CA
   }
 });
 
+test('OPTOUT tracks every read but the one after CLIENT CACHING no', async () => {
+  const [x, y] = ['trk-out-x', 'trk-out-y'].map((k) => keyOn(k, 0));
+  const c = await resp3();
+  const w = two.client;
+  try {
+    await w.call('MSET', x, '1', y, '1');
+    assert.equal(await c.call('CLIENT', 'TRACKING', 'ON', 'OPTOUT'), 'OK');
+    assert.equal(await c.call('CLIENT', 'CACHING', 'no'), 'OK');
+    assert.equal(String(await c.call('GET', x)), '1');
+    assert.equal(String(await c.call('GET', y)), '1');
+    await w.call('SET', x, '2');
+    await w.call('SET', y, '2');
+    assert.deepEqual(await invalidation(c), [y]);
+  } finally {
+    c.destroy();
+  }
+});
+
 test('BCAST reports every change under its prefixes, read or not, batched as the server batches them', async () => {
   const c = await resp3();
   const w = two.client;
