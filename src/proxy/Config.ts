@@ -47,6 +47,7 @@ export interface ProxyConfig {
   session_max_request_size: number;
   session_keepalive_period: number;
   session_break_on_failure: boolean;
+  proxy_tracking_max_keys: number;
   proxy_forward_unknown_commands: boolean;
   metrics_report_server: string;
   metrics_report_period: number;
@@ -202,6 +203,12 @@ export const proxyConfigSchema: Schema<ProxyConfig> = {
     session_break_on_failure: k.bool(
       false,
       'Set session to be sensitive to failures. Default is false, instead of closing socket, proxy will send an error response to client.',
+    ),
+    proxy_tracking_max_keys: k.int(
+      100000,
+      'Set how many keys the proxy (each worker) remembers for clients with CLIENT TRACKING on; past it\n' +
+        'the oldest are invalidated for their readers, as Redis does past tracking-table-max-keys.',
+      { min: 1 },
     ),
     proxy_forward_unknown_commands: k.bool(
       false,

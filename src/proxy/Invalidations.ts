@@ -27,19 +27,32 @@ export interface Tracker {
   invalidate(keys: Buffer[] | null): void;
 }
 
-/** Keys remembered for all clients at most; past it the oldest are invalidated (Redis's tracking-table-max-keys). */
-export const TRACKED_KEYS_MAX = 1_000_000;
 const RECONNECT_MS = 1000;
+
+/** The clients that read a key: most keys have one, kept without a set (a third of the memory). */
+type Readers = Tracker | Set<Tracker>;
+
+function* each(r: Readers): Iterable<Tracker> {
+  if (r instanceof Set) yield* r;
+  else yield r;
+}
 
 export class Invalidations {
   private readonly trackers = new Set<Tracker>();
   /** The BCAST ones among them, told of every change their prefixes match. */
   private readonly bcasters = new Set<Tracker>();
   /** Key (latin1) → the clients that read it since its last change. */
-  private readonly readers = new Map<string, Set<Tracker>>();
+  private readonly readers = new Map<string, Readers>();
   private readonly conns = new Map<string, InvalidationConn>();
 
-  constructor(private readonly router: Router) {}
+  /**
+   * `maxKeys`: keys remembered for all clients at most (proxy_tracking_max_keys); past it the
+   * oldest are invalidated, as Redis does past tracking-table-max-keys.
+   */
+  constructor(
+    private readonly router: Router,
+    private readonly maxKeys: number,
+  ) {}
 
   /** Keys remembered now (INFO's tracking_total_keys). */
   get keyCount(): number {
@@ -73,21 +86,22 @@ export class Invalidations {
 
   /** `t` read `key`: the next change of it is reported to `t`. */
   remember(t: Tracker, key: string): boolean {
-    let set = this.readers.get(key);
-    if (set === undefined) {
-      if (this.readers.size >= TRACKED_KEYS_MAX) this.evictOldest();
-      this.readers.set(key, (set = new Set()));
+    const r = this.readers.get(key);
+    if (r === undefined) {
+      if (this.readers.size >= this.maxKeys) this.evictOldest();
+      this.readers.set(key, t);
+      return true;
     }
-    if (set.has(t)) return false;
-    set.add(t);
+    if (r === t || (r instanceof Set && r.has(t))) return false;
+    if (r instanceof Set) r.add(t);
+    else this.readers.set(key, new Set([r, t]));
     return true;
   }
 
   forget(key: string, t: Tracker): void {
-    const set = this.readers.get(key);
-    if (set === undefined) return;
-    set.delete(t);
-    if (set.size === 0) this.readers.delete(key);
+    const r = this.readers.get(key);
+    if (r === t) this.readers.delete(key);
+    else if (r instanceof Set && r.delete(t) && r.size === 0) this.readers.delete(key);
   }
 
   /**
@@ -129,10 +143,10 @@ export class Invalidations {
     };
     for (const k of keys) {
       const name = k.toString('latin1');
-      const set = this.readers.get(name);
-      if (set !== undefined) {
+      const r = this.readers.get(name);
+      if (r !== undefined) {
         this.readers.delete(name);
-        for (const t of set) add(t, k);
+        for (const t of each(r)) add(t, k);
       }
     }
     for (const t of this.bcasters) for (const k of keys) if (t.matches(k)) add(t, k);
@@ -146,10 +160,10 @@ export class Invalidations {
   }
 
   private evictOldest(): void {
-    const [key, set] = this.readers.entries().next().value as [string, Set<Tracker>];
+    const [key, r] = this.readers.entries().next().value as [string, Readers];
     this.readers.delete(key);
     const k = Buffer.from(key, 'latin1');
-    for (const t of set) t.invalidate([k]);
+    for (const t of each(r)) t.invalidate([k]);
   }
 
   close(): void {

@@ -131,7 +131,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
       numDatabases: c.backend_number_databases,
       primaryOnly: c.backend_primary_only,
     });
-    this.invalidations = new Invalidations(this.router);
+    this.invalidations = new Invalidations(this.router, c.proxy_tracking_max_keys);
     const limits: DecoderLimits = {
       maxElements: 1024 * 1024,
       maxBulk: 512 * 1024 * 1024,

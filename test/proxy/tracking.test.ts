@@ -275,3 +275,22 @@ test('CLIENT TRACKING ON names the server that cannot report changes, and the cl
     await proxy.stop();
   }
 });
+
+test('past proxy_tracking_max_keys, the oldest remembered key is invalidated for its reader', async () => {
+  const proxy = await startProxy({
+    backends: two.servers.map((s) => s.addr),
+    config: { proxy_tracking_max_keys: 2 },
+  });
+  const c = await proxy.connect();
+  try {
+    await c.call('HELLO', 3);
+    assert.equal(await c.call('CLIENT', 'TRACKING', 'ON'), 'OK');
+    const [k1, k2, k3] = [keyOn('trk-cap1', 0), keyOn('trk-cap2', 1), keyOn('trk-cap3', 0)];
+    for (const k of [k1, k2, k3]) assert.equal(await c.call('GET', k), null);
+    assert.deepEqual(await invalidation(c), [k1]);
+    assert.match(String(await c.call('INFO', 'stats')), /\r\ntracking_total_keys:2\r\n/);
+  } finally {
+    c.destroy();
+    await proxy.stop();
+  }
+});
