@@ -67,6 +67,7 @@ const CODIS_DEFAULTS: Record<string, string | number | boolean> = {
   session_max_request_size: '512mb',
   proxy_max_procs: 0,
   proxy_accept: 'primary',
+  proxy_tracking_max_keys: 100000,
 };
 
 function withFile(text: string, fn: (path: string) => void): void {
@@ -167,6 +168,7 @@ test('validation rules', () => {
     ['proxy_max_clients = -1', /^invalid proxy_max_clients = -1: must be >= 0/],
     ['proxy_max_procs = -1', /^invalid proxy_max_procs = -1: must be >= 0/],
     ['proxy_max_procs = 65', /^invalid proxy_max_procs = 65: must be <= 64/],
+    ['proxy_tracking_max_keys = 0', /^invalid proxy_tracking_max_keys = 0: must be >= 1/],
     ['proxy_accept = "kernel"', /^invalid proxy_accept = "kernel": must be one of "primary", "workers"/],
     ['proxy_max_offheap_size = "-1mb"', /^invalid proxy_max_offheap_size = "-1mb": must be >= 0/],
     ['backend_ping_period = "500ms"', /^invalid backend_ping_period = "500ms": must be 0 \(off\) or >= 1s/],
