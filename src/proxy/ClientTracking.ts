@@ -116,8 +116,13 @@ export class ClientTracking implements Tracker {
     this.txReads = [];
   }
 
-  /** A command arrived (`queued` inside MULTI): remember the keys it reads, as the mode says. */
+  /**
+   * A command arrived (`queued` inside MULTI): remember the keys it reads, as the mode says. It
+   * reads from the primary: the changes are reported there, and a replica may not have one yet
+   * when its report comes, so a value read from it could be cached stale with nothing to follow.
+   */
   onCommand(req: Request, info: CommandInfo, queued: boolean): void {
+    req.primaryOnly = true;
     if (!this.bcast && (this.optin ? this.caching : !(this.optout && this.caching))) {
       const keys = readKeys(info, req.args);
       if (keys !== null) {

@@ -70,6 +70,7 @@ export function dispatchMulti(
     const sub = new Request(null, null, payload, 0, payload.length, req.db, req.info, req.start);
     sub.seed = req.seed;
     sub.proto = req.proto;
+    sub.primaryOnly = req.primaryOnly;
     sub.keyIndex = groups[i]!.keys;
     return sub;
   });

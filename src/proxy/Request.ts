@@ -62,6 +62,8 @@ export class Request implements BackendTask {
   failed = false;
   /** Sent under CLIENT REPLY OFF or SKIP: its reply is dropped, not written. */
   silent = false;
+  /** Read from the primary even where replicas serve reads (a tracking client's: Invalidations.ts). */
+  primaryOnly = false;
   /** Set while the request is counted in a slot's in-flight requests. */
   counter: InflightCounter | null = null;
   /** The counter's epoch when this request was counted. */

@@ -69,7 +69,12 @@ export class Router {
   /** The connection a request for a plain slot goes to: a replica for reads when allowed. */
   pick(slot: Slot, req: Request): BackendConn {
     const groups = slot.replicaGroups;
-    if (groups.length > 0 && (req.info.flags & MASTER_ONLY) === 0 && slot.migrate === null) {
+    if (
+      groups.length > 0 &&
+      (req.info.flags & MASTER_ONLY) === 0 &&
+      !req.primaryOnly &&
+      slot.migrate === null
+    ) {
       for (const group of groups) {
         for (let i = 0; i < group.length; i++) {
           const bc = group[(req.seed + i) % group.length]!.get(req.db, req.seed, false, req.proto);

@@ -106,3 +106,21 @@ test("INFO's key hits and misses add up the primaries and the replicas that serv
   assert.ok(field(onReplica, 'keyspace_hits') > 0 && field(onReplica, 'keyspace_misses') > 0);
   c.close();
 });
+
+test("a client with CLIENT TRACKING reads from the primary: a replica's value could be cached stale", async () => {
+  const proxy = await startProxy({ slots: slots() });
+  proxies.push(proxy);
+  const [c, t] = [await proxy.connect(), await proxy.connect()];
+  // The first test left R a replica of M with a key of its own.
+  await waitFor(
+    'reads to go to the replica',
+    async () => String(await c.call('GET', 'only-on-replica')) === 'r',
+  );
+  await t.call('HELLO', 3);
+  assert.equal(await t.call('CLIENT', 'TRACKING', 'ON'), 'OK');
+  assert.equal(await t.call('GET', 'only-on-replica'), null);
+  assert.deepEqual(await t.call('MGET', 'only-on-replica', 'only-on-replica'), [null, null]);
+  assert.equal(String(await c.call('GET', 'only-on-replica')), 'r', 'others still read the replica');
+  c.close();
+  t.close();
+});
