@@ -7,6 +7,7 @@ import { bulk, error, integer, nil, OK, verbatim } from '../resp/encode.js';
 import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
 import { clientUnblock } from './ClientUnblock.js';
+import { integerArg } from './commands/integerArg.js';
 import { isKeyword } from './commands/keyword.js';
 import { clientCaching, clientTracking, redirectOf, trackingInfo } from './TrackingCommand.js';
 import type { Handler, LocalContext, ReplyMode, SessionState } from './LocalCommands.js';
@@ -27,8 +28,8 @@ function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
   } else if (args.length >= 4 && isKeyword(args[2]!, 'ID')) {
     const ids = new Set<number>();
     for (const a of args.slice(3)) {
-      const id = Number(a.toString('latin1'));
-      if (!Number.isSafeInteger(id) || id <= 0) return req.answer(error('ERR Invalid client ID'));
+      const id = integerArg(a);
+      if (Number.isNaN(id)) return req.answer(error('ERR Invalid client ID'));
       ids.add(id);
     }
     match = (c) => ids.has(c.id);

@@ -5,6 +5,7 @@
  * number killed). As in Redis, a client that kills itself gets the reply, then is closed.
  */
 import { error, integer, OK } from '../resp/encode.js';
+import { integerArg } from './commands/integerArg.js';
 import type { LocalContext, SessionState } from './LocalCommands.js';
 import type { Request } from './Request.js';
 
@@ -37,7 +38,7 @@ export function clientKill(ctx: LocalContext, s: SessionState, req: Request): vo
     const [opt, v] = [args[i]!.toUpperCase(), args[i + 1]!];
     switch (opt) {
       case 'ID': {
-        const id = /^\d+$/.test(v) ? Number(v) : NaN;
+        const id = integerArg(v);
         if (!(id > 0)) return req.answer(error('ERR client-id should be greater than 0'));
         matches.push((c) => c.id === id);
         break;

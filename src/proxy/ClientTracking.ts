@@ -46,8 +46,9 @@ export interface TrackingMode {
   optin: boolean;
   optout: boolean;
   noloop: boolean;
-  /** The client id the messages go to (0: this client). */
+  /** The client id the messages go to (0: this client), and that client. */
   redirect: number;
+  target: SessionState | null;
   prefixes: Buffer[];
 }
 

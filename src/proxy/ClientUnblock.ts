@@ -7,6 +7,7 @@
  */
 import { error, integer } from '../resp/encode.js';
 import { integerReply } from '../resp/ReplyScanner.js';
+import { integerArg } from './commands/integerArg.js';
 import { isKeyword } from './commands/keyword.js';
 import type { LocalContext } from './LocalCommands.js';
 import type { Request } from './Request.js';
@@ -17,10 +18,9 @@ export function clientUnblock(ctx: LocalContext, req: Request): void {
   if (args.length === 4 && reason === 'TIMEOUT' && !isKeyword(args[3]!, 'TIMEOUT')) {
     return req.answer(error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR'));
   }
-  const text = args[2]!.toString('latin1');
-  if (!/^-?\d{1,18}$/.test(text)) return req.answer(error('ERR value is not an integer or out of range'));
-  const id = Number(text);
-  const target = ctx.info.clients().find((c) => c.id === id);
+  const id = integerArg(args[2]!);
+  if (Number.isNaN(id)) return req.answer(error('ERR value is not an integer or out of range'));
+  const target = ctx.info.client(id);
   const conns = (target?.waiting?.blockedOn() ?? []).filter((bc) => bc.serverId > 0);
   if (conns.length === 0) return req.answer(integer(0));
   let left = conns.length;

@@ -19,6 +19,7 @@ import {
 } from '../resp/encode.js';
 import { commandReply } from './commands/CommandReplies.js';
 import type { CommandInfo } from './commands/CommandInfo.js';
+import { integerArg } from './commands/integerArg.js';
 import { refusalMessage } from './commands/Mapper.js';
 import { client } from './ClientCommand.js';
 import { slowlog } from './SlowLog.js';
@@ -131,8 +132,7 @@ export function auth(ctx: LocalContext, s: SessionState, args: readonly Buffer[]
 }
 
 const select: Handler = (ctx, s, req) => {
-  const a = req.args[1]!.toString('latin1');
-  const db = /^(0|-?[1-9]\d{0,17})$/.test(a) ? Number(a) : NaN;
+  const db = integerArg(req.args[1]!);
   if (Number.isNaN(db)) return req.answer(error('ERR value is not an integer or out of range'));
   if (db < 0 || db >= ctx.numDatabases) {
     return req.answer(error('ERR DB index is out of range'));

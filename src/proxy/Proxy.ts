@@ -354,6 +354,11 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     return [...this.sessions];
   }
 
+  client(id: number): SessionState | undefined {
+    for (const s of this.sessions) if (s.id === id) return s;
+    return undefined;
+  }
+
   /** Redis's fields that a proxy's client has (no fd or buffer sizes), in Redis's order. */
   clientLine(s: SessionState, cmd: string): string {
     const t = s.tracking;

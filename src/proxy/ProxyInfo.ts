@@ -19,6 +19,8 @@ export interface ProxyInfo {
   infoText(ask: InfoAsk): string | Promise<string>;
   /** The clients of this process, for CLIENT LIST. */
   clients(): readonly SessionState[];
+  /** This process's client with that id (CLIENT UNBLOCK, TRACKING … REDIRECT). */
+  client(id: number): SessionState | undefined;
   /** One line in the CLIENT INFO / CLIENT LIST format; `cmd` is the client's last command. */
   clientLine(session: SessionState, cmd: string): string;
 }

@@ -4,6 +4,7 @@
  */
 import { arrayHeader, bulk, error, integer, mapHeader, OK, type Proto } from '../resp/encode.js';
 import { ClientTracking, type TrackingMode } from './ClientTracking.js';
+import { integerArg } from './commands/integerArg.js';
 import { isKeyword } from './commands/keyword.js';
 import type { LocalContext, SessionState } from './LocalCommands.js';
 import type { Request } from './Request.js';
@@ -26,6 +27,7 @@ function parseOptions(ctx: LocalContext, args: readonly Buffer[]): TrackingMode 
     optout: false,
     noloop: false,
     redirect: 0,
+    target: null,
     prefixes: [],
   };
   for (let j = 3; j < args.length; j++) {
@@ -33,14 +35,13 @@ function parseOptions(ctx: LocalContext, args: readonly Buffer[]): TrackingMode 
     const more = j + 1 < args.length;
     if (isKeyword(a, 'REDIRECT') && more) {
       if (m.redirect !== 0) return 'ERR A client can only redirect to a single other client';
-      const text = args[++j]!.toString('latin1');
-      const id = /^-?\d{1,19}$/.test(text) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(id)) return 'ERR value is not an integer or out of range';
+      const id = integerArg(args[++j]!);
+      if (Number.isNaN(id)) return 'ERR value is not an integer or out of range';
       // Only this process's clients can get the messages (with workers, the same one's).
-      if (!ctx.info.clients().some((c) => c.id === id)) {
-        return 'ERR The client ID you want redirect to does not exist';
-      }
+      const target = ctx.info.client(id);
+      if (target === undefined) return 'ERR The client ID you want redirect to does not exist';
       m.redirect = id;
+      m.target = target;
     } else if (isKeyword(a, 'BCAST')) m.bcast = true;
     else if (isKeyword(a, 'OPTIN')) m.optin = true;
     else if (isKeyword(a, 'OPTOUT')) m.optout = true;
@@ -95,7 +96,7 @@ export function clientTracking(ctx: LocalContext, s: SessionState, req: Request)
   t.optout = m.optout;
   t.noloop = m.noloop;
   t.redirect = m.redirect;
-  t.target = m.redirect === 0 ? null : ctx.info.clients().find((c) => c.id === m.redirect)!;
+  t.target = m.target;
   t.brokenRedirect = false;
   if (m.bcast) {
     t.bcast = true;

@@ -235,7 +235,7 @@ test('CLIENT REPLY OFF and SKIP drop replies (errors and big ones too) as Redis 
   assert.equal(String(await two.client.call('GET', k1)).length, big.length);
 });
 
-test('CLIENT NO-EVICT, GETREDIR, TRACKINGINFO and CACHING answer byte for byte as Redis does, in RESP2 and RESP3', async () => {
+test('CLIENT NO-EVICT, GETREDIR, TRACKINGINFO, CACHING and integer arguments answer byte for byte as Redis does, in RESP2 and RESP3', async () => {
   const cmds = [
     ['CLIENT', 'NO-EVICT', 'on'],
     ['CLIENT', 'NO-EVICT', 'maybe'],
@@ -243,6 +243,17 @@ test('CLIENT NO-EVICT, GETREDIR, TRACKINGINFO and CACHING answer byte for byte a
     ['CLIENT', 'TRACKINGINFO'],
     ['CLIENT', 'CACHING', 'yes'],
     ['CLIENT', 'GETREDIR', 'extra'],
+    // Integers as Redis reads them: no exponent, sign, space, hex or leading zero.
+    ['CLIENT', 'LIST', 'ID', '1e3'],
+    ['CLIENT', 'LIST', 'ID', ' 5'],
+    ['CLIENT', 'LIST', 'ID', '0'],
+    ['CLIENT', 'UNBLOCK', '0x10'],
+    ['CLIENT', 'UNBLOCK', '99999999'],
+    ['CLIENT', 'KILL', 'ID', '007'],
+    ['CLIENT', 'TRACKING', 'ON', 'REDIRECT', '1e2'],
+    ['SELECT', '+1'],
+    ['SELECT', '01'],
+    ['SELECT', '0'],
   ];
   await sameAsRedis(two.servers[0]!.port, two.proxy.port, cmds);
 });
