@@ -233,11 +233,11 @@ class InvalidationConn {
     const ms = this.opts.connectTimeoutMs;
     const timer = setTimeout(() => this.fail(`no answer within ${ms} ms`), ms);
     timer.unref();
-    socket.once('close', () => clearTimeout(timer));
     this.handshakeTimer = timer;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.fail(e.message));
     socket.on('close', () => {
+      clearTimeout(timer);
       if (this.closed || this.socket !== socket) return;
       this.socket = null;
       this.tracking = false;
@@ -273,7 +273,7 @@ class InvalidationConn {
       this.fail(frame.toString('utf8', 1, frame.length - 2));
       return false;
     } else if (this.handshake > 0 && --this.handshake === 0) {
-      clearTimeout(this.handshakeTimer!);
+      if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
       this.tracking = true;
       // Tracking is on from here: what clients cached before may be stale.
       if (this.announce) this.hub.dropAll();

@@ -18,6 +18,8 @@ class OpStats {
 
 /** Distinct error codes counted apart, as Redis caps its Errorstats. */
 const ERROR_CODES_MAX = 128;
+/** Bytes of an error reply looked at for its code (its first word). */
+const ERROR_CODE_LENGTH_MAX = 128;
 
 export interface OpStatsJson {
   opstr: string;
@@ -95,7 +97,7 @@ export class Stats {
   /** An error reply went to a client: `reply[start]` is its `-`. */
   private errorReply(reply: Buffer, start: number): void {
     let end = start + 1;
-    const limit = Math.min(reply.length, start + 1 + ERROR_CODES_MAX);
+    const limit = Math.min(reply.length, start + 1 + ERROR_CODE_LENGTH_MAX);
     while (end < limit && reply[end] !== 0x20 && reply[end] !== 0x0d) end++;
     const code = reply.toString('latin1', start + 1, end);
     const n = this.errorCodes.get(code);

@@ -6,6 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { keyOn, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { sameAsRedis } from '../helpers/raw-conn.js';
@@ -292,5 +294,27 @@ test('past proxy_tracking_max_keys, the oldest remembered key is invalidated for
   } finally {
     c.destroy();
     await proxy.stop();
+  }
+});
+
+test('a primary that takes the connection and never answers fails CLIENT TRACKING ON after 5 s, naming it', async () => {
+  // Not a Redis: a listener that accepts and says nothing, as a hung server does.
+  const silent = net.createServer(() => {});
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const addr = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+  const proxy = await startProxy({ backends: [addr] });
+  const c = await proxy.connect();
+  try {
+    const started = Date.now();
+    const e = await c.call('CLIENT', 'TRACKING', 'ON');
+    assert.ok(e instanceof RedisError, String(e));
+    assert.equal(e.message, `ERR client tracking unavailable: tracking on ${addr}: no answer within 5000 ms`);
+    assert.ok(Date.now() - started >= 4900, `answered after ${Date.now() - started} ms`);
+    assert.deepEqual((text(await c.call('CLIENT', 'TRACKINGINFO')) as unknown[])[1], ['off']);
+  } finally {
+    c.destroy();
+    await proxy.stop();
+    silent.close();
   }
 });
