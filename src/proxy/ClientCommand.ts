@@ -38,7 +38,7 @@ function clientList(ctx: LocalContext, s: SessionState, req: Request): void {
   }
   // The proxy does not keep each client's last command: only the asker's is known.
   const lines = ctx.info.clients().filter(match);
-  const text = lines.map((c) => ctx.info.clientLine(c, c === s ? 'client|list' : 'NULL') + '\n');
+  const text = lines.map((c) => ctx.info.clientLine(c, c === s ? req : undefined) + '\n');
   req.answer(verbatim(text.join(''), s.proto));
 }
 
@@ -74,7 +74,7 @@ export const client: Handler = (ctx, s, req) => {
     }
     case 'INFO':
       if (n !== 2) return req.answer(error(wrongArity('client|info')));
-      return req.answer(verbatim(ctx.info.clientLine(s, 'client|info') + '\n', s.proto));
+      return req.answer(verbatim(ctx.info.clientLine(s, req) + '\n', s.proto));
     case 'LIST':
       return clientList(ctx, s, req);
     case 'KILL':

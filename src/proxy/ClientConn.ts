@@ -26,6 +26,8 @@ export interface ClientConn extends ByteSink {
   readonly unsent: number;
   /** `address:port` of the client (for a unix socket: the socket's path and 0). */
   readonly remote: string;
+  /** The descriptor (CLIENT LIST's fd), or -1 once closed. */
+  readonly fd: number;
   pause(): void;
   resume(): void;
   /**

@@ -6,6 +6,7 @@
  */
 import { error, integer, OK } from '../resp/encode.js';
 import { integerArg } from './commands/integerArg.js';
+import { wrongArity } from './routing.js';
 import type { LocalContext, SessionState } from './LocalCommands.js';
 import type { Request } from './Request.js';
 
@@ -25,6 +26,7 @@ export function ofType(type: string): Match | null {
 
 export function clientKill(ctx: LocalContext, s: SessionState, req: Request): void {
   const args = req.args.map((a) => a.toString('latin1'));
+  if (args.length < 3) return req.answer(error(wrongArity('client|kill')));
   if (args.length === 3) {
     const victims = ctx.info.clients().filter((c) => c.remote === args[2]);
     if (victims.length === 0) return req.answer(error('ERR No such client'));

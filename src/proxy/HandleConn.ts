@@ -110,6 +110,10 @@ export class HandleConn implements ClientConn, WriteOwner {
     return this.closed ? 0 : this.handle.writeQueueSize;
   }
 
+  get fd(): number {
+    return this.closed ? -1 : ((this.handle as { fd?: number }).fd ?? -1);
+  }
+
   get remote(): string {
     const out: { address?: string; port?: number } = {};
     if (this.closed || this.handle.getpeername?.(out) !== 0 || out.address === undefined)

@@ -10,6 +10,7 @@ import { percentile } from './LatencyHistogram.js';
 import type { ProcessTotals } from './ProcessTotals.js';
 import type { InfoAsk } from './ProxyInfo.js';
 import type { Router } from './Router.js';
+import { RUN_ID } from '../utils/runId.js';
 import { VERSION } from '../utils/version.js';
 
 /** What the snapshot reads of the proxy besides its totals. */
@@ -26,14 +27,21 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
   return {
     server: {
       redis_version: REDIS_VERSION,
+      // Tools and test suites read these as a redis-server gives them; a proxy has no git build.
+      redis_git_sha1: '00000000',
+      redis_git_dirty: 0,
       redis_mode: 'standalone',
       codis_version: VERSION,
-      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      os: `${os.type()} ${os.release()} ${os.machine()}`,
       arch_bits: 64,
       process_id: process.pid,
+      process_supervised: 'no',
+      run_id: RUN_ID,
       tcp_port: Number(src.proxyAddr.split(':').pop()),
+      server_time_usec: Math.round((performance.timeOrigin + performance.now()) * 1000),
       uptime_in_seconds: Math.floor((Date.now() - t.startedMs) / 1000),
       uptime_in_days: Math.floor((Date.now() - t.startedMs) / 86_400_000),
+      executable: process.argv[1] ?? process.execPath,
     },
     clients: {
       connected_clients: t.sessionsAlive,
@@ -62,7 +70,20 @@ export function infoSnapshot(src: InfoSource, t: ProcessTotals, ask: InfoAsk): I
       total_error_replies: t.errorReplies,
       ...ask.servers.stats,
     },
-    replication: { role: 'master', connected_slaves: 0 },
+    // The proxy replicates nothing itself: the fields monitoring reads, as a replica-less master's.
+    replication: {
+      role: 'master',
+      connected_slaves: 0,
+      master_failover_state: 'no-failover',
+      master_replid: RUN_ID,
+      master_replid2: '0'.repeat(40),
+      master_repl_offset: 0,
+      second_repl_offset: -1,
+      repl_backlog_active: 0,
+      repl_backlog_size: 0,
+      repl_backlog_first_byte_offset: 0,
+      repl_backlog_histlen: 0,
+    },
     cpu: {
       used_cpu_sys: cpuSeconds(t.cpuSys),
       used_cpu_user: cpuSeconds(t.cpuUser),

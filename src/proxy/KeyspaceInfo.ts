@@ -49,8 +49,14 @@ export function mergeKeyspace(answers: readonly KeyspaceAnswer[]): InfoFields {
   return out;
 }
 
-/** The Stats counters of the keys themselves, which only the servers have. */
-const SERVER_STATS = ['keyspace_hits', 'keyspace_misses', 'expired_keys', 'evicted_keys'];
+/** The Stats counters of the keys themselves, and of MIGRATE's connections, which only the servers have. */
+const SERVER_STATS = [
+  'keyspace_hits',
+  'keyspace_misses',
+  'expired_keys',
+  'evicted_keys',
+  'migrate_cached_sockets',
+];
 
 /** SERVER_STATS summed over the servers that answered (a primary's text has Keyspace too). */
 export function sumServerStats(answers: readonly KeyspaceAnswer[]): InfoFields {

@@ -23,6 +23,8 @@ import { integerArg } from './commands/integerArg.js';
 import { refusalMessage } from './commands/Mapper.js';
 import { client } from './ClientCommand.js';
 import { slowlog } from './SlowLog.js';
+import { killScript } from './ScriptKill.js';
+import { config } from './ConfigCommand.js';
 import type { Monitors } from './Monitor.js';
 import {
   dbsize,
@@ -86,6 +88,18 @@ export interface SessionState {
   tracking: ClientTracking | null;
   /** Its connection is gone. */
   readonly closed: boolean;
+  /** The name of the command it sent last, as CLIENT LIST shows it (`client|list`), or NULL. */
+  readonly lastCommand: string;
+  /** Its connection's descriptor and buffers, for CLIENT LIST. */
+  io(): ClientIo;
+}
+
+export interface ClientIo {
+  readonly fd: number;
+  /** Bytes of a request not yet whole. */
+  readonly queryBytes: number;
+  /** Reply bytes the kernel has not taken yet. */
+  readonly unsent: number;
 }
 
 export interface LocalContext {
@@ -153,14 +167,14 @@ const subscribe =
   (kind: SubscriptionKind): Handler =>
   (_ctx, s, req) => {
     req.silent = false;
-    req.answer(s.subscriptions().subscribe(kind, req.args.slice(1)));
+    s.subscriptions().subscribe(kind, req.args.slice(1), (reply) => req.answer(reply));
   };
 
 const unsubscribe =
   (kind: SubscriptionKind): Handler =>
   (_ctx, s, req) => {
     req.silent = false;
-    req.answer(s.subscriptions().unsubscribe(kind, req.args.slice(1)));
+    s.subscriptions().unsubscribe(kind, req.args.slice(1), (reply) => req.answer(reply));
   };
 
 const echo: Handler = (_ctx, _s, req) => req.answer(bulk(req.args[1]!));
@@ -304,6 +318,7 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['WAIT', (_ctx, s, req) => s.waitReplicas(req)],
   ...onBackends(script, 'SCRIPT|LOAD', 'SCRIPT|EXISTS', 'SCRIPT|FLUSH'),
   ...onBackends(functions, 'FUNCTION|LOAD', 'FUNCTION|DELETE', 'FUNCTION|FLUSH', 'FUNCTION|RESTORE'),
+  ...onBackends(killScript, 'SCRIPT|KILL', 'FUNCTION|KILL'),
   ...onBackends(dbsize, 'DBSIZE'),
   ...onBackends(keys, 'KEYS'),
   ...onBackends(flush, 'FLUSHDB', 'FLUSHALL'),
@@ -319,6 +334,10 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['SSUBSCRIBE', subscribe('shard')],
   ['SUNSUBSCRIBE', unsubscribe('shard')],
   ...onBackends(slowlog, 'SLOWLOG|GET', 'SLOWLOG|LEN', 'SLOWLOG|RESET'),
+  ...['CONFIG|SET', 'CONFIG|RESETSTAT', 'CONFIG|REWRITE'].map((name): [string, Handler] => [
+    name,
+    (ctx, s, req) => config(ctx.router, ctx.info, s, req),
+  ]),
   ...onBackends(shardPubsub, 'PUBSUB|SHARDCHANNELS', 'PUBSUB|SHARDNUMSUB'),
 ]);
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import type { ProxyConfig } from './Config.js';
 import type { ProxyModel } from '../models/Proxy.js';
+import type { Request } from './Request.js';
 import type { DecoderLimits } from '../resp/RequestDecoder.js';
 import { error } from '../resp/encode.js';
 import { proxyToken, proxyXAuth } from '../utils/xauth.js';
@@ -23,7 +24,6 @@ import type { ProxyControl } from './ProxyControl.js';
 import type { SlotJson } from '../models/Slot.js';
 import { statsJson } from './StatsJson.js';
 import type { SessionState } from './LocalCommands.js';
-import type { SubscriptionKind } from './PubSub.js';
 import { Rusage } from './Rusage.js';
 import { Runtime } from './Runtime.js';
 import { infoText, wantsPerCommand } from './InfoText.js';
@@ -34,7 +34,7 @@ import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { registerProxy, type Jodis } from './Jodis.js';
 import { HaMonitor } from './HaMonitor.js';
 import { Invalidations } from './Invalidations.js';
-import { redirectOf } from './TrackingCommand.js';
+import { clientLine } from './ClientLine.js';
 
 import { VERSION } from '../utils/version.js';
 
@@ -66,6 +66,8 @@ export interface ClusterPeers {
   gather(withOps: boolean): Promise<ProcessTotals>;
   /** This worker's client count changed: the others admit clients against the sum. */
   clientsChanged(alive: number): void;
+  /** Every worker's counters cleared. */
+  resetAll(): Promise<void>;
 }
 
 export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
@@ -266,6 +268,15 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.counters.reset();
   }
 
+  /** CONFIG RESETSTAT: this proxy's counters cleared, in every worker. */
+  resetAllStats(): Promise<void> {
+    if (this.peers === null) {
+      this.resetStats();
+      return Promise.resolve();
+    }
+    return this.peers.resetAll();
+  }
+
   /** The sentinels to watch (pushed by the dashboard); an empty list stops watching. */
   setSentinels(servers: string[]): void {
     this.sentinels = servers;
@@ -359,24 +370,8 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     return undefined;
   }
 
-  /** Redis's fields that a proxy's client has (no fd or buffer sizes), in Redis's order. */
-  clientLine(s: SessionState, cmd: string): string {
-    const t = s.tracking;
-    const flags =
-      (s.subscribed ? 'P' : '') +
-      (s.tx !== null ? 'x' : '') +
-      (s.waiting?.busy === true ? 'b' : '') +
-      (t !== null ? 't' : '') +
-      (t?.brokenRedirect === true ? 'R' : '') +
-      (t?.bcast === true ? 'B' : '');
-    const [age, idle] = [(Date.now() - s.since) / 1000, s.idleFor(performance.now()) / 1000].map(Math.floor);
-    const subs = (kind: SubscriptionKind) => (s.subscribed ? s.subscriptions().sizeOf(kind) : 0);
-    return (
-      `id=${s.id} addr=${s.remote} laddr=${this.model.proxy_addr} name=${s.name?.toString() ?? ''} ` +
-      `age=${age} idle=${idle} flags=${flags || 'N'} db=${s.db} sub=${subs('channel')} ` +
-      `psub=${subs('pattern')} ssub=${subs('shard')} multi=${s.tx?.size ?? -1} ` +
-      `cmd=${cmd} user=default redir=${redirectOf(t)} resp=${s.proto}`
-    );
+  clientLine(s: SessionState, asking?: Request): string {
+    return clientLine(s, this.model.proxy_addr, asking);
   }
 
   /** Stops accepting, drops every client, closes backends. */

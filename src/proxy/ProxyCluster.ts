@@ -13,6 +13,7 @@ import os from 'node:os';
 import type { SlotJson } from '../models/Slot.js';
 import type { ProxyModel } from '../models/Proxy.js';
 import type { Logger } from '../utils/log.js';
+import { RUN_ID, RUN_ID_ENV } from '../utils/runId.js';
 import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import { formatDuration } from '../utils/units.js';
 import type { ProxyConfig } from './Config.js';
@@ -54,16 +55,15 @@ export type WorkerRequest = WorkerOp & { id: number };
 export type WorkerReply =
   { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
 export const WORKER_READY = 'codis-proxy-worker-ready';
-/** Worker → primary: the whole proxy's totals, for an INFO a client sent that worker. */
-export interface WorkerAsk {
-  ask: 'totals';
-  id: number;
-  withOps: boolean;
-}
-/** Primary → worker: the answer to a WorkerAsk. */
+/**
+ * Worker → primary: the whole proxy's totals, for an INFO a client sent that worker; or every
+ * worker's counters cleared, for its CONFIG RESETSTAT.
+ */
+export type WorkerAsk = { ask: 'totals'; id: number; withOps: boolean } | { ask: 'reset'; id: number };
+/** Primary → worker: the answer to a WorkerAsk (null to a reset). */
 export interface PrimaryAnswer {
   answer: number;
-  result: ProcessTotals;
+  result: ProcessTotals | null;
 }
 /**
  * Worker → primary, once per turn that changed them: how many clients it now has, and how many
@@ -173,7 +173,7 @@ export class ProxyCluster implements ProxyControl {
     const generation = this.forks[slot] ?? 0;
     this.forks[slot] = generation + 1;
     this.backoff.forked(slot);
-    const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}/${generation}` });
+    const w = cluster.fork({ [WORKER_ENV]: `${slot}/${this.count}/${generation}`, [RUN_ID_ENV]: RUN_ID });
     this.slotOf.set(w, slot);
     // A send to a worker that has just died fails (EPIPE) before its exit is seen. Unheard,
     // that error would take the primary and every worker down; its exit replaces it.
@@ -237,7 +237,7 @@ export class ProxyCluster implements ProxyControl {
   private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | string): void {
     if (typeof m !== 'object' || m === null) return;
     if ('ask' in m) {
-      void this.answerTotals(w, m);
+      void (m.ask === 'reset' ? this.answerReset(w, m.id) : this.answerTotals(w, m.withOps, m.id));
       return;
     }
     if ('clients' in m) {
@@ -257,14 +257,19 @@ export class ProxyCluster implements ProxyControl {
    * Every live worker's totals and the primary's own CPU and memory. A worker that dies
    * meanwhile is left out: INFO reports the proxy as it then is.
    */
-  private async answerTotals(w: Worker, m: WorkerAsk): Promise<void> {
-    const asked = [...this.workers].map((x) => this.ask(x, { op: 'totals', withOps: m.withOps }));
+  private async answerReset(w: Worker, id: number): Promise<void> {
+    await this.resetStats().catch(() => {}); // a worker that died meanwhile starts afresh
+    if (w.isConnected()) w.send({ answer: id, result: null } satisfies PrimaryAnswer);
+  }
+
+  private async answerTotals(w: Worker, withOps: boolean, id: number): Promise<void> {
+    const asked = [...this.workers].map((x) => this.ask(x, { op: 'totals', withOps }));
     const parts = (await Promise.allSettled(asked)).flatMap((p) =>
       p.status === 'fulfilled' ? [p.value as ProcessTotals] : [],
     );
     const started = Date.parse(this.model.start_time);
     const result = sumTotals([...parts, primaryTotals(this.rusage, started)]);
-    if (w.isConnected()) w.send({ answer: m.id, result } satisfies PrimaryAnswer);
+    if (w.isConnected()) w.send({ answer: id, result } satisfies PrimaryAnswer);
   }
 
   private ask(w: Worker, op: WorkerOp): Promise<unknown> {

@@ -1,5 +1,6 @@
 import type { ServersInfo } from './EveryBackend.js';
 import type { SessionState } from './LocalCommands.js';
+import type { Request } from './Request.js';
 
 /** One INFO call: its sections, the session asking, and what was read from the servers. */
 export interface InfoAsk {
@@ -21,6 +22,8 @@ export interface ProxyInfo {
   clients(): readonly SessionState[];
   /** This process's client with that id (CLIENT UNBLOCK, TRACKING … REDIRECT). */
   client(id: number): SessionState | undefined;
-  /** One line in the CLIENT INFO / CLIENT LIST format; `cmd` is the client's last command. */
-  clientLine(session: SessionState, cmd: string): string;
+  /** One line in the CLIENT INFO / CLIENT LIST format; `asking` is the request of the client that asks. */
+  clientLine(session: SessionState, asking?: Request): string;
+  /** CONFIG RESETSTAT: the proxy's counters cleared, in every worker. */
+  resetAllStats(): Promise<void>;
 }

@@ -92,7 +92,10 @@ const COUNT_REPORT_MS = 50;
  * counters read after it came), and a client pipelining thousands of them costs a few rounds.
  */
 class PrimaryLink implements ClusterPeers {
-  private readonly pending = new Map<number, { resolve(t: ProcessTotals): void; reject(e: Error): void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve(t: ProcessTotals | null): void; reject(e: Error): void }
+  >();
   private nextId = 1;
   /** By `withOps` (0, 1): the gather in flight, and the one queued after it. */
   private readonly current: [Gather, Gather] = [null, null];
@@ -130,15 +133,23 @@ class PrimaryLink implements ClusterPeers {
     return p;
   }
 
-  private ask(withOps: boolean): Promise<ProcessTotals> {
+  /** Every worker's counters cleared (CONFIG RESETSTAT): the primary tells them all. */
+  resetAll(): Promise<void> {
+    return this.ask({ ask: 'reset', id: 0 }).then(() => undefined);
+  }
+
+  private ask(withOps: boolean): Promise<ProcessTotals>;
+  private ask(m: WorkerAsk): Promise<ProcessTotals | null>;
+  private ask(what: boolean | WorkerAsk): Promise<ProcessTotals | null> {
     const id = this.nextId++;
+    const m: WorkerAsk = typeof what === 'boolean' ? { ask: 'totals', id, withOps: what } : { ...what, id };
     return new Promise((resolve, reject) => {
       if (!process.connected) {
         reject(new Error('the primary process is gone'));
         return;
       }
       this.pending.set(id, { resolve, reject });
-      this.send({ ask: 'totals', id, withOps } satisfies WorkerAsk);
+      this.send(m);
     });
   }
 

@@ -10,16 +10,15 @@
  * never promises delivery).
  *
  * The proxy confirms SUBSCRIBE, UNSUBSCRIBE and their pattern forms itself, with the client's
- * own counts, and drops the servers' confirmations; messages go to the client as the server
- * wrote them (in its protocol: arrays in RESP2, pushes in RESP3).
+ * own counts, once the servers have confirmed theirs: a PUBLISH the client causes after its
+ * confirmation then reaches it, and counts it, as with one Redis. Messages go to the client as
+ * the server wrote them (in its protocol: arrays in RESP2, pushes in RESP3), in turn with its
+ * replies, so none comes before the confirmation of its subscription.
  */
-import net from 'node:net';
-import { command, type Proto } from '../resp/encode.js';
-import { FrameSplitter } from '../resp/FrameSplitter.js';
-import { startsWith } from '../resp/ReplyScanner.js';
-import type { BackendOptions } from './BackendConn.js';
+import type { Proto } from '../resp/encode.js';
 import type { Router } from './Router.js';
 import { groupsInOrder } from './KeyspaceScan.js';
+import { PubSubConn, VERBS as VERB, type MessageSink } from './PubSubConn.js';
 import { keySlot } from './routing.js';
 
 export type SubscriptionKind = 'channel' | 'pattern' | 'shard';
@@ -59,37 +58,32 @@ export function refusedWhileSubscribed(name: string): string | null {
   return `ERR Can't execute '${name.toLowerCase()}': ${allowed}`;
 }
 
-/** After a lost connection, the next attempt waits this long. */
-const RECONNECT_MS = 1000;
-/** The frames passed on to the client: everything else a server sends here is the proxy's. */
-const MESSAGES = ['message', 'pmessage', 'smessage'].map((m) => Buffer.from(`$${m.length}\r\n${m}\r\n`));
-
-/** The frame, whose first element starts at `body`, is a message (not a confirmation). */
-function isMessage(frame: Buffer, body: number): boolean {
-  for (let i = 0; i < MESSAGES.length; i++) if (startsWith(frame, body, MESSAGES[i]!)) return true;
-  return false;
-}
-
-const VERB: Record<SubscriptionKind, { on: string; off: string }> = {
-  channel: { on: 'subscribe', off: 'unsubscribe' },
-  pattern: { on: 'psubscribe', off: 'punsubscribe' },
-  shard: { on: 'ssubscribe', off: 'sunsubscribe' },
-};
-
 /** Channels and patterns, made on every primary. */
 type Everywhere = Record<'channel' | 'pattern', Set<string>>;
 
+/** A confirmation held until the servers it waits on have confirmed, and the messages that precede it. */
+interface Barrier {
+  readonly waiting: Set<PubSubConn>;
+  readonly early: Buffer[];
+}
+
 /** One client's subscriptions, and its connections to the primaries that carry them. */
-export class Subscriptions {
+export class Subscriptions implements MessageSink {
   private readonly names: Everywhere = { channel: new Set(), pattern: new Set() };
   /** Sharded channels, each made on the primary of its slot. */
   private readonly shards = new Set<string>();
   private readonly conns = new Map<string, PubSubConn>();
+  /** (Un)subscriptions the servers have not all confirmed yet, oldest first. */
+  private readonly barriers: Barrier[] = [];
 
   constructor(
     private readonly router: Router,
     private readonly client: Subscriber,
   ) {}
+
+  get proto(): Proto {
+    return this.client.proto;
+  }
 
   /** Every subscription: the client is subscribed while there is one. */
   get count(): number {
@@ -110,8 +104,11 @@ export class Subscriptions {
     return kind === 'shard' ? this.shards : this.names[kind];
   }
 
-  /** SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name, with the running count. */
-  subscribe(kind: SubscriptionKind, args: readonly Buffer[]): Buffer {
+  /**
+   * SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name, with the running count,
+   * given to `answer` once the servers are subscribed.
+   */
+  subscribe(kind: SubscriptionKind, args: readonly Buffer[], answer: (reply: Buffer) => void): void {
     const set = this.set(kind);
     const added: string[] = [];
     const out: Buffer[] = [];
@@ -125,11 +122,14 @@ export class Subscriptions {
     if (added.length > 0 && kind !== 'shard')
       for (const c of this.conns.values()) c.send(VERB[kind].on, added);
     this.sync();
-    return Buffer.concat(out);
+    this.afterServers(Buffer.concat(out), answer);
   }
 
-  /** The UNSUBSCRIBEs: the names given, or all of that kind; a confirmation for each. */
-  unsubscribe(kind: SubscriptionKind, args: readonly Buffer[]): Buffer {
+  /**
+   * The UNSUBSCRIBEs: the names given, or all of that kind; a confirmation for each, given to
+   * `answer` once the servers have dropped them.
+   */
+  unsubscribe(kind: SubscriptionKind, args: readonly Buffer[], answer: (reply: Buffer) => void): void {
     const set = this.set(kind);
     const names = args.length > 0 ? args.map((a) => a.toString('latin1')) : [...set];
     const out: Buffer[] = [];
@@ -139,15 +139,60 @@ export class Subscriptions {
       out.push(this.confirmation(VERB[kind].off, Buffer.from(name, 'latin1'), this.countOf(kind)));
     }
     if (names.length === 0) out.push(this.confirmation(VERB[kind].off, null, this.countOf(kind)));
-    if (this.count === 0) {
-      this.close();
-    } else {
-      if (kind !== 'shard' && removed.length > 0)
-        for (const c of this.conns.values()) c.send(VERB[kind].off, removed);
+    const reply = Buffer.concat(out);
+    if (kind !== 'shard' && removed.length > 0)
+      for (const c of this.conns.values()) c.send(VERB[kind].off, removed);
+    if (this.count > 0) {
       // Sharded channels left, or no channel or pattern any more: fewer primaries may be needed.
       this.sync();
+      return this.afterServers(reply, answer);
     }
-    return Buffer.concat(out);
+    if (kind === 'shard') for (const c of this.conns.values()) c.shardsAre(NONE);
+    // The last one: the connections close once the servers have dropped it, unless the client
+    // subscribed again meanwhile (pipelined).
+    this.afterServers(reply, answer, () => {
+      if (this.count === 0) this.close();
+    });
+  }
+
+  /**
+   * Answers a (un)subscription with `reply` once every connection has the server's answers to
+   * what was sent on it, or after the connect timeout: a server that takes connections and
+   * never answers must not hold the client's replies forever (its subscriptions are made when
+   * it does answer). `before` runs first (the last UNSUBSCRIBE closes the connections there).
+   */
+  private afterServers(reply: Buffer, answer: (reply: Buffer) => void, before?: () => void): void {
+    const barrier: Barrier = { waiting: new Set(this.conns.values()), early: [] };
+    const release = () => {
+      if (!this.barriers.includes(barrier)) return;
+      clearTimeout(timer);
+      this.barriers.splice(this.barriers.indexOf(barrier), 1);
+      before?.();
+      answer(barrier.early.length === 0 ? reply : Buffer.concat([...barrier.early, reply]));
+    };
+    this.barriers.push(barrier);
+    const timer = setTimeout(release, this.router.backendOptions.connectTimeoutMs);
+    for (const c of barrier.waiting) {
+      c.afterConfirmed(() => {
+        barrier.waiting.delete(c);
+        if (barrier.waiting.size === 0) release();
+      });
+    }
+    if (barrier.waiting.size === 0) release();
+  }
+
+  /**
+   * A message from `from`. One that came before the server confirmed a pending (un)subscription
+   * was published before it, so the client gets it before that confirmation, as from Redis.
+   */
+  deliver(frame: Buffer, from: PubSubConn): void {
+    for (const b of this.barriers) {
+      if (b.waiting.has(from)) {
+        b.early.push(frame);
+        return;
+      }
+    }
+    this.client.deliver(frame);
   }
 
   /**
@@ -178,7 +223,7 @@ export class Subscriptions {
       let conn = this.conns.get(addr);
       if (conn === undefined) {
         const sbc = this.router.primary.get(addr)!;
-        conn = new PubSubConn(sbc.host, sbc.port, this.router.backendOptions, this.client, this.names);
+        conn = new PubSubConn(sbc.host, sbc.port, this.router.backendOptions, this, this.names);
         this.conns.set(addr, conn);
       }
       conn.shardsAre(owners.get(addr) ?? NONE);
@@ -206,81 +251,3 @@ export class Subscriptions {
 }
 
 const NONE: ReadonlySet<string> = new Set();
-
-/** A subscribing connection to one primary: it resubscribes after a reconnect. */
-class PubSubConn {
-  private socket: net.Socket | null = null;
-  /** The sharded channels whose slots this primary serves. */
-  private shards = new Set<string>();
-  private readonly frames = new FrameSplitter();
-  private closed = false;
-  private retry: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly opts: BackendOptions,
-    private readonly client: Subscriber,
-    private readonly names: Readonly<Everywhere>,
-  ) {
-    this.connect();
-  }
-
-  /** Subscribes to the sharded channels that came here, unsubscribes those that left. */
-  shardsAre(now: ReadonlySet<string>): void {
-    const gone = [...this.shards].filter((n) => !now.has(n));
-    const added = [...now].filter((n) => !this.shards.has(n));
-    this.shards = new Set(now);
-    if (gone.length > 0) this.send(VERB.shard.off, gone);
-    if (added.length > 0) this.send(VERB.shard.on, added);
-  }
-
-  send(verb: string, names: readonly string[]): void {
-    this.socket?.write(command([verb, ...names.map((n) => Buffer.from(n, 'latin1'))]));
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.retry !== null) clearTimeout(this.retry);
-    this.socket?.destroy();
-  }
-
-  private connect(): void {
-    const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
-    this.socket = socket;
-    this.frames.reset();
-    if (this.opts.auth !== '') socket.write(command(['AUTH', this.opts.auth]));
-    if (this.client.proto === 3) socket.write(command(['HELLO', 3]));
-    for (const kind of ['channel', 'pattern'] as const) {
-      if (this.names[kind].size > 0) this.send(VERB[kind].on, [...this.names[kind]]);
-    }
-    if (this.shards.size > 0) this.send(VERB.shard.on, [...this.shards]);
-    socket.on('data', (chunk) => this.onData(chunk));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      if (this.closed || this.socket !== socket) return;
-      this.socket = null;
-      this.retry = setTimeout(() => {
-        this.retry = null;
-        if (!this.closed) this.connect();
-      }, RECONNECT_MS);
-    });
-  }
-
-  /** Messages go on to the client; confirmations and handshake replies are the proxy's to drop. */
-  private onData(chunk: Buffer): void {
-    try {
-      this.frames.feed(chunk, (frame) => {
-        if (frame[0] === 0x2d) {
-          // A refused AUTH or subscription: reconnecting retries it (a fixed password, a restart).
-          this.socket?.destroy();
-          return false;
-        }
-        if (isMessage(frame, frame.indexOf(10) + 1)) this.client.deliver(frame);
-        return true;
-      });
-    } catch {
-      this.socket?.destroy();
-    }
-  }
-}

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { RawCommand } from '../resp/RawCommand.js';
 import { ProtocolError, RequestDecoder, type RequestSink } from '../resp/RequestDecoder.js';
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
-import { lookupRange, UNKNOWN } from './commands/Mapper.js';
+import { lookupRange, lookupSub, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
 import { NOT_QUEUED, scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE } from './SocketWriter.js';
@@ -23,7 +23,7 @@ import {
   slotOfKeys,
   unknownCommand,
 } from './routing.js';
-import { auth, localHandler, type ReplyMode, type SessionState } from './LocalCommands.js';
+import { auth, localHandler, type ClientIo, type ReplyMode, type SessionState } from './LocalCommands.js';
 import type { SessionHost } from './SessionHost.js';
 import { Request, ROUTE_LOCAL, ROUTE_MULTI, ROUTE_PUSH, type RequestOwner } from './Request.js';
 import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscriber } from './PubSub.js';
@@ -65,6 +65,8 @@ export class Session
   private readonly decoder: RequestDecoder;
   /** performance.now() of the last read: the start time of the requests in it. */
   private lastRead = performance.now();
+  /** What it sent last (its subcommand, once checked). */
+  private lastInfo: CommandInfo | null = null;
   closed = false;
   private readonly flow: ClientFlow;
   /** The last flush waited one turn for the rest of a partly answered batch. */
@@ -116,6 +118,15 @@ export class Session
     return now - this.lastRead;
   }
 
+  get lastCommand(): string {
+    const info = this.lastInfo;
+    return info === null || info === UNKNOWN ? 'NULL' : info.name.toLowerCase();
+  }
+
+  io(): ClientIo {
+    return { fd: this.conn.fd, queryBytes: this.decoder.buffered, unsent: this.conn.unsent };
+  }
+
   onRequest(cmd: RawCommand): void {
     if (this.quit) return;
     let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
@@ -149,6 +160,7 @@ export class Session
 
   /** `args` null: the request makes them from its bytes if it ever needs them. */
   private request(args: Buffer[] | null, cmd: RawCommand, info: CommandInfo): Request {
+    this.lastInfo = info;
     const req = new Request(this, args, cmd.data, cmd.start, cmd.end, this.db, info, this.lastRead);
     req.proto = this.proto;
     if (this.replyMode !== 'on') {
@@ -181,6 +193,11 @@ export class Session
     if (notNow !== null) return req.fail(notNow);
     if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
     req.info = info = checked;
+    // CLIENT is answered whole: its subcommand is named here for CLIENT LIST's cmd.
+    this.lastInfo =
+      checked.subcommands !== undefined && args.length > 1
+        ? (lookupSub(checked, args[1]!) ?? checked)
+        : checked;
     switch (info.handling) {
       case Handling.Local:
         return localHandler(info)(this.host, this, req);

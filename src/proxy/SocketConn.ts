@@ -41,6 +41,10 @@ export class SocketConn implements ClientConn {
     return this.sink.unsent;
   }
 
+  get fd(): number {
+    return (this.socket as { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
+  }
+
   get remote(): string {
     const s = this.socket;
     return s.remoteAddress === undefined ? `${this.unixPath}:0` : `${s.remoteAddress}:${s.remotePort}`;

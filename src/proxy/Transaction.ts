@@ -58,6 +58,11 @@ export class Transaction {
   get size(): number {
     return this.queued;
   }
+
+  /** Bytes of the queued commands (CLIENT LIST's multi-mem). */
+  get memory(): number {
+    return this.queued === 0 ? 0 : this.bytes;
+  }
   /** A command was refused while queueing: EXEC will discard the transaction. */
   private aborted = false;
 

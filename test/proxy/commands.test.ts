@@ -141,16 +141,16 @@ test('support decisions and flags', () => {
   const functionSub = (n: string) => lookupSub(must('function'), B(n))!.handling;
   for (const n of ['load', 'delete', 'flush', 'restore']) assert.equal(functionSub(n), Handling.Local, n);
   for (const n of ['list', 'dump', 'stats']) assert.equal(functionSub(n), Handling.Forward, n);
-  assert.equal(functionSub('kill'), Handling.NotAllow);
+  assert.equal(functionSub('kill'), Handling.Local);
   allHandled('subscribe psubscribe unsubscribe punsubscribe ssubscribe sunsubscribe', Handling.Local);
   allHandled('publish spublish pubsub', Handling.Forward);
   const pubsubSub = (n: string) => lookupSub(must('pubsub'), B(n))!.handling;
   for (const n of ['channels', 'numsub', 'numpat']) assert.equal(pubsubSub(n), Handling.Forward, n);
   for (const n of ['shardchannels', 'shardnumsub']) assert.equal(pubsubSub(n), Handling.Local, n);
-  // SCRIPT: LOAD, EXISTS and FLUSH are local (run on every backend); other subcommands are refused.
+  // SCRIPT: LOAD, EXISTS, FLUSH and KILL are local (run on every backend); the others are refused.
   const scriptSub = (n: string) => lookupSub(must('script'), B(n))!.handling;
-  for (const n of ['load', 'exists', 'flush']) assert.equal(scriptSub(n), Handling.Local, n);
-  for (const n of ['kill', 'debug', 'help']) assert.equal(scriptSub(n), Handling.NotAllow, n);
+  for (const n of ['load', 'exists', 'flush', 'kill']) assert.equal(scriptSub(n), Handling.Local, n);
+  for (const n of ['debug', 'help']) assert.equal(scriptSub(n), Handling.NotAllow, n);
   allHandled('mget mset del unlink exists touch', Handling.Coalesce);
   allHandled(
     'ping echo quit auth select info command hello reset dbsize slotsinfo slotsscan slotsmapping',
@@ -176,7 +176,8 @@ test('support decisions and flags', () => {
   }
   assert.equal(lookupSub(must('memory'), B('usage'))?.handling, Handling.Forward);
   assert.equal(lookupSub(must('config'), B('get'))?.handling, Handling.Forward);
-  assert.equal(lookupSub(must('config'), B('set'))?.handling, Handling.NotAllow);
+  for (const n of ['set', 'resetstat', 'rewrite'])
+    assert.equal(lookupSub(must('config'), B(n))?.handling, Handling.Local, n);
   assert.equal(lookupSub(must('memory'), B('doctor'))?.handling, Handling.NotAllow);
   allHandled(
     'getdel getex copy lmove smove lpos smismember zrangestore sintercard lmpop zmpop xadd xtrim',
@@ -514,8 +515,8 @@ test('COMMAND COUNT and LIST cover exactly the accepted commands', async () => {
   const theirs = new Set(listed(await call(argv('COMMAND LIST'))));
   for (const n of ours) assert.ok(theirs.has(n) || n.startsWith('slots'), n);
   assert.ok(ours.has('get') && ours.has('client|setname') && ours.has('slotsmapping'));
-  assert.ok(ours.has('blpop') && !ours.has('client|pause') && !ours.has('config|set'));
-  assert.ok(ours.has('config|get'));
+  assert.ok(ours.has('blpop') && !ours.has('client|pause') && !ours.has('module|load'));
+  assert.ok(ours.has('config|get') && ours.has('config|set') && ours.has('script|kill'));
   for (const filter of [
     'FILTERBY PATTERN *ea?*',
     'FILTERBY PATTERN x[a-f]*',

@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { compatSuite, err, near, show, tagged } from '../helpers/compat.js';
+import { compatSuite, err, near, tagged } from '../helpers/compat.js';
 import { keyOn } from '../helpers/proxy.js';
 import { RedisError } from '../helpers/redis.js';
 import type { Reply } from '../helpers/resp-client.js';
@@ -15,8 +15,6 @@ const compat = compatSuite();
 const { same, assertKeyspaceSpread } = compat;
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
-/** The proxy's refusal of a command: names it, says not allowed. */
-const refusal = (name: string) => new RegExp(`^ERR handle request, command '${name}' is not allowed`);
 
 // ---------------------------------------------------------------- keys and expiry
 
@@ -205,15 +203,8 @@ describe('scripting', () => {
       err('SCRIPT', 'LOAD', 'not lua'),
       err('SCRIPT', 'EXISTS'),
     ]);
-    for (const cmd of [
-      ['SCRIPT', 'KILL'],
-      ['FUNCTION', 'KILL'],
-    ]) {
-      const r = await compat.viaProxy.call(...cmd);
-      assert.ok(r instanceof RedisError, `${cmd.join(' ')} → ${show(r)}`);
-      assert.match(r.message, refusal(`${cmd[0]} ${cmd[1]}`));
-    }
-    assert.equal(await compat.viaProxy.call('PING'), 'PONG');
+    // Nothing runs: every server says NOTBUSY, as one would.
+    await same([err('SCRIPT', 'KILL'), err('FUNCTION', 'KILL')]);
     await same([err('FCALL', 'cset', 1, s0, 'x'), err('FCALL_RO', 'cget', 1, s1)]);
     // Loaded through the proxy, the library is on every group: FCALL works whichever has the key.
     await same([

@@ -5,6 +5,7 @@ import { keyOn, proxyOverTwoGroups, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
+import { until } from '../topom/flow.js';
 
 // Two groups behind the proxy: SCRIPT and DBSIZE must reach both servers.
 const two = proxyOverTwoGroups({ client: true });
@@ -65,10 +66,47 @@ test("bad SCRIPT calls get Redis's own errors, and the rest of SCRIPT is refused
     direct.destroy();
   }
   assert.equal(
-    errorOf(await two.client.call('SCRIPT', 'KILL')),
-    "ERR handle request, command 'SCRIPT KILL' is not allowed (only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend)",
+    errorOf(await two.client.call('SCRIPT', 'DEBUG', 'YES')),
+    "ERR handle request, command 'SCRIPT DEBUG' is not allowed (only SCRIPT LOAD, EXISTS, FLUSH and KILL are supported: they run on every backend)",
   );
   assert.equal(await two.client.call('PING'), 'PONG');
+});
+
+test('SCRIPT KILL and FUNCTION KILL stop a script on whichever group runs it; NOTBUSY when none does', async () => {
+  // Servers take other commands (KILL among them) during a script only past this threshold.
+  assert.equal(await two.client.call('CONFIG', 'SET', 'busy-reply-threshold', '50'), 'OK');
+  const spinner = await two.proxy.connect();
+  try {
+    assert.equal(
+      errorOf(await two.client.call('SCRIPT', 'KILL')),
+      'NOTBUSY No scripts in execution right now.',
+    );
+    const lib = "#!lua name=spin\nredis.register_function('spin', function() while true do end end)";
+    assert.equal(String(await two.client.call('FUNCTION', 'LOAD', lib)), 'spin');
+    for (const [b, run, kill] of [
+      [1, ['EVAL', 'while true do end', 1, keyOn('spin', 1)], 'SCRIPT'],
+      [0, ['FCALL', 'spin', 1, keyOn('spin', 0)], 'FUNCTION'],
+    ] as const) {
+      const running = spinner.call(...run);
+      // The server has no event for "a script runs": it answers BUSY to others once it does.
+      await until(
+        `a busy server ${b}`,
+        async () => (await two.servers[b]!.call('PING')) instanceof RedisError,
+      );
+      // The script was sent over a connection other clients share: the KILL still reaches it.
+      assert.equal(await two.client.call(kill, 'KILL'), 'OK');
+      assert.match(errorOf(await running), /killed by user/);
+      assert.equal(await two.servers[b]!.call('PING'), 'PONG');
+    }
+    assert.equal(
+      errorOf(await two.client.call('FUNCTION', 'KILL')),
+      'NOTBUSY No scripts in execution right now.',
+    );
+  } finally {
+    spinner.destroy();
+    await two.client.call('CONFIG', 'SET', 'busy-reply-threshold', '5000');
+    await two.client.call('FUNCTION', 'DELETE', 'spin');
+  }
 });
 
 test("DBSIZE is the number of keys of the session's database over every group", async () => {

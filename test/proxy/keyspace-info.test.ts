@@ -42,6 +42,6 @@ test("the servers' key counters of Stats are summed over those that answered", (
       { addr: 'b:1', text: null },
       { addr: 'c:1', text: `# Keyspace\r\ndb0:keys=1\r\n${stats(5, 1)}` },
     ]),
-    { keyspace_hits: 15, keyspace_misses: 3, expired_keys: 2, evicted_keys: 0 },
+    { keyspace_hits: 15, keyspace_misses: 3, expired_keys: 2, evicted_keys: 0, migrate_cached_sockets: 0 },
   );
 });

@@ -225,7 +225,8 @@ test('CLIENT REPLY OFF and SKIP drop replies (errors and big ones too) as Redis 
       ),
     );
     assert.deepEqual(text(await c.readReply()), ['subscribe', 'reply-ch', 1]);
-    await until('the subscription', async () => (await two.client.call('PUBLISH', 'reply-ch', 'hi')) === 1);
+    // Confirmed means subscribed on the servers: a PUBLISH now reaches it.
+    assert.equal(await two.client.call('PUBLISH', 'reply-ch', 'hi'), 1);
     assert.deepEqual(text(await c.readReply()), ['message', 'reply-ch', 'hi']);
     assert.equal(await c.call('RESET'), 'RESET');
     assert.equal(await c.call('PING'), 'PONG');
@@ -250,6 +251,7 @@ test('CLIENT NO-EVICT, GETREDIR, TRACKINGINFO, CACHING and integer arguments ans
     ['CLIENT', 'UNBLOCK', '0x10'],
     ['CLIENT', 'UNBLOCK', '99999999'],
     ['CLIENT', 'KILL', 'ID', '007'],
+    ['CLIENT', 'KILL'],
     ['CLIENT', 'TRACKING', 'ON', 'REDIRECT', '1e2'],
     ['SELECT', '+1'],
     ['SELECT', '01'],
@@ -265,16 +267,29 @@ test("CLIENT LIST shows the proxy's own clients, filtered by ID and TYPE as in R
     await b.call('SELECT', 3);
     const [idA, idB] = [(await a.call('CLIENT', 'ID')) as number, (await b.call('CLIENT', 'ID')) as number];
     const list = String(await a.call('CLIENT', 'LIST'));
-    // Redis's fields that a proxy's client has, in Redis's order.
-    const line = (id: unknown, name: string, flags: string, db: number, counts: string, cmd: string) =>
+    // Redis's fields, in Redis's order. The asker's query buffer holds its CLIENT LIST (26
+    // bytes, 10 of them arguments), as in Redis; the others' are empty.
+    const line = (
+      id: unknown,
+      name: string,
+      flags: string,
+      db: number,
+      counts: string,
+      cmd: string,
+      bufs = 'qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0',
+    ) =>
       new RegExp(
-        `^id=${id} addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${two.proxy.port} name=${name} age=\\d+ idle=\\d+ ` +
-          `flags=${flags} db=${db} ${counts} cmd=${cmd} user=default redir=-1 resp=2$`,
+        `^id=${id} addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${two.proxy.port} fd=\\d+ name=${name} ` +
+          `age=\\d+ idle=\\d+ flags=${flags} db=${db} ${counts} ${bufs} rbs=\\d+ rbp=\\d+ obl=0 oll=0 omem=0 ` +
+          `tot-mem=\\d+ events=r cmd=${cmd} user=default redir=-1 resp=2$`,
         'm',
       );
     const none = 'sub=0 psub=0 ssub=0 multi=-1';
-    assert.match(list, line(idA, 'lister', 'N', 0, none, 'client\\|list'));
-    assert.match(list, line(idB, '', 'N', 3, none, 'NULL'));
+    assert.match(
+      list,
+      line(idA, 'lister', 'N', 0, none, 'client\\|list', 'qbuf=26 qbuf-free=0 argv-mem=10 multi-mem=0'),
+    );
+    assert.match(list, line(idB, '', 'N', 3, none, 'client\\|id'));
     assert.equal(
       String(await a.call('CLIENT', 'LIST', 'ID', idB))
         .trim()
@@ -287,11 +302,23 @@ test("CLIENT LIST shows the proxy's own clients, filtered by ID and TYPE as in R
     await b.call('SUBSCRIBE', 'listed');
     await b.call('PSUBSCRIBE', 'list*', 'li*');
     const pubsub = String(await a.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
-    assert.match(pubsub, line(idB, '', 'P', 3, 'sub=1 psub=2 ssub=0 multi=-1', 'NULL'));
+    assert.match(pubsub, line(idB, '', 'P', 3, 'sub=1 psub=2 ssub=0 multi=-1', 'psubscribe'));
     // A transaction shows as x with its queued count; a blocked client as b.
     await a.pipeline([['MULTI'], ['SET', 'listed-tx', 1], ['SET', 'listed-tx', 2]]);
     const inTx = String(await two.client.call('CLIENT', 'LIST', 'ID', idA));
-    assert.match(inTx, line(idA, 'lister', 'x', 0, 'sub=0 psub=0 ssub=0 multi=2', 'NULL'));
+    // Its last command is the one queued last; multi-mem counts the queued bytes.
+    assert.match(
+      inTx,
+      line(
+        idA,
+        'lister',
+        'x',
+        0,
+        'sub=0 psub=0 ssub=0 multi=2',
+        'set',
+        'qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=[1-9]\\d*',
+      ),
+    );
     assert.equal(await a.call('DISCARD'), 'OK');
     const c = await two.proxy.connect();
     const idC = (await c.call('CLIENT', 'ID')) as number;
@@ -317,13 +344,9 @@ test("CLIENT LIST shows the proxy's own clients, filtered by ID and TYPE as in R
   }
 });
 
-test("CONFIG GET and MODULE LIST read slot 0's group server; the rest of CONFIG and MODULE is refused", async () => {
+test("CONFIG GET and MODULE LIST read slot 0's group server; the rest of MODULE is refused", async () => {
   const direct = await two.servers[0]!.call('CONFIG', 'GET', 'maxmemory*');
   assert.deepEqual(await two.client.call('CONFIG', 'GET', 'maxmemory*'), direct);
-  const e = await two.client.call('CONFIG', 'SET', 'maxmemory', '1');
-  assert.ok(e instanceof RedisError);
-  assert.match(e.message, /^ERR handle request, command 'CONFIG SET' is not allowed \(only CONFIG GET/);
-  assert.equal(String(((await two.servers[0]!.call('CONFIG', 'GET', 'maxmemory')) as Buffer[])[1]), '0');
   assert.deepEqual(await two.client.call('MODULE', 'LIST'), await two.servers[0]!.call('MODULE', 'LIST'));
   const load = await two.client.call('MODULE', 'LOAD', '/tmp/nothing.so');
   assert.ok(load instanceof RedisError);

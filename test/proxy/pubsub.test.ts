@@ -66,6 +66,86 @@ test('a subscriber gets each message once, whichever group its channel is on', a
   for (const s of two.servers) await subscribersReach(s, ch0, 0);
 });
 
+/** A script that keeps its server busy for `ms`. */
+const spin = (ms: number) =>
+  `local s = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000 + (n[2] - s[2]) / 1000 >= ${ms}`;
+
+test('once a client has its confirmation, the servers have its subscription: a PUBLISH sent next reaches and counts it', async () => {
+  // No waiting on the servers here: Redis promises this order, and tests and apps rely on it.
+  const [ch0, ch1] = [keyOn('ready', 0), keyOn('ready', 1)];
+  const [s0, s1] = [await two.proxy.connect(), await two.proxy.connect()];
+  const send = (c: RespClient, ...cmds: string[][]) =>
+    c.writeRaw(
+      Buffer.concat(
+        cmds.map((args) =>
+          Buffer.from(`*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`),
+        ),
+      ),
+    );
+  try {
+    // A server busy for 300 ms takes the subscription late: the confirmation waits for it.
+    const busy = two.servers[1]!.call('EVAL', spin(300), 0);
+    send(s0, ['SUBSCRIBE', ch1]);
+    assert.deepEqual(await frames(s0, 1), [['subscribe', ch1, 1]]);
+    assert.equal(await two.client.call('PUBLISH', ch1, 'late'), 1);
+    await busy;
+    send(s0, ['UNSUBSCRIBE']);
+    assert.deepEqual(await frames(s0, 2), [
+      ['message', ch1, 'late'],
+      ['unsubscribe', ch1, 0],
+    ]);
+    for (let round = 0; round < 3; round++) {
+      for (const c of [s0, s1]) {
+        send(c, ['SUBSCRIBE', ch0, ch1]);
+        assert.deepEqual(await frames(c, 2), [
+          ['subscribe', ch0, 1],
+          ['subscribe', ch1, 2],
+        ]);
+      }
+      assert.equal(await two.client.call('PUBLISH', ch0, 'a'), 2);
+      assert.equal(await two.client.call('PUBLISH', ch1, 'b'), 2);
+      send(s0, ['PSUBSCRIBE', 'ready:*']);
+      assert.deepEqual(await frames(s0, 3), [
+        ['message', ch0, 'a'],
+        ['message', ch1, 'b'],
+        ['psubscribe', 'ready:*', 3],
+      ]);
+      assert.equal(await two.client.call('PUBLISH', ch1, 'c'), 3);
+      send(s0, ['SSUBSCRIBE', ch1]);
+      assert.deepEqual(await frames(s0, 3), [
+        ['message', ch1, 'c'],
+        ['pmessage', 'ready:*', ch1, 'c'],
+        ['ssubscribe', ch1, 1],
+      ]);
+      assert.equal(await two.client.call('SPUBLISH', ch1, 'd'), 1);
+      assert.deepEqual(await frames(s0, 1), [['smessage', ch1, 'd']]);
+      // The last UNSUBSCRIBE answers once the servers have dropped it: nothing counts it after.
+      for (const c of [s0, s1]) send(c, ['UNSUBSCRIBE'], ['PUNSUBSCRIBE'], ['SUNSUBSCRIBE']);
+      assert.deepEqual(await frames(s0, 4), [
+        ['unsubscribe', ch0, 2],
+        ['unsubscribe', ch1, 1],
+        ['punsubscribe', 'ready:*', 0],
+        ['sunsubscribe', ch1, 0],
+      ]);
+      assert.deepEqual(await frames(s1, 7), [
+        ['message', ch0, 'a'],
+        ['message', ch1, 'b'],
+        ['message', ch1, 'c'],
+        ['unsubscribe', ch0, 1],
+        ['unsubscribe', ch1, 0],
+        ['punsubscribe', null, 0],
+        ['sunsubscribe', null, 0],
+      ]);
+      assert.equal(await two.client.call('PUBLISH', ch0, 'gone'), 0);
+      assert.equal(await two.client.call('PUBLISH', ch1, 'gone'), 0);
+      assert.equal(await two.client.call('SPUBLISH', ch1, 'gone'), 0);
+    }
+  } finally {
+    s0.destroy();
+    s1.destroy();
+  }
+});
+
 test('a subscribed RESP2 client may only subscribe, unsubscribe, PING, QUIT and RESET, as in Redis', async () => {
   const c = await two.proxy.connect();
   try {

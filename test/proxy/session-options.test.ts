@@ -30,7 +30,7 @@ async function proxyWith(config: Record<string, string | number | boolean>): Pro
 test('session_break_on_failure: a refused command gets its error, then the connection closes', async () => {
   const p = await proxyWith({ session_break_on_failure: true });
   const c = await p.connect();
-  const r = await c.call('CONFIG', 'SET', 'maxmemory', '1');
+  const r = await c.call('MODULE', 'LOAD', '/nothing.so');
   assert.ok(r instanceof RedisError && /not allowed/.test(r.message));
   await c.waitClosed();
   // Without the option the same connection goes on (covered in session.test.ts); others are unaffected.

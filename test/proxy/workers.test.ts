@@ -103,6 +103,24 @@ test('INFO on any worker reports the whole proxy, and client ids are distinct ac
   for (const c of clients) c.close();
 });
 
+test("CONFIG RESETSTAT on one worker clears every worker's counters; all report one run_id", async () => {
+  const clients = await Promise.all(Array.from({ length: 8 }, () => two.proxy.connect()));
+  await Promise.all(clients.map((c, i) => c.call('SET', `reset:${i}`, 'v')));
+  await Promise.all(clients.map((c, i) => c.call('LPUSH', `reset:${i}`, 'x')));
+  const before = await Promise.all(clients.map((c) => info(c, 'all')));
+  assert.ok(before.every((f) => f.get('errorstat_WRONGTYPE') !== undefined));
+  // Connections on both workers, one proxy: the same run_id from each.
+  assert.equal(new Set(before.map((f) => f.get('process_id'))).size, 2);
+  assert.equal(new Set(before.map((f) => f.get('run_id'))).size, 1);
+  assert.equal(String(await clients[0]!.call('CONFIG', 'RESETSTAT')), 'OK');
+  for (const c of clients) {
+    const f = await info(c, 'all');
+    assert.equal(f.get('errorstat_WRONGTYPE'), undefined);
+    assert.equal(f.get('cmdstat_lpush'), undefined);
+  }
+  for (const c of clients) c.close();
+});
+
 test('a pipeline mixing INFO with forwarded commands gets its replies in order', async () => {
   const c = await two.proxy.connect();
   const cmds: string[][] = [];

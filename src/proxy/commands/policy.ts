@@ -140,6 +140,8 @@ const groups: [Decision, string[]][] = [
   ],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
   [LOCAL, ['script|load', 'script|exists', 'script|flush']],
+  // A running script is killed wherever it runs, over connections of their own (ScriptKill.ts).
+  [LOCAL, ['script|kill', 'function|kill']],
   // Libraries are loaded, deleted and restored on every primary, so FCALL works on every group;
   // LIST, DUMP and STATS read slot 0's group, which has them all when they came this way.
   [LOCAL, ['function|load', 'function|delete', 'function|flush', 'function|restore']],
@@ -147,6 +149,7 @@ const groups: [Decision, string[]][] = [
   // Every server's slow log, merged (SlowLog.ts): RedisInsight and operators read it.
   [LOCAL, ['slowlog|get', 'slowlog|len', 'slowlog|reset']],
   [FORWARD, ['slowlog|help']],
+  [LOCAL, ['config|set', 'config|resetstat', 'config|rewrite']],
   // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
   [LOCAL, ['dbsize', 'keys', 'scan', 'randomkey']],
   // Every group's primary is flushed (its replicas follow).
@@ -204,25 +207,26 @@ table.set('client', {
 // checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.
 table.set('script', {
   handling: Handling.Forward,
-  subs: refuse('only SCRIPT LOAD, EXISTS and FLUSH are supported: they run on every backend'),
+  subs: refuse('only SCRIPT LOAD, EXISTS, FLUSH and KILL are supported: they run on every backend'),
 });
 table.set('function', {
   handling: Handling.Forward,
   masterOnly: true,
-  subs: refuse('FUNCTION KILL must reach the server that runs the function: send it there'),
+  subs: refuse('only FUNCTION LOAD, DELETE, FLUSH, RESTORE, KILL, LIST, DUMP, STATS and HELP are supported'),
 });
 table.set('slowlog', {
   handling: Handling.Forward,
   subs: refuse('only SLOWLOG GET, LEN, RESET and HELP are supported: they run on every backend'),
 });
 // CONFIG GET reads the settings of the server of slot 0's group, for tools that ask
-// (redis-benchmark, RedisInsight); changing them is left to each server.
+// (redis-benchmark, RedisInsight); SET, RESETSTAT and REWRITE run on every server (ConfigCommand.ts).
 table.set('config', {
   handling: Handling.Forward,
   masterOnly: true,
-  subs: refuse("only CONFIG GET is supported (it reads one backend's settings); set them on each backend"),
+  subs: refuse('only CONFIG GET, SET, RESETSTAT, REWRITE and HELP are supported'),
 });
 table.set('config|get', MASTER_ONLY);
+table.set('config|help', MASTER_ONLY);
 // MODULE LIST reads slot 0's group server (RedisInsight asks on connect); every group runs the
 // same stock server. Loading modules is left to each server.
 table.set('module', {
