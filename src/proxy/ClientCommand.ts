@@ -4,7 +4,7 @@
  * Subcommands that act on a server's connections (PAUSE…) are refused with the reason.
  */
 import { bulk, error, integer, nil, OK, verbatim } from '../resp/encode.js';
-import { lookupSub, refusalMessage, unknownSubcommand } from './commands/Mapper.js';
+import { refusalMessage, unknownSubcommand } from './commands/Mapper.js';
 import { clientKill, ofType } from './ClientKill.js';
 import { clientUnblock } from './ClientUnblock.js';
 import { integerArg } from './commands/integerArg.js';
@@ -100,9 +100,9 @@ export const client: Handler = (ctx, s, req) => {
       return req.answer(trackingInfo(s.tracking, s.proto));
     default: {
       // A subcommand Redis has is refused with the reason; one it does not have, as Redis would.
-      const info = lookupSub(req.info, req.args[1]!);
+      const info = req.info; // the subcommand's, when Redis has it (Session names it)
       return req.answer(
-        info === undefined ? unknownSubcommand('CLIENT', req.args[1]) : error(refusalMessage(info)),
+        info.name.includes('|') ? error(refusalMessage(info)) : unknownSubcommand('CLIENT', req.args[1]),
       );
     }
   }

@@ -25,6 +25,7 @@ import { client } from './ClientCommand.js';
 import { slowlog } from './SlowLog.js';
 import { killScript } from './ScriptKill.js';
 import { config } from './ConfigCommand.js';
+import { latency } from './LatencyCommand.js';
 import type { Monitors } from './Monitor.js';
 import {
   dbsize,
@@ -304,6 +305,14 @@ function onBackends(run: BackendCommand, ...names: string[]): [string, Handler][
   return names.map((name) => [name, (ctx, s, req) => run(ctx.router, s, req)]);
 }
 
+/** As onBackends, for commands that also act on the proxy's own state (its counters). */
+function onProxy(
+  run: (router: Router, info: ProxyInfo, s: SessionState, req: Request) => void,
+  ...names: string[]
+): [string, Handler][] {
+  return names.map((name) => [name, (ctx, s, req) => run(ctx.router, ctx.info, s, req)]);
+}
+
 export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['SELECT', select],
   ['PING', ping],
@@ -334,10 +343,8 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ['SSUBSCRIBE', subscribe('shard')],
   ['SUNSUBSCRIBE', unsubscribe('shard')],
   ...onBackends(slowlog, 'SLOWLOG|GET', 'SLOWLOG|LEN', 'SLOWLOG|RESET'),
-  ...['CONFIG|SET', 'CONFIG|RESETSTAT', 'CONFIG|REWRITE'].map((name): [string, Handler] => [
-    name,
-    (ctx, s, req) => config(ctx.router, ctx.info, s, req),
-  ]),
+  ...onProxy(config, 'CONFIG|SET', 'CONFIG|RESETSTAT', 'CONFIG|REWRITE'),
+  ...onProxy(latency, 'LATENCY|HISTOGRAM', 'LATENCY|LATEST', 'LATENCY|HISTORY', 'LATENCY|RESET'),
   ...onBackends(shardPubsub, 'PUBSUB|SHARDCHANNELS', 'PUBSUB|SHARDNUMSUB'),
 ]);
 

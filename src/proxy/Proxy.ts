@@ -268,13 +268,13 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     this.counters.reset();
   }
 
+  latencies(): Promise<Record<string, number[]>> {
+    return (this.peers?.gather(true) ?? Promise.resolve(this.totals(true))).then((t) => t.latencies);
+  }
+
   /** CONFIG RESETSTAT: this proxy's counters cleared, in every worker. */
   resetAllStats(): Promise<void> {
-    if (this.peers === null) {
-      this.resetStats();
-      return Promise.resolve();
-    }
-    return this.peers.resetAll();
+    return this.peers?.resetAll() ?? Promise.resolve(this.resetStats());
   }
 
   /** The sentinels to watch (pushed by the dashboard); an empty list stops watching. */

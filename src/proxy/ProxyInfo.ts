@@ -26,4 +26,6 @@ export interface ProxyInfo {
   clientLine(session: SessionState, asking?: Request): string;
   /** CONFIG RESETSTAT: the proxy's counters cleared, in every worker. */
   resetAllStats(): Promise<void>;
+  /** Each command's latency histogram (LatencyHistogram.ts), summed over workers. */
+  latencies(): Promise<Record<string, number[]>>;
 }

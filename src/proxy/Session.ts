@@ -192,12 +192,13 @@ export class Session
     const notNow = this.proto === 2 && this.subscribed ? refusedWhileSubscribed(checked.name) : null;
     if (notNow !== null) return req.fail(notNow);
     if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
-    req.info = info = checked;
-    // CLIENT is answered whole: its subcommand is named here for CLIENT LIST's cmd.
-    this.lastInfo =
-      checked.subcommands !== undefined && args.length > 1
-        ? (lookupSub(checked, args[1]!) ?? checked)
-        : checked;
+    info = checked;
+    // CLIENT and COMMAND are answered whole: the subcommand is named for stats and CLIENT LIST.
+    const named =
+      info.handling === Handling.Local && info.subcommands !== undefined && args.length > 1
+        ? lookupSub(info, args[1]!)
+        : undefined;
+    req.info = this.lastInfo = named ?? info;
     switch (info.handling) {
       case Handling.Local:
         return localHandler(info)(this.host, this, req);

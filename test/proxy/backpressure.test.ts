@@ -107,6 +107,13 @@ test('a client that never reads its 1 MB replies does not blow up the proxy', as
   } finally {
     clearInterval(watchdog);
   }
+  // An operator finds the slow reader in CLIENT LIST: replies wait for it (omem), to be written (w).
+  const listed = String(await fast.call('CLIENT', 'LIST')).split('\n');
+  const slowLine = listed.find((l) => / cmd=get /.test(l) && !/ omem=0 /.test(l));
+  assert.ok(
+    slowLine !== undefined && /events=rw /.test(slowLine) && Number(/ omem=(\d+)/.exec(slowLine)![1]) >= MB,
+    `the slow client in CLIENT LIST:\n${listed.join('\n')}`,
+  );
   const slowAnswered = getCalls(await stats(p)) - getsBefore - fastGets;
   const wouldBe = sent * MB;
   t.diagnostic(

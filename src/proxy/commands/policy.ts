@@ -150,6 +150,10 @@ const groups: [Decision, string[]][] = [
   [LOCAL, ['slowlog|get', 'slowlog|len', 'slowlog|reset']],
   [FORWARD, ['slowlog|help']],
   [LOCAL, ['config|set', 'config|resetstat', 'config|rewrite']],
+  // LATENCY HISTOGRAM is the proxy's own (what its clients see); LATEST, HISTORY and RESET merge
+  // every server's latency monitor (LatencyCommand.ts); DOCTOR and GRAPH describe slot 0's group.
+  [LOCAL, ['latency|histogram', 'latency|latest', 'latency|history', 'latency|reset']],
+  [MASTER_ONLY, ['latency|doctor', 'latency|graph', 'latency|help']],
   // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
   [LOCAL, ['dbsize', 'keys', 'scan', 'randomkey']],
   // Every group's primary is flushed (its replicas follow).
@@ -176,7 +180,7 @@ const groups: [Decision, string[]][] = [
   [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,
-    `debug shutdown bgsave save lastsave bgrewriteaof acl latency
+    `debug shutdown bgsave save lastsave bgrewriteaof acl
      lolwut`.split(/\s+/),
   ],
   [
@@ -238,6 +242,7 @@ table.set('module', {
 });
 table.set('module|list', MASTER_ONLY);
 table.set('module|help', MASTER_ONLY);
+table.set('latency', { handling: Handling.Forward, masterOnly: true });
 table.set('memory', {
   handling: Handling.Forward,
   subs: refuse('only MEMORY USAGE <key> is supported; the rest describes one backend server'),
