@@ -12,6 +12,8 @@ import { isKeyword } from './commands/keyword.js';
 import { clientCaching, clientTracking, redirectOf, trackingInfo } from './TrackingCommand.js';
 import type { Handler, LocalContext, ReplyMode, SessionState } from './LocalCommands.js';
 import type { Request } from './Request.js';
+import type { PauseMode } from './ClientPause.js';
+import { connections } from './EveryBackend.js';
 import { wrongArity } from './routing.js';
 
 const upper = (b: Buffer) => b.toString('latin1').toUpperCase();
@@ -90,6 +92,14 @@ export const client: Handler = (ctx, s, req) => {
     }
     case 'TRACKING':
       return clientTracking(ctx, s, req);
+    case 'PAUSE':
+      return clientPause(ctx, req);
+    case 'UNPAUSE':
+      if (n !== 2) return req.answer(error(wrongArity('client|unpause')));
+      return void ctx.info.pauseClients(null, 0).then(() => req.answer(OK));
+    case 'HELP':
+      // Every subcommand it lists is the proxy's too: a server's text is the one to give.
+      return helpFromServer(ctx, s, req);
     case 'CACHING':
       return clientCaching(s, req);
     case 'GETREDIR':
@@ -107,3 +117,39 @@ export const client: Handler = (ctx, s, req) => {
     }
   }
 };
+
+/** CLIENT PAUSE timeout [WRITE|ALL], checked as Redis checks it. */
+function clientPause(ctx: LocalContext, req: Request): void {
+  const n = req.args.length;
+  if (n < 3) return req.answer(error(wrongArity('client|pause')));
+  if (n > 4) {
+    const given = req.args[1]!.toString('latin1');
+    return req.answer(
+      error(`ERR unknown subcommand or wrong number of arguments for '${given}'. Try CLIENT HELP.`),
+    );
+  }
+  const ms = integerArg(req.args[2]!);
+  if (Number.isNaN(ms)) return req.answer(error('ERR timeout is not an integer or out of range'));
+  if (ms < 0) return req.answer(error('ERR timeout is negative'));
+  let mode: PauseMode = 'all';
+  if (n === 4) {
+    if (isKeyword(req.args[3]!, 'WRITE')) mode = 'write';
+    else if (!isKeyword(req.args[3]!, 'ALL'))
+      return req.answer(error('ERR CLIENT PAUSE mode must be WRITE or ALL'));
+  }
+  void ctx.info.pauseClients(mode, ms).then(
+    () => req.answer(OK),
+    (e: Error) => req.answer(error(`ERR handle request, CLIENT PAUSE: ${e.message}`)),
+  );
+}
+
+function helpFromServer(ctx: LocalContext, s: SessionState, req: Request): void {
+  const [bc] = connections(ctx.router, s, req.seed, false);
+  if (bc === undefined)
+    return req.answer(error('ERR handle request, CLIENT HELP has no backend to ask: no slot is online'));
+  bc.call(
+    ['CLIENT', 'HELP'],
+    (r) => req.answer(r),
+    (cause) => req.answer(error(`ERR handle request, CLIENT HELP failed on ${bc.addr}: ${cause}`)),
+  );
+}

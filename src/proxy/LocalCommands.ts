@@ -50,6 +50,7 @@ import type { Waiting } from './Waiting.js';
 import type { Subscriptions, SubscriptionKind } from './PubSub.js';
 import type { ClientTracking } from './ClientTracking.js';
 import type { Invalidations } from './Invalidations.js';
+import type { PauseGate } from './ClientPause.js';
 
 export type ReplyMode = 'on' | 'off' | 'skip';
 
@@ -107,6 +108,8 @@ export interface LocalContext {
   readonly router: Router;
   /** The clients that sent MONITOR. */
   readonly monitors: Monitors;
+  /** CLIENT PAUSE's hold on the clients' commands. */
+  readonly pause: PauseGate;
   readonly info: ProxyInfo;
   /** What the servers report of changed keys, for the clients that track them. */
   readonly invalidations: Invalidations;

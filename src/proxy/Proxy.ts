@@ -29,6 +29,7 @@ import { Runtime } from './Runtime.js';
 import { infoText, wantsPerCommand } from './InfoText.js';
 import { infoSnapshot } from './InfoSnapshot.js';
 import { Monitors } from './Monitor.js';
+import { PauseGate, type PauseMode } from './ClientPause.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -68,6 +69,8 @@ export interface ClusterPeers {
   clientsChanged(alive: number): void;
   /** Every worker's counters cleared. */
   resetAll(): Promise<void>;
+  /** Every worker paused (CLIENT PAUSE), or unpaused with a null mode. */
+  pauseAll(mode: PauseMode | null, ms: number): Promise<void>;
 }
 
 export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
@@ -81,6 +84,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   readonly redisVersion = REDIS_VERSION;
   readonly info: ProxyInfo = this;
   readonly monitors = new Monitors();
+  readonly pause = new PauseGate();
   readonly invalidations: Invalidations;
   readonly startTime = new Date();
   model!: ProxyModel;
@@ -277,6 +281,16 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     return this.peers?.resetAll() ?? Promise.resolve(this.resetStats());
   }
 
+  /** CLIENT PAUSE (a null mode: UNPAUSE), in every worker. */
+  pauseClients(mode: PauseMode | null, ms: number): Promise<void> {
+    return this.peers?.pauseAll(mode, ms) ?? Promise.resolve(this.pauseHere(mode, ms));
+  }
+
+  pauseHere(mode: PauseMode | null, ms: number): void {
+    if (mode === null) this.pause.unpause();
+    else this.pause.pause(mode, ms);
+  }
+
   /** The sentinels to watch (pushed by the dashboard); an empty list stops watching. */
   setSentinels(servers: string[]): void {
     this.sentinels = servers;
@@ -347,7 +361,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   /** This process's counters, CPU and memory. */
   totals(withOps: boolean): ProcessTotals {
     let blocked = 0;
-    for (const s of this.sessions) if (s.waiting?.busy === true) blocked++;
+    for (const s of this.sessions) if (s.waiting?.busy === true || s.paused) blocked++;
     const sessions = {
       blocked,
       tracking: this.invalidations.clientCount,
@@ -383,6 +397,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
     const server = this.server;
     for (const s of this.sessions) s.close();
     this.invalidations.close();
+    this.pause.close();
     this.router.close();
     this.counters.close();
     this.rusage.close();

@@ -13,6 +13,7 @@ import os from 'node:os';
 import type { SlotJson } from '../models/Slot.js';
 import type { ProxyModel } from '../models/Proxy.js';
 import type { Logger } from '../utils/log.js';
+import type { PauseMode } from './ClientPause.js';
 import { RUN_ID, RUN_ID_ENV } from '../utils/runId.js';
 import { proxyToken, proxyXAuth } from '../utils/xauth.js';
 import { formatDuration } from '../utils/units.js';
@@ -44,6 +45,7 @@ export type WorkerOp =
   | { op: 'start' }
   | { op: 'stats'; flags: number }
   | { op: 'reset' }
+  | { op: 'pause'; mode: PauseMode | null; ms: number }
   | ({ op: 'hold' | 'release' } & KeyHold)
   | { op: 'sentinels'; servers: string[] }
   | { op: 'totals'; withOps: boolean }
@@ -59,7 +61,10 @@ export const WORKER_READY = 'codis-proxy-worker-ready';
  * Worker → primary: the whole proxy's totals, for an INFO a client sent that worker; or every
  * worker's counters cleared, for its CONFIG RESETSTAT.
  */
-export type WorkerAsk = { ask: 'totals'; id: number; withOps: boolean } | { ask: 'reset'; id: number };
+export type WorkerAsk =
+  | { ask: 'totals'; id: number; withOps: boolean }
+  | { ask: 'reset'; id: number }
+  | { ask: 'pause'; id: number; mode: PauseMode | null; ms: number };
 /** Primary → worker: the answer to a WorkerAsk (null to a reset). */
 export interface PrimaryAnswer {
   answer: number;
@@ -237,7 +242,13 @@ export class ProxyCluster implements ProxyControl {
   private onMessage(w: Worker, m: WorkerReply | WorkerAsk | WorkerClients | string): void {
     if (typeof m !== 'object' || m === null) return;
     if ('ask' in m) {
-      void (m.ask === 'reset' ? this.answerReset(w, m.id) : this.answerTotals(w, m.withOps, m.id));
+      if (m.ask === 'totals') void this.answerTotals(w, m.withOps, m.id);
+      else
+        void this.answerAll(
+          w,
+          m.id,
+          m.ask === 'reset' ? { op: 'reset' } : { op: 'pause', mode: m.mode, ms: m.ms },
+        );
       return;
     }
     if ('clients' in m) {
@@ -257,8 +268,9 @@ export class ProxyCluster implements ProxyControl {
    * Every live worker's totals and the primary's own CPU and memory. A worker that dies
    * meanwhile is left out: INFO reports the proxy as it then is.
    */
-  private async answerReset(w: Worker, id: number): Promise<void> {
-    await this.resetStats().catch(() => {}); // a worker that died meanwhile starts afresh
+  /** A worker's CONFIG RESETSTAT or CLIENT PAUSE, for every worker. */
+  private async answerAll(w: Worker, id: number, op: WorkerOp): Promise<void> {
+    await this.all(op).catch(() => {}); // a worker that died meanwhile starts afresh
     if (w.isConnected()) w.send({ answer: id, result: null } satisfies PrimaryAnswer);
   }
 

@@ -1,5 +1,6 @@
 import type { ServersInfo } from './EveryBackend.js';
 import type { SessionState } from './LocalCommands.js';
+import type { PauseMode } from './ClientPause.js';
 import type { Request } from './Request.js';
 
 /** One INFO call: its sections, the session asking, and what was read from the servers. */
@@ -26,6 +27,8 @@ export interface ProxyInfo {
   clientLine(session: SessionState, asking?: Request): string;
   /** CONFIG RESETSTAT: the proxy's counters cleared, in every worker. */
   resetAllStats(): Promise<void>;
+  /** CLIENT PAUSE, in every worker; a null mode is UNPAUSE. */
+  pauseClients(mode: PauseMode | null, ms: number): Promise<void>;
   /** Each command's latency histogram (LatencyHistogram.ts), summed over workers. */
   latencies(): Promise<Record<string, number[]>>;
 }

@@ -6,6 +6,7 @@
  * offline). It asks the primary for the whole proxy's counters when a client's INFO needs them.
  */
 import type { Logger } from '../utils/log.js';
+import type { PauseMode } from './ClientPause.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
 import { Proxy, type ClusterPeers, type WorkerPlace } from './Proxy.js';
@@ -138,6 +139,11 @@ class PrimaryLink implements ClusterPeers {
     return this.ask({ ask: 'reset', id: 0 }).then(() => undefined);
   }
 
+  /** Every worker paused (CLIENT PAUSE), or unpaused with a null mode. */
+  pauseAll(mode: PauseMode | null, ms: number): Promise<void> {
+    return this.ask({ ask: 'pause', id: 0, mode, ms }).then(() => undefined);
+  }
+
   private ask(withOps: boolean): Promise<ProcessTotals>;
   private ask(m: WorkerAsk): Promise<ProcessTotals | null>;
   private ask(what: boolean | WorkerAsk): Promise<ProcessTotals | null> {
@@ -228,6 +234,8 @@ async function handle(proxy: Proxy, m: WorkerRequest, log: Logger): Promise<unkn
       return proxy.stats(m.flags);
     case 'reset':
       return proxy.resetStats();
+    case 'pause':
+      return proxy.pauseHere(m.mode, m.ms);
     case 'hold':
       return proxy.holdKey(m.slot, m.db, Buffer.from(m.key, 'base64'));
     case 'release':

@@ -65,6 +65,8 @@ export class Session
   private readonly decoder: RequestDecoder;
   /** performance.now() of the last read: the start time of the requests in it. */
   private lastRead = performance.now();
+  /** Commands held by CLIENT PAUSE (ClientPause.ts): the first it covered and all after. */
+  private postponed: [Request, CommandInfo][] | null = null;
   /** What it sent last (its subcommand, once checked). */
   private lastInfo: CommandInfo | null = null;
   closed = false;
@@ -131,7 +133,7 @@ export class Session
     if (this.quit) return;
     let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
     if (this.host.monitors.active) this.host.monitors.feed(this, cmd, info);
-    if (info !== undefined && this.authorized && this.plain) {
+    if (info !== undefined && this.authorized && this.plain && !this.host.pause.active) {
       // The common commands are routed from offsets, with no argument views made.
       const route = fastRoute(info, cmd);
       if (route !== NOT_FAST) {
@@ -179,6 +181,9 @@ export class Session
   }
 
   private handle(req: Request, info: CommandInfo): void {
+    if (this.postponed !== null || (this.host.pause.active && this.heldByPause(req, info))) {
+      return this.postpone(req, info);
+    }
     const args = req.args;
     const queued = this.tx !== null && !runsAtOnce(info);
     if (this.tracking !== null) this.tracking.onCommand(req, info, queued);
@@ -212,6 +217,44 @@ export class Session
     const slot = slotOfKeys(info, args);
     if (slot >= 0) this.forward(req, slot);
     else req.fail(CROSSSLOT);
+  }
+
+  /**
+   * CLIENT PAUSE covers the command, as Redis decides: a command queued in MULTI is queued, and
+   * one that Redis would refuse (arity, unknown) is answered at once.
+   */
+  private heldByPause(req: Request, info: CommandInfo): boolean {
+    if (this.tx !== null && !runsAtOnce(info)) return false;
+    const checked = checkCommand(info, req.args);
+    return !isRefusal(checked) && this.host.pause.holds(checked, this.tx?.writes === true);
+  }
+
+  /** Holds the command, and every one after it, until the pause ends (`resume`). */
+  private postpone(req: Request, info: CommandInfo): void {
+    if (this.postponed === null) {
+      this.postponed = [];
+      this.host.pause.wait(this);
+    }
+    this.postponed.push([req, info]);
+  }
+
+  resume(): void {
+    const held = this.postponed;
+    this.postponed = null;
+    if (held === null || this.closed) return;
+    for (let i = 0; i < held.length; i++) {
+      // Paused again by a command it held (its own CLIENT PAUSE): the rest waits for that.
+      if (this.postponed !== null) {
+        (this.postponed as [Request, CommandInfo][]).push(...held.slice(i));
+        return;
+      }
+      this.handle(held[i]![0], held[i]![1]);
+    }
+  }
+
+  /** Its commands wait for CLIENT PAUSE to end (INFO counts it blocked). */
+  get paused(): boolean {
+    return this.postponed !== null;
   }
 
   /** Hands a request to the router, unless ClientFlow's window makes it wait. */
@@ -249,7 +292,7 @@ export class Session
 
   /** No transaction, subscription or tracking to look at for each command. */
   private get plain(): boolean {
-    return this.tx === null && this.subs === null && this.tracking === null;
+    return this.tx === null && this.subs === null && this.tracking === null && this.postponed === null;
   }
 
   onRequestDone(req: Request): void {
@@ -337,8 +380,10 @@ export class Session
    */
   onEnd(): void {
     this.quit = true;
-    // Redis drops a blocked client that hangs up; its reply could never come otherwise.
+    // Redis drops a blocked client that hangs up; its reply could never come otherwise. One
+    // that CLIENT PAUSE holds is dropped too, its held commands not run, as Redis drops it.
     this.waiting?.close();
+    if (this.postponed !== null) return this.conn.destroy();
     if (this.head === null) this.closeAfterReplies();
   }
 
@@ -372,6 +417,7 @@ export class Session
     this.waiting?.close();
     this.watchOwn?.close();
     this.host.monitors.delete(this);
+    if (this.postponed !== null) this.host.pause.forget(this);
     this.subs?.close();
     this.tracking?.stop();
     this.host.sessionClosed(this);

@@ -10,7 +10,7 @@
  * goes to the client's own connection that holds the watch (Watch.ts).
  */
 import { command, EMPTY_ARRAY, OK, simple } from '../resp/encode.js';
-import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
+import { CmdFlag, Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
 import { refusalMessage } from './commands/Mapper.js';
 import { requestKeys } from './forward.js';
 import type { DecoderLimits } from '../resp/RequestDecoder.js';
@@ -59,6 +59,9 @@ export class Transaction {
     return this.queued;
   }
 
+  /** A queued command writes: CLIENT PAUSE WRITE holds the EXEC. */
+  writes = false;
+
   /** Bytes of the queued commands (CLIENT LIST's multi-mem). */
   get memory(): number {
     return this.queued === 0 ? 0 : this.bytes;
@@ -85,6 +88,7 @@ export class Transaction {
       req.fail(why);
       return;
     }
+    if ((req.info.flags & CmdFlag.Write) !== 0) this.writes = true;
     this.parts.push(req.payload.subarray(req.payloadStart, req.payloadEnd));
     this.bytes += req.payloadEnd - req.payloadStart;
     this.queued++;

@@ -14,6 +14,7 @@ import { RedisError, RespClient } from '../helpers/resp-client.js';
 import { startRedis } from '../helpers/redis.js';
 import { defaultWorkers } from '../../src/proxy/ProxyCluster.js';
 import { keySlot } from '../../src/proxy/routing.js';
+import { until } from '../topom/flow.js';
 
 const two = proxyOverTwoGroups({ args: ['--ncpu', '2'] });
 
@@ -119,6 +120,25 @@ test("CONFIG RESETSTAT on one worker clears every worker's counters; all report 
     assert.equal(f.get('cmdstat_lpush'), undefined);
   }
   for (const c of clients) c.close();
+});
+
+test('CLIENT PAUSE on one worker holds the writes of clients on every worker until UNPAUSE', async () => {
+  const clients = await Promise.all(Array.from({ length: 8 }, () => two.proxy.connect()));
+  const admin = await two.proxy.connect();
+  try {
+    const pids = new Set<string>();
+    for (const c of clients) pids.add((await info(c, 'server')).get('process_id')!);
+    assert.equal(pids.size, 2, 'clients on both workers');
+    assert.equal(await admin.call('CLIENT', 'PAUSE', 60_000, 'WRITE'), 'OK');
+    const sets = clients.map((c, i) => c.call('SET', `paused:${i}`, 'v'));
+    // INFO sums the workers' held clients; there is no event for a client being held.
+    await until('8 held clients', async () => (await info(admin, 'clients')).get('blocked_clients') === '8');
+    assert.equal(await admin.call('CLIENT', 'UNPAUSE'), 'OK');
+    assert.deepEqual(await Promise.all(sets), Array(8).fill('OK'));
+  } finally {
+    await admin.call('CLIENT', 'UNPAUSE');
+    for (const c of [...clients, admin]) c.close();
+  }
 });
 
 test('a pipeline mixing INFO with forwarded commands gets its replies in order', async () => {

@@ -136,6 +136,10 @@ const groups: [Decision, string[]][] = [
       'client|getredir',
       'client|trackinginfo',
       'client|caching',
+      // The proxy's clients are paused in every worker (ClientPause.ts); HELP is a server's.
+      'client|pause',
+      'client|unpause',
+      'client|help',
     ],
   ],
   // Run by the proxy on every backend server, so EVALSHA works on whichever group has the keys.
@@ -205,7 +209,7 @@ for (const [decision, names] of groups) {
 // Containers whose subcommands differ from the container's own decision.
 table.set('client', {
   handling: Handling.Local,
-  subs: refuse('the proxy does not offer CLIENT PAUSE, UNPAUSE or HELP'),
+  subs: refuse('not a CLIENT subcommand the proxy offers'),
 });
 // Not Local as a whole (unlike CLIENT): the session picks the subcommand, refuses the others and
 // checks arity, and LOAD/EXISTS/FLUSH then go to their local handlers.
