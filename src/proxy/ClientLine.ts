@@ -4,6 +4,8 @@
  * for the asker the command it is running, as Redis counts it), and replies the kernel has not
  * taken; Redis's fixed reply buffer and reply list have no counterpart (obl and oll are 0).
  */
+import type { CommandInfo } from './commands/CommandInfo.js';
+import { UNKNOWN } from './commands/Mapper.js';
 import type { SessionState } from './LocalCommands.js';
 import type { SubscriptionKind } from './PubSub.js';
 import type { Request } from './Request.js';
@@ -31,7 +33,12 @@ export function clientLine(s: SessionState, laddr: string, asking?: Request): st
     `sub=${subs('channel')} psub=${subs('pattern')} ssub=${subs('shard')} multi=${s.tx?.size ?? -1} ` +
     `qbuf=${qbuf} qbuf-free=0 argv-mem=${argvMem} multi-mem=${multiMem} rbs=${qbuf} rbp=${qbuf} ` +
     `obl=0 oll=0 omem=${io.unsent} tot-mem=${qbuf + argvMem + multiMem + io.unsent} ` +
-    `events=r${io.unsent > 0 ? 'w' : ''} cmd=${s.lastCommand} user=default redir=${redirectOf(t)} ` +
+    `events=r${io.unsent > 0 ? 'w' : ''} cmd=${lastCommand(s.lastInfo)} user=default redir=${redirectOf(t)} ` +
     `resp=${s.proto}`
   );
+}
+
+/** As Redis names it (`client|list`), or NULL before the first command. */
+function lastCommand(info: CommandInfo | null): string {
+  return info === null || info === UNKNOWN ? 'NULL' : info.name.toLowerCase();
 }

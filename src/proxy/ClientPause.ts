@@ -10,6 +10,9 @@
  * With `--ncpu N` every worker pauses (the primary tells them all: ProxyWorker.ts).
  */
 import { CmdFlag, type CommandInfo } from './commands/CommandInfo.js';
+import type { Request } from './Request.js';
+import { checkCommand, isRefusal } from './routing.js';
+import { runsAtOnce, type Transaction } from './Transaction.js';
 
 export type PauseMode = 'all' | 'write';
 
@@ -27,16 +30,11 @@ const MAY_REPLICATE = new Set([
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A client whose commands wait for the pause to end. */
-export interface Paused {
-  resume(): void;
-}
-
 export class PauseGate {
   private mode: PauseMode | null = null;
   private until = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly waiting = new Set<Paused>();
+  private readonly waiting = new Set<HeldCommands>();
 
   /** A pause is on: commands must be looked at (`holds`) before they run. */
   get active(): boolean {
@@ -75,22 +73,30 @@ export class PauseGate {
     for (const p of resumed) p.resume();
   }
 
-  /** The pause covers this command; `txWrites`: it is an EXEC whose transaction writes. */
-  holds(info: CommandInfo, txWrites: boolean): boolean {
-    if (this.mode === null) return false;
+  /**
+   * The pause covers the command, as Redis decides: one queued in MULTI (`tx`) is queued, and
+   * one that Redis would refuse (arity, unknown) is answered at once.
+   */
+  holds(req: Request, info: CommandInfo, tx: Transaction | null): boolean {
+    if (this.mode === null || (tx !== null && !runsAtOnce(info))) return false;
+    const checked = checkCommand(info, req.args);
+    if (isRefusal(checked)) return false;
     if (this.mode === 'all') return true;
+    const name = checked.name;
     return (
-      (info.flags & CmdFlag.Write) !== 0 || MAY_REPLICATE.has(info.name) || (info.name === 'EXEC' && txWrites)
+      (checked.flags & CmdFlag.Write) !== 0 ||
+      MAY_REPLICATE.has(name) ||
+      (name === 'EXEC' && tx?.writes === true)
     );
   }
 
   /** `p` waits for the pause to end (resume is called once). */
-  wait(p: Paused): void {
+  wait(p: HeldCommands): void {
     this.waiting.add(p);
   }
 
   /** `p` is gone (its client left while it waited). */
-  forget(p: Paused): void {
+  forget(p: HeldCommands): void {
     this.waiting.delete(p);
   }
 
@@ -98,5 +104,47 @@ export class PauseGate {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.waiting.clear();
+  }
+}
+
+/** One client's commands held by a pause: the first the pause covered, and all it sent after. */
+export class HeldCommands {
+  private held: [Request, CommandInfo][] | null = null;
+
+  /** `run` handles a command again once the pause is over. */
+  constructor(
+    private readonly gate: PauseGate,
+    private readonly run: (req: Request, info: CommandInfo) => void,
+  ) {}
+
+  get holding(): boolean {
+    return this.held !== null;
+  }
+
+  hold(req: Request, info: CommandInfo): void {
+    if (this.held === null) {
+      this.held = [];
+      this.gate.wait(this);
+    }
+    this.held.push([req, info]);
+  }
+
+  resume(): void {
+    const held = this.held;
+    this.held = null;
+    for (let i = 0; held !== null && i < held.length; i++) {
+      // Paused again by a command it held (its own CLIENT PAUSE): the rest waits for that.
+      if (this.held !== null) {
+        (this.held as [Request, CommandInfo][]).push(...held.slice(i));
+        return;
+      }
+      this.run(held[i]![0], held[i]![1]);
+    }
+  }
+
+  /** The client is gone: nothing it sent runs. */
+  drop(): void {
+    this.held = null;
+    this.gate.forget(this);
   }
 }

@@ -90,8 +90,8 @@ export interface SessionState {
   tracking: ClientTracking | null;
   /** Its connection is gone. */
   readonly closed: boolean;
-  /** The name of the command it sent last, as CLIENT LIST shows it (`client|list`), or NULL. */
-  readonly lastCommand: string;
+  /** The command it sent last (CLIENT LIST's cmd). */
+  readonly lastInfo: CommandInfo | null;
   /** Its connection's descriptor and buffers, for CLIENT LIST. */
   io(): ClientIo;
 }

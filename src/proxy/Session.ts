@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { RawCommand } from '../resp/RawCommand.js';
 import { ProtocolError, RequestDecoder, type RequestSink } from '../resp/RequestDecoder.js';
 import { Handling, type CommandInfo } from './commands/CommandInfo.js';
-import { lookupRange, lookupSub, UNKNOWN } from './commands/Mapper.js';
+import { lookupRange, namedInfo, UNKNOWN } from './commands/Mapper.js';
 import { dispatchMulti, multiKind } from './Coalesce.js';
 import { NOT_QUEUED, scheduleFlush, type Flushable } from './Flusher.js';
 import { BIG_PIECE } from './SocketWriter.js';
@@ -30,6 +30,7 @@ import { PUBSUB_UNSENT_LIMIT, refusedWhileSubscribed, Subscriptions, type Subscr
 import { ClientFlow, type FlowOwner } from './ClientFlow.js';
 import { ANSWERED, runsAtOnce, Transaction } from './Transaction.js';
 import { Waiting } from './Waiting.js';
+import { HeldCommands } from './ClientPause.js';
 import { OwnConn } from './OwnConn.js';
 import type { Watch } from './Watch.js';
 import type { ClientTracking } from './ClientTracking.js';
@@ -65,10 +66,10 @@ export class Session
   private readonly decoder: RequestDecoder;
   /** performance.now() of the last read: the start time of the requests in it. */
   private lastRead = performance.now();
-  /** Commands held by CLIENT PAUSE (ClientPause.ts): the first it covered and all after. */
-  private postponed: [Request, CommandInfo][] | null = null;
+  /** Commands held by CLIENT PAUSE, once one was. */
+  private held: HeldCommands | null = null;
   /** What it sent last (its subcommand, once checked). */
-  private lastInfo: CommandInfo | null = null;
+  lastInfo: CommandInfo | null = null;
   closed = false;
   private readonly flow: ClientFlow;
   /** The last flush waited one turn for the rest of a partly answered batch. */
@@ -118,11 +119,6 @@ export class Session
    */
   idleFor(now: number): number {
     return now - this.lastRead;
-  }
-
-  get lastCommand(): string {
-    const info = this.lastInfo;
-    return info === null || info === UNKNOWN ? 'NULL' : info.name.toLowerCase();
   }
 
   io(): ClientIo {
@@ -181,8 +177,9 @@ export class Session
   }
 
   private handle(req: Request, info: CommandInfo): void {
-    if (this.postponed !== null || (this.host.pause.active && this.heldByPause(req, info))) {
-      return this.postpone(req, info);
+    if (this.held?.holding === true || this.host.pause.holds(req, info, this.tx)) {
+      this.held ??= new HeldCommands(this.host.pause, (r, i) => this.handle(r, i));
+      return this.held.hold(req, info);
     }
     const args = req.args;
     const queued = this.tx !== null && !runsAtOnce(info);
@@ -198,12 +195,7 @@ export class Session
     if (notNow !== null) return req.fail(notNow);
     if (info === UNKNOWN) return this.forward(req, args.length > 1 ? keySlot(args[1]!) : 0);
     info = checked;
-    // CLIENT and COMMAND are answered whole: the subcommand is named for stats and CLIENT LIST.
-    const named =
-      info.handling === Handling.Local && info.subcommands !== undefined && args.length > 1
-        ? lookupSub(info, args[1]!)
-        : undefined;
-    req.info = this.lastInfo = named ?? info;
+    req.info = this.lastInfo = namedInfo(info, args);
     switch (info.handling) {
       case Handling.Local:
         return localHandler(info)(this.host, this, req);
@@ -219,42 +211,9 @@ export class Session
     else req.fail(CROSSSLOT);
   }
 
-  /**
-   * CLIENT PAUSE covers the command, as Redis decides: a command queued in MULTI is queued, and
-   * one that Redis would refuse (arity, unknown) is answered at once.
-   */
-  private heldByPause(req: Request, info: CommandInfo): boolean {
-    if (this.tx !== null && !runsAtOnce(info)) return false;
-    const checked = checkCommand(info, req.args);
-    return !isRefusal(checked) && this.host.pause.holds(checked, this.tx?.writes === true);
-  }
-
-  /** Holds the command, and every one after it, until the pause ends (`resume`). */
-  private postpone(req: Request, info: CommandInfo): void {
-    if (this.postponed === null) {
-      this.postponed = [];
-      this.host.pause.wait(this);
-    }
-    this.postponed.push([req, info]);
-  }
-
-  resume(): void {
-    const held = this.postponed;
-    this.postponed = null;
-    if (held === null || this.closed) return;
-    for (let i = 0; i < held.length; i++) {
-      // Paused again by a command it held (its own CLIENT PAUSE): the rest waits for that.
-      if (this.postponed !== null) {
-        (this.postponed as [Request, CommandInfo][]).push(...held.slice(i));
-        return;
-      }
-      this.handle(held[i]![0], held[i]![1]);
-    }
-  }
-
   /** Its commands wait for CLIENT PAUSE to end (INFO counts it blocked). */
   get paused(): boolean {
-    return this.postponed !== null;
+    return this.held?.holding === true;
   }
 
   /** Hands a request to the router, unless ClientFlow's window makes it wait. */
@@ -292,7 +251,7 @@ export class Session
 
   /** No transaction, subscription or tracking to look at for each command. */
   private get plain(): boolean {
-    return this.tx === null && this.subs === null && this.tracking === null && this.postponed === null;
+    return this.tx === null && this.subs === null && this.tracking === null && this.held?.holding !== true;
   }
 
   onRequestDone(req: Request): void {
@@ -383,7 +342,7 @@ export class Session
     // Redis drops a blocked client that hangs up; its reply could never come otherwise. One
     // that CLIENT PAUSE holds is dropped too, its held commands not run, as Redis drops it.
     this.waiting?.close();
-    if (this.postponed !== null) return this.conn.destroy();
+    if (this.held?.holding === true) return this.conn.destroy();
     if (this.head === null) this.closeAfterReplies();
   }
 
@@ -417,7 +376,7 @@ export class Session
     this.waiting?.close();
     this.watchOwn?.close();
     this.host.monitors.delete(this);
-    if (this.postponed !== null) this.host.pause.forget(this);
+    this.held?.drop();
     this.subs?.close();
     this.tracking?.stop();
     this.host.sessionClosed(this);

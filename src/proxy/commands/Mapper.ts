@@ -220,6 +220,15 @@ export function lookupRange(data: Buffer, from: number, to: number): CommandInfo
   return topIndex.find(data, from, to);
 }
 
+/**
+ * The subcommand of a command the proxy answers whole (CLIENT, COMMAND), as stats and CLIENT
+ * LIST name it (`client|id`); any other command as it is.
+ */
+export function namedInfo(info: CommandInfo, args: readonly Buffer[]): CommandInfo {
+  if (info.handling !== Handling.Local || info.subcommands === undefined || args.length < 2) return info;
+  return lookupSub(info, args[1]!) ?? info;
+}
+
 /** The subcommand `arg` of a container command (CLIENT, OBJECT, XINFO, MEMORY…). */
 export function lookupSub(info: CommandInfo, arg: Buffer): CommandInfo | undefined {
   const index = (info as Entry).subIndex;
