@@ -14,6 +14,8 @@ export const PACKAGES = {
   chromium: ['chromium', 'chromium'],
   // A real Python client in the tests (test/proxy/redis-py.test.ts), run by Debian's python3.
   redispy: ['/usr/lib/python3/dist-packages/redis/__init__.py', 'python3-redis'],
+  // Redis's own Tcl test suite runs through the proxy (test/compat/redis-suite.test.ts).
+  tclsh: ['tclsh', 'tcl'],
 };
 
 function have(what) {

@@ -13,7 +13,7 @@ function testFiles(dir) {
   });
 }
 
-ensure(['redis', 'benchmark', 'sentinel', 'etcd', 'etcdctl', 'zookeeper', 'chromium', 'redispy']);
+ensure(['redis', 'benchmark', 'sentinel', 'etcd', 'etcdctl', 'zookeeper', 'chromium', 'redispy', 'tclsh']);
 const picked = process.argv.slice(2);
 const args = [
   '--test',

@@ -17,16 +17,25 @@ import { runsAtOnce, type Transaction } from './Transaction.js';
 export type PauseMode = 'all' | 'write';
 
 /** What Redis may replicate without the write flag: held by a WRITE pause too. */
-const MAY_REPLICATE = new Set([
-  'PUBLISH',
-  'SPUBLISH',
-  'PFCOUNT',
-  'EVAL',
-  'EVALSHA',
-  'FCALL',
-  'SCRIPT|LOAD',
-  'SCRIPT|FLUSH',
-]);
+const MAY_REPLICATE = new Set(['PUBLISH', 'SPUBLISH', 'PFCOUNT', 'EVAL', 'EVALSHA', 'FCALL', 'SCRIPT|FLUSH']);
+
+/**
+ * The command may write, as a WRITE pause sees it: an EVAL whose script says `no-writes` in its
+ * shebang (`#!lua flags=no-writes`) does not; an EVALSHA or FCALL may, since the proxy does
+ * not know the script's flags.
+ */
+export function mayWrite(info: CommandInfo, args: readonly Buffer[]): boolean {
+  if (info.name === 'EVAL' && args.length > 1 && noWrites(args[1]!)) return false;
+  return (info.flags & CmdFlag.Write) !== 0 || MAY_REPLICATE.has(info.name);
+}
+
+function noWrites(script: Buffer): boolean {
+  if (script[0] !== 0x23 || script[1] !== 0x21) return false; // #!
+  const end = script.indexOf(10);
+  const shebang = script.toString('latin1', 2, end < 0 ? script.length : end);
+  const flags = /(?:^|\s)flags=(\S*)/.exec(shebang)?.[1] ?? '';
+  return flags.split(',').includes('no-writes');
+}
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -82,12 +91,7 @@ export class PauseGate {
     const checked = checkCommand(info, req.args);
     if (isRefusal(checked)) return false;
     if (this.mode === 'all') return true;
-    const name = checked.name;
-    return (
-      (checked.flags & CmdFlag.Write) !== 0 ||
-      MAY_REPLICATE.has(name) ||
-      (name === 'EXEC' && tx?.writes === true)
-    );
+    return mayWrite(checked, req.args) || (checked.name === 'EXEC' && tx?.writes === true);
   }
 
   /** `p` waits for the pause to end (resume is called once). */

@@ -56,6 +56,11 @@ const PUSH = Buffer.from('>2\r\n$10\r\ninvalidate\r\n');
 const MESSAGE = Buffer.from('*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n');
 
 /** The keys as a RESP array, or a null (`_` in RESP3, `$-1` in a RESP2 message) for "all". */
+/** p against key[0, p.length), without a view of it. */
+function hasPrefix(key: Buffer, p: Buffer): boolean {
+  return p.length <= key.length && p.compare(key, 0, p.length) === 0;
+}
+
 function keysPart(keys: Buffer[] | null, proto: 2 | 3): Buffer {
   if (keys === null) return Buffer.from(proto === 3 ? '_\r\n' : '$-1\r\n');
   const parts: Buffer[] = [Buffer.from(`*${keys.length}\r\n`)];
@@ -163,9 +168,7 @@ export class ClientTracking implements Tracker {
   }
 
   matches(key: Buffer): boolean {
-    // p against key[0, p.length), without a view of it.
-    for (const p of this.prefixes)
-      if (p.length <= key.length && p.compare(key, 0, p.length) === 0) return true;
+    for (const p of this.prefixes) if (hasPrefix(key, p)) return true;
     return false;
   }
 
@@ -192,8 +195,16 @@ export class ClientTracking implements Tracker {
     // RESP2 has no pushes: only a client redirected to, and subscribed, gets a message.
     if (to.proto === 2 && (to === me || !to.subscribed)) return;
     const head = to.proto === 3 ? PUSH : MESSAGE;
-    // Redis sends each key read in default mode in a message of its own, a BCAST batch in one.
-    if (keys === null || this.bcast) return to.deliver(Buffer.concat([head, keysPart(keys, to.proto)]));
-    for (const k of keys) to.deliver(Buffer.concat([head, keysPart([k], to.proto)]));
+    if (keys === null) return to.deliver(Buffer.concat([head, keysPart(null, to.proto)]));
+    if (!this.bcast) {
+      // Redis sends each key read in default mode in a message of its own.
+      for (const k of keys) to.deliver(Buffer.concat([head, keysPart([k], to.proto)]));
+      return;
+    }
+    // A BCAST batch: one message per prefix the keys fall under, prefixes in byte order, as Redis.
+    for (const p of [...this.prefixes].sort(Buffer.compare)) {
+      const under = keys.filter((k) => hasPrefix(k, p));
+      if (under.length > 0) to.deliver(Buffer.concat([head, keysPart(under, to.proto)]));
+    }
   }
 }

@@ -128,7 +128,10 @@ export class Session
   onRequest(cmd: RawCommand): void {
     if (this.quit) return;
     let info = lookupRange(cmd.data, cmd.argStart(0), cmd.argEnd(0));
-    if (this.host.monitors.active) this.host.monitors.feed(this, cmd, info);
+    // Redis shows what it runs: not a command it does not know.
+    if (this.host.monitors.active && (info !== undefined || this.host.options.forwardUnknown)) {
+      this.host.monitors.feed(this, cmd, info);
+    }
     if (info !== undefined && this.authorized && this.plain && !this.host.pause.active) {
       // The common commands are routed from offsets, with no argument views made.
       const route = fastRoute(info, cmd);

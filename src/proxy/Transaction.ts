@@ -10,8 +10,9 @@
  * goes to the client's own connection that holds the watch (Watch.ts).
  */
 import { command, EMPTY_ARRAY, OK, simple } from '../resp/encode.js';
-import { CmdFlag, Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
-import { refusalMessage } from './commands/Mapper.js';
+import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
+import { mayWrite } from './ClientPause.js';
+import { checkArity, refusalMessage } from './commands/Mapper.js';
 import { requestKeys } from './forward.js';
 import type { DecoderLimits } from '../resp/RequestDecoder.js';
 import type { Request } from './Request.js';
@@ -88,7 +89,7 @@ export class Transaction {
       req.fail(why);
       return;
     }
-    if ((req.info.flags & CmdFlag.Write) !== 0) this.writes = true;
+    if (mayWrite(req.info, req.args)) this.writes = true;
     this.parts.push(req.payload.subarray(req.payloadStart, req.payloadEnd));
     this.bytes += req.payloadEnd - req.payloadStart;
     this.queued++;
@@ -99,6 +100,11 @@ export class Transaction {
   private check(req: Request, info: CommandInfo): string | Buffer | null {
     const args = req.args;
     const checked = checkCommand(info, args);
+    // Redis's own refusal first, for what it never queues (SAVE, SHUTDOWN…).
+    const named = isRefusal(checked) ? info : checked;
+    if (named.spec?.flags.includes('no_multi') === true && checkArity(named, args.length)) {
+      return 'ERR Command not allowed inside a transaction';
+    }
     if (isRefusal(checked)) return checked;
     req.info = info = checked;
     if (info.handling === Handling.Local && !RUN_ON_BACKEND.has(info.name)) {

@@ -64,14 +64,15 @@ export function wrongArity(name: string): string {
  * rules. Returns the command (the subcommand, when one is named), or the client's error.
  */
 export function checkCommand(info: CommandInfo, args: readonly Buffer[]): CommandInfo | string | Buffer {
-  if (info.handling === Handling.NotAllow) return refusalMessage(info);
+  // Arity first, as Redis checks it before anything a command might not be allowed for.
   if (!checkArity(info, args.length)) return wrongArity(info.name);
+  if (info.handling === Handling.NotAllow) return refusalMessage(info);
   if (info.name === 'MSET' && args.length % 2 === 0) return wrongArity('mset');
   if (info.subcommands !== undefined && info.handling !== Handling.Local) {
     const sub = args.length > 1 ? lookupSub(info, args[1]!) : undefined;
     if (sub === undefined) return unknownSubcommand(info.name, args[1]);
-    if (sub.handling === Handling.NotAllow) return refusalMessage(sub);
     if (!checkArity(sub, args.length)) return wrongArity(sub.name);
+    if (sub.handling === Handling.NotAllow) return refusalMessage(sub);
     info = sub;
   }
   const why = info.argCheck?.(args);

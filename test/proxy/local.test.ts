@@ -401,6 +401,8 @@ test("MONITOR streams every command the proxy receives, in Redis's format, until
     const addr = /addr=(\S+)/.exec(String(await c.call('CLIENT', 'INFO')))![1]!;
     await c.call('SET', 'mon key', 'a\r\n"b"\x01');
     await c.call('SELECT', 2);
+    // A command Redis does not know is not shown: Redis shows what it runs.
+    assert.ok((await c.call('NOSUCHCMD', 'x')) instanceof RedisError);
     await c.call('GET', 'mon');
     await c.call('AUTH', 'secret');
     await c.call('HELLO', 2, 'AUTH', 'default', 'secret');

@@ -35,6 +35,8 @@ test('CLIENT PAUSE WRITE holds writes (and what follows them) until UNPAUSE; rea
       ),
       ['OK', 'QUEUED', ['before']],
     );
+    // A script whose shebang says no-writes runs, as in Redis.
+    assert.equal(await reader.call('EVAL', '#!lua flags=no-writes\nreturn 7', 0), 7);
     const arity = await reader.call('SET', k);
     assert.ok(arity instanceof RedisError && /wrong number of arguments/.test(arity.message));
     assert.equal(await blocked(two.client), 2);

@@ -146,6 +146,11 @@ test('BCAST reports every change under its prefixes, read or not, batched as the
     assert.deepEqual((await invalidation(c))?.sort(), [u0, u1].sort());
     const info = text(await c.call('CLIENT', 'TRACKINGINFO'));
     assert.deepEqual(info, ['flags', ['on', 'bcast'], 'redirect', 0, 'prefixes', ['user:']]);
+    // Two prefixes: one message per prefix the batch falls under, prefixes in byte order.
+    assert.equal(await c.call('CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'other:'), 'OK');
+    await w.call('MSET', `user:{${u0}}`, 'v', `other:{${u0}}`, 'v', `user:{${u0}}2`, 'v');
+    assert.deepEqual(await invalidation(c), [`other:{${u0}}`]);
+    assert.deepEqual((await invalidation(c))?.sort(), [`user:{${u0}}`, `user:{${u0}}2`]);
     assert.match(String(await c.call('CLIENT', 'INFO')), / flags=tB .* redir=0 resp=3/);
   } finally {
     c.destroy();

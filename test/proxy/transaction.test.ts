@@ -4,7 +4,7 @@ import { slotOf } from '../../src/proxy/hash.js';
 import { keyOn, proxyOverTwoGroups, slotsMigrating, startProxy } from '../helpers/proxy.js';
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type Reply } from '../helpers/resp-client.js';
-import { RawConn } from '../helpers/raw-conn.js';
+import { RawConn, sameAsRedis } from '../helpers/raw-conn.js';
 
 // MULTI/EXEC through the proxy when the transaction's keys share a slot.
 const two = proxyOverTwoGroups({ client: true });
@@ -72,6 +72,19 @@ test('a command refused while queueing aborts EXEC, and nothing of the transacti
   } finally {
     c.destroy();
   }
+});
+
+test('what Redis never queues (SAVE, SHUTDOWN) gets its own error inside MULTI, byte for byte', async () => {
+  const cmds = [
+    ['MULTI'],
+    ['SAVE'],
+    ['SHUTDOWN', 'NOSAVE'],
+    ['SAVE', 'extra'],
+    ['SET', '{tx}nomulti', 'x'],
+    ['EXEC'],
+  ];
+  await sameAsRedis(two.servers[0]!.port, two.proxy.port, cmds);
+  assert.equal(await two.client.call('EXISTS', '{tx}nomulti'), 0);
 });
 
 test("transactions stay whole on a backend connection shared with other clients' commands", async () => {
