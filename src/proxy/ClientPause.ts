@@ -50,6 +50,12 @@ export class PauseGate {
     return this.mode !== null;
   }
 
+  /** CLIENT PAUSE (`pause`), or UNPAUSE with a null mode. */
+  set(mode: PauseMode | null, ms: number): void {
+    if (mode === null) this.unpause();
+    else this.pause(mode, ms);
+  }
+
   /**
    * Pauses for `ms` from now. A pause on already may only grow, as in Redis: the later end of
    * the two, and ALL over WRITE.

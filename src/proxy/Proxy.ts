@@ -30,6 +30,7 @@ import { infoText, wantsPerCommand } from './InfoText.js';
 import { infoSnapshot } from './InfoSnapshot.js';
 import { Monitors } from './Monitor.js';
 import { PauseGate, type PauseMode } from './ClientPause.js';
+import type { ClusterPeers } from './ClusterPeers.js';
 import { REDIS_VERSION } from './commands/table.generated.js';
 import { ownTotals, type ProcessTotals } from './ProcessTotals.js';
 import { registerProxy, type Jodis } from './Jodis.js';
@@ -60,18 +61,6 @@ export interface WorkerPlace {
 
 /** Client ids a worker generation may use before the next one's begin. */
 const IDS_PER_GENERATION = 2 ** 32;
-
-/** A cluster worker's link to the other workers, through the primary. */
-export interface ClusterPeers {
-  /** The whole proxy's totals, for INFO. */
-  gather(withOps: boolean): Promise<ProcessTotals>;
-  /** This worker's client count changed: the others admit clients against the sum. */
-  clientsChanged(alive: number): void;
-  /** Every worker's counters cleared. */
-  resetAll(): Promise<void>;
-  /** Every worker paused (CLIENT PAUSE), or unpaused with a null mode. */
-  pauseAll(mode: PauseMode | null, ms: number): Promise<void>;
-}
 
 export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
   readonly router: Router;
@@ -283,12 +272,7 @@ export class Proxy implements SessionHost, ProxyInfo, ProxyControl {
 
   /** CLIENT PAUSE (a null mode: UNPAUSE), in every worker. */
   pauseClients(mode: PauseMode | null, ms: number): Promise<void> {
-    return this.peers?.pauseAll(mode, ms) ?? Promise.resolve(this.pauseHere(mode, ms));
-  }
-
-  pauseHere(mode: PauseMode | null, ms: number): void {
-    if (mode === null) this.pause.unpause();
-    else this.pause.pause(mode, ms);
+    return this.peers?.pauseAll(mode, ms) ?? Promise.resolve(this.pause.set(mode, ms));
   }
 
   /** The sentinels to watch (pushed by the dashboard); an empty list stops watching. */

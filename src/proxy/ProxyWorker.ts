@@ -9,7 +9,8 @@ import type { Logger } from '../utils/log.js';
 import type { PauseMode } from './ClientPause.js';
 import type { ProxyConfig } from './Config.js';
 import type { ProcessTotals } from './ProcessTotals.js';
-import { Proxy, type ClusterPeers, type WorkerPlace } from './Proxy.js';
+import type { ClusterPeers } from './ClusterPeers.js';
+import { Proxy, type WorkerPlace } from './Proxy.js';
 import type { HandedClient } from './ClientDispatch.js';
 import type { OthersClients, SharedListen } from './SharedAccept.js';
 import {
@@ -235,7 +236,7 @@ async function handle(proxy: Proxy, m: WorkerRequest, log: Logger): Promise<unkn
     case 'reset':
       return proxy.resetStats();
     case 'pause':
-      return proxy.pauseHere(m.mode, m.ms);
+      return proxy.pause.set(m.mode, m.ms);
     case 'hold':
       return proxy.holdKey(m.slot, m.db, Buffer.from(m.key, 'base64'));
     case 'release':
