@@ -41,6 +41,9 @@ export const ALONE = ['unit/multi', 'unit/functions', 'unit/bitops', 'unit/scrip
 const SHARED_CONN =
   'a script that never ends holds the connection it came on, which other clients share: their commands wait for it (or backend_recv_timeout) instead of getting BUSY at once, and PING is answered by the proxy';
 
+const OWN_CONN =
+  "a blocking command goes over a connection of the client's own, opened then: what another client sends just after it (DEL, SET, FLUSHALL) may reach the server first, as two clients' commands have no order Redis promises; these tests expect the blocked one first";
+
 /** Tests not run (`--skiptest`): name → why. They would leave a server busy for the next ones. */
 export const SKIPPED: Record<string, string> = {
   'MULTI and script timeout': SHARED_CONN,
@@ -52,8 +55,12 @@ export const SKIPPED: Record<string, string> = {
   'FUNCTION - test function kill not working on eval': SHARED_CONN,
   'Flushall while watching several keys by one client':
     'it WATCHes keys of two slots at once: CROSSSLOT, as in Redis Cluster (the test is not tagged cluster:skip)',
-  'Blocking XREAD: key type changed with SET':
-    "the XREAD goes over a connection of the blocked client's own, opened then: the SET another client sends just after it may reach the server first (two clients' commands have no order Redis promises)",
+  'Blocking XREADGROUP: key deleted': OWN_CONN,
+  'Blocking XREADGROUP: key type changed with SET': OWN_CONN,
+  'Blocking XREADGROUP: key type changed with transaction': OWN_CONN,
+  'Blocking XREADGROUP: flushed DB': OWN_CONN,
+  'Blocking XREAD: key deleted': OWN_CONN,
+  'Blocking XREAD: key type changed with SET': OWN_CONN,
   'MONITOR can log commands issued by the scripting engine':
     "MONITOR shows the commands the proxy receives: those a script runs inside a server are that server's",
   'MONITOR can log commands issued by functions':
