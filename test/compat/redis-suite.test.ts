@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startProxy } from '../helpers/proxy.js';
+import { freePort } from '../helpers/ports.js';
 import { startRedis } from '../helpers/redis.js';
 import { ALONE, KNOWN_FAILURES, SHARED, SKIPPED, STOPPING } from './redis-suite-known.js';
 // @ts-expect-error: a plain-JS script (scripts/), run by npm test before this
@@ -42,6 +43,8 @@ async function run(root: string, units: readonly string[]): Promise<Run> {
   const proxy = await startProxy({ backends: servers.map((s) => s.addr) });
   try {
     const args = ['tests/test_helper.tcl', '--host', '127.0.0.1', '--port', String(proxy.port)];
+    // Its own test server listens from baseport - 32 up (21079 by default): a port free now.
+    args.push('--baseport', String(Math.min(await freePort(), 65_000) + 32));
     args.push('--cluster-mode', '--ignore-encoding', '--ignore-digest', '--timeout', '60');
     for (const tag of DENIED) args.push('--tags', `-${tag}`);
     for (const name of Object.keys(SKIPPED)) args.push('--skiptest', name);
