@@ -96,7 +96,7 @@ export const client: Handler = (ctx, s, req) => {
       return clientPause(ctx, req);
     case 'UNPAUSE':
       if (n !== 2) return req.answer(error(wrongArity('client|unpause')));
-      return void ctx.info.pauseClients(null, 0).then(() => req.answer(OK));
+      return setPause(ctx, req, null, 0);
     case 'HELP':
       // Every subcommand it lists is the proxy's too: a server's text is the one to give.
       return helpFromServer(ctx, s, req);
@@ -137,9 +137,15 @@ function clientPause(ctx: LocalContext, req: Request): void {
     else if (!isKeyword(req.args[3]!, 'ALL'))
       return req.answer(error('ERR CLIENT PAUSE mode must be WRITE or ALL'));
   }
+  setPause(ctx, req, mode, ms);
+}
+
+/** Every worker pauses (or unpauses: a null mode) before the client is told OK. */
+function setPause(ctx: LocalContext, req: Request, mode: PauseMode | null, ms: number): void {
+  const what = mode === null ? 'CLIENT UNPAUSE' : 'CLIENT PAUSE';
   void ctx.info.pauseClients(mode, ms).then(
     () => req.answer(OK),
-    (e: Error) => req.answer(error(`ERR handle request, CLIENT PAUSE: ${e.message}`)),
+    (e: Error) => req.answer(error(`ERR handle request, ${what}: ${e.message}`)),
   );
 }
 

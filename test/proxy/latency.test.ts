@@ -83,6 +83,11 @@ test("LATENCY LATEST, HISTORY and RESET merge every server's latency monitor", a
     assert.ok(history[0]![0]! <= history[1]![0]!, 'oldest first');
     assert.equal(await c.call('LATENCY', 'RESET'), 2);
     assert.deepEqual(await c.call('LATENCY', 'LATEST'), []);
+    // DOCTOR describes one server: slot 0's group's, as that server says it.
+    assert.equal(
+      String(await c.call('LATENCY', 'DOCTOR')),
+      String(await two.servers[0]!.call('LATENCY', 'DOCTOR')),
+    );
   } finally {
     await c.call('CONFIG', 'SET', 'latency-monitor-threshold', '0');
   }
