@@ -133,16 +133,27 @@ export function procMem(pid: number): { rss: number; hwm: number } | undefined {
 
 const TICKS_PER_SEC = 100; // USER_HZ on Linux
 
-/** User + system CPU time of a process so far, ms (undefined off Linux or once it is gone). */
-export function cpuMs(pid: number): number | undefined {
+/** User and system (kernel) CPU time of a process so far, ms (undefined off Linux or once it is gone). */
+function cpuTimes(pid: number): { user: number; system: number } | undefined {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SEC;
+    return { user: (Number(f[11]) * 1000) / TICKS_PER_SEC, system: (Number(f[12]) * 1000) / TICKS_PER_SEC };
   } catch {
     return undefined;
   }
+}
+
+/** User + system CPU time of a process so far, ms. */
+export function cpuMs(pid: number): number | undefined {
+  const t = cpuTimes(pid);
+  return t === undefined ? undefined : t.user + t.system;
+}
+
+/** System (kernel) CPU time of a process so far, ms: its system calls, and loopback TCP done in them. */
+export function systemMs(pid: number): number | undefined {
+  return cpuTimes(pid)?.system;
 }
 
 /**

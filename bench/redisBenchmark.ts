@@ -71,6 +71,8 @@ export interface RunOk {
   cpuUs?: number;
   /** Cores the target's own process kept busy on average during the run. */
   cores?: number;
+  /** The part of cpuUs spent in the kernel (0..1). */
+  systemShare?: number;
   /** read/write system calls the target's own process made per request. */
   calls?: number;
   /** read/write system calls both redis-servers made per request (direct: the one it is, the other idle). */

@@ -21,6 +21,8 @@ export interface Row {
   cpuUs: number;
   /** Median cores the target's own process kept busy during a run (NaN when not measured). */
   cores: number;
+  /** Median part of cpuUs the kernel spent (its system calls, loopback TCP included): 0..1, NaN when not measured. */
+  systemShare: number;
   /** Median CPU µs per request of the whole machine, and cores it kept busy (NaN when not measured). */
   machineUs: number;
   busyCores: number;
@@ -34,7 +36,7 @@ export interface Row {
 export type Runs = Map<string, Map<string, (RunResult | undefined)[]>>;
 
 /** The figures a run may carry beside its rps and latency. */
-type Measure = 'cpuUs' | 'cores' | 'machineUs' | 'busyCores' | 'calls' | 'serverCalls';
+type Measure = 'cpuUs' | 'cores' | 'systemShare' | 'machineUs' | 'busyCores' | 'calls' | 'serverCalls';
 
 /** The median of a measure over the runs that have it (NaN when none has). */
 function measured(ok: readonly RunOk[], k: Measure): number {
@@ -72,6 +74,7 @@ export function summarize(
         p99: median(ok.map((r) => r.p99)),
         cpuUs: measured(ok, 'cpuUs'),
         cores: measured(ok, 'cores'),
+        systemShare: measured(ok, 'systemShare'),
         machineUs: measured(ok, 'machineUs'),
         busyCores: measured(ok, 'busyCores'),
         calls: measured(ok, 'calls'),
@@ -97,6 +100,7 @@ const head = (base: string): string[] => [
   'p50 ms',
   'p99 ms',
   'CPU µs/req',
+  'in kernel',
   'machine µs/req',
   'cores busy',
   'r/w calls/req',
@@ -116,6 +120,7 @@ function cells(r: Row, first: boolean): string[] {
     num(r.p50, 3),
     num(r.p99, 3),
     orDash(r.cpuUs, 1),
+    Number.isFinite(r.systemShare) ? `${num(r.systemShare * 100)}%` : '-',
     orDash(r.machineUs, 1),
     orDash(r.busyCores, 2),
     orDash(r.calls, 2),

@@ -144,7 +144,10 @@ const STANDING_NOTES = (o: BenchOptions): string[] => [
   'Within a round every target runs each workload back to back; the starting target rotates per round.',
   "`CPU µs/req` is the CPU time (user + system, read from /proc) that the target's own process spent per " +
     'request: the redis-server for `direct`, the codis-proxy process for `proxy` (not the servers behind it), ' +
-    'the primary and its workers for `ncpu-N`. It depends far less on the neighbours than rps does.',
+    'the primary and its workers for `ncpu-N`. It depends far less on the neighbours than rps does. ' +
+    '`in kernel` is the system part of it: the read and write calls, and on loopback the TCP work of the ' +
+    "receiving end and its wake-up, which the kernel does inside the sender's write. A proxy that reads and " +
+    "writes once per request pays about what direct redis-server's whole request costs in this part alone.",
   '`machine µs/req` is the CPU time the whole machine spent per request (/proc/stat: user, system, irq, softirq ' +
     'and steal, on every core): redis-benchmark, the redis-servers, the target and the kernel under them. ' +
     "`cores busy` is that time over the run's wall time. Where runs keep every core busy, a target's " +

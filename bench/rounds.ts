@@ -2,7 +2,7 @@
  * What every throughput-style mode shares: the targets, their preload, and interleaved rounds of
  * redis-benchmark runs, each measured by the CPU and system calls read from /proc around it.
  */
-import { cpuMs, ioCalls, isStopping, machineBusyMs, treeSum } from './proc.js';
+import { cpuMs, ioCalls, isStopping, machineBusyMs, systemMs, treeSum } from './proc.js';
 import {
   KEYSPACE,
   runBenchmark,
@@ -48,6 +48,8 @@ export function describe(r: RunResult): string {
 interface Sample {
   /** The target's own process (with its workers): CPU ms, and read/write calls. */
   cpuMs?: number;
+  /** The part of cpuMs spent in the kernel. */
+  systemMs?: number;
   calls?: number;
   /** Both redis-servers' read/write calls. */
   serverCalls?: number;
@@ -61,7 +63,13 @@ function sample(t: Target, servers: readonly Managed[]): Sample {
     pid === undefined ? undefined : tree ? treeSum(of, pid) : of(pid);
   // A --vs target runs over servers of its own.
   const serverCalls = t.kind === 'vs' ? undefined : total(servers.map((s) => ioCalls(s.pid)));
-  return { cpuMs: own(cpuMs), calls: own(ioCalls), serverCalls, machineBusyMs: machineBusyMs() };
+  return {
+    cpuMs: own(cpuMs),
+    systemMs: own(systemMs),
+    calls: own(ioCalls),
+    serverCalls,
+    machineBusyMs: machineBusyMs(),
+  };
 }
 
 /** The sum, or undefined when one of them is unknown. */
@@ -79,12 +87,14 @@ function perRequest(r: RunOk, a: Sample, b: Sample, requests: number): void {
   const delta = (k: keyof Sample): number | undefined =>
     a[k] === undefined || b[k] === undefined ? undefined : b[k]! - a[k]!;
   const cpu = delta('cpuMs');
+  const system = delta('systemMs');
   const calls = delta('calls');
   const serverCalls = delta('serverCalls');
   const busy = delta('machineBusyMs');
   if (cpu !== undefined) {
     r.cpuUs = (cpu * 1000) / requests;
     r.cores = cpu / 1000 / r.seconds;
+    if (system !== undefined && cpu > 0) r.systemShare = system / cpu;
   }
   if (calls !== undefined) r.calls = calls / requests;
   if (serverCalls !== undefined) r.serverCalls = serverCalls / requests;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { cpuMs, ioCalls, machineBusyMs } from '../../bench/proc.js';
+import { cpuMs, ioCalls, machineBusyMs, systemMs } from '../../bench/proc.js';
 import { markdownTable, summarize, type Runs } from '../../bench/report.js';
 import { WORKLOADS, type RunResult } from '../../bench/redisBenchmark.js';
 
@@ -38,6 +38,37 @@ test('read/write calls count each write this process makes', { skip: process.pla
   }
 });
 
+test("system time is the kernel part of a process's CPU time", { skip: process.platform !== 'linux' }, () => {
+  // Spends about 300 ms of CPU in `work`; returns the system part of it.
+  const kernelShare = (work: () => void): number => {
+    const cpu0 = cpuMs(process.pid)!;
+    const sys0 = systemMs(process.pid)!;
+    while (cpuMs(process.pid)! - cpu0 < 300) work();
+    return (systemMs(process.pid)! - sys0) / (cpuMs(process.pid)! - cpu0);
+  };
+  let x = 0;
+  const computing = kernelShare(() => {
+    for (let i = 0; i < 1e5; i++) x += i;
+  });
+  const fd = openSync('/dev/null', 'w');
+  const buf = Buffer.alloc(1 << 20);
+  let writing: number;
+  try {
+    writing = kernelShare(() => {
+      for (let i = 0; i < 50; i++) writeSync(fd, buf);
+    });
+  } finally {
+    closeSync(fd);
+  }
+  assert.ok(x > 0);
+  // Reading /proc is a system call too, so neither share is 0 or 1 exactly.
+  assert.ok(computing < 0.5, `pure computing spent ${(computing * 100).toFixed(0)}% in the kernel`);
+  assert.ok(
+    writing > computing,
+    `writing ${(writing * 100).toFixed(0)}%, computing ${(computing * 100).toFixed(0)}%`,
+  );
+});
+
 test('the report carries the medians of machine µs/req, cores busy and r/w calls, and "-" where unmeasured', () => {
   const w = WORKLOADS.find((x) => x.id === 'set-p1')!;
   const run = (rps: number, machineUs?: number, busyCores?: number, calls?: number): RunResult => ({
@@ -46,7 +77,9 @@ test('the report carries the medians of machine µs/req, cores busy and r/w call
     p50: 0.3,
     p99: 0.7,
     seconds: 1,
-    ...(machineUs === undefined ? {} : { machineUs, busyCores }),
+    ...(machineUs === undefined
+      ? {}
+      : { machineUs, busyCores, cpuUs: machineUs / 2, systemShare: calls! / 4 }),
     ...(calls === undefined ? {} : { calls, serverCalls: calls / 4 }),
   });
   const runs: Runs = new Map([
@@ -63,8 +96,12 @@ test('the report carries the medians of machine µs/req, cores busy and r/w call
   assert.equal(rows[0]!.busyCores, 1.6);
   assert.equal(rows[0]!.calls, 2.2);
   assert.equal(rows[0]!.serverCalls, 0.55);
+  assert.equal(rows[0]!.systemShare, 0.55);
   const [head, , direct, peer] = markdownTable(rows).split('\n');
-  assert.match(head!, /\| machine µs\/req \| cores busy \| r\/w calls\/req \| servers r\/w calls\/req \|/);
-  assert.match(direct!, /\| 22\.0 \| 1\.60 \| 2\.20 \| 0\.55 \|/);
-  assert.match(peer!, /\| - \| - \| - \| - \|/);
+  assert.match(
+    head!,
+    /\| CPU µs\/req \| in kernel \| machine µs\/req \| cores busy \| r\/w calls\/req \| servers r\/w calls\/req \|/,
+  );
+  assert.match(direct!, /\| 11\.0 \| 55% \| 22\.0 \| 1\.60 \| 2\.20 \| 0\.55 \|/);
+  assert.match(peer!, /\| - \| - \| - \| - \| - \| - \|/);
 });
