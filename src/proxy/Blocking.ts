@@ -2,7 +2,8 @@
  * Blocking commands (BLPOP, BRPOP, BLMOVE, BZPOPMIN, XREAD BLOCK…). Blocked on a pipelined
  * connection shared by many clients, one would hold up all the others, so each client that
  * blocks gets a backend connection of its own, kept for its next blocking call (a worker's
- * BRPOP loop reuses it) and closed with the client.
+ * BRPOP loop reuses it). When the client leaves, a connection with nothing blocked on it serves
+ * the next client that blocks; one still blocked is closed, which ends the command on the server.
  *
  * While blocked, a command is not counted in its slot's in-flight requests: a slot could never
  * switch groups under a client waiting for minutes. Instead, when the slot starts moving (or

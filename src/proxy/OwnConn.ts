@@ -2,7 +2,8 @@
  * A backend connection of one client's own, for what a connection shared by many clients
  * cannot carry: a blocking command (Blocking.ts), watched keys (Watch.ts). It is kept for the
  * client's next such command while it still reaches the same server in the same database and
- * protocol, and closed with the client.
+ * protocol. When the client is done with it, one for waiting commands goes back to its server's
+ * SharedBackendConn for another client (takeWaiting); one with watched keys is closed.
  */
 import type { Proto } from '../resp/encode.js';
 import type { BackendConn } from './BackendConn.js';
@@ -11,6 +12,8 @@ import type { SharedBackendConn } from './SharedBackendConn.js';
 
 export class OwnConn {
   private conn: BackendConn | null = null;
+  /** Where `conn` came from: a waiting one goes back there when done with. */
+  private from: SharedBackendConn | null = null;
 
   /** `waits`: its commands may wait on the server for as long as they like (no receive timeout). */
   constructor(
@@ -31,8 +34,9 @@ export class OwnConn {
     ) {
       return bc;
     }
-    bc?.close();
+    this.close();
     this.conn = this.router.privateConn(sbc, db, proto, this.waits);
+    this.from = sbc;
     return this.conn;
   }
 
@@ -43,7 +47,11 @@ export class OwnConn {
 
   /** What is still in flight on it fails. */
   close(): void {
-    this.conn?.close();
+    const bc = this.conn;
+    if (bc === null) return;
+    if (this.waits) this.from!.giveBack(bc);
+    else bc.close();
     this.conn = null;
+    this.from = null;
   }
 }

@@ -188,11 +188,13 @@ export class Router {
 
   /**
    * A client's own backend connection (OwnConn.ts). `waits`: for blocking commands and WAIT,
-   * which wait by design, so it has no receive timeout, and CLIENT UNBLOCK needs its id.
+   * which wait by design, so it has no receive timeout, and CLIENT UNBLOCK needs its id; it may
+   * be one another client left (SharedBackendConn.takeWaiting).
    */
   privateConn(sbc: SharedBackendConn, db: number, proto: Proto, waits: boolean): BackendConn {
-    const opts = waits ? { ...this.opts.backend, recvTimeoutMs: 0, askId: true } : this.opts.backend;
-    return new BackendConn(sbc.host, sbc.port, db, opts, proto);
+    return waits
+      ? sbc.takeWaiting(db, proto)
+      : new BackendConn(sbc.host, sbc.port, db, this.opts.backend, proto);
   }
 
   /** The slot moves: commands blocked on its old group are cancelled, so their clients retry. */

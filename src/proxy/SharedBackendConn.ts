@@ -3,16 +3,23 @@
  * pipelined BackendConns. Slots share it by reference count; the last release closes it.
  * Only database 0 in RESP2 is connected eagerly; other databases (unlike Codis) and RESP3 are
  * connected on first use: a product that uses one database over RESP2 then holds one
- * connection per backend, not sixteen.
+ * connection per backend, not sixteen. It also hands out the connections of clients' own for
+ * commands that wait on the server, and keeps a few their clients left for the next ones.
  */
 import { BackendConn, type BackendOptions } from './BackendConn.js';
 import type { Proto } from '../resp/encode.js';
 import { parseAddr } from '../utils/addr.js';
 
+/** Idle connections for waiting commands kept per backend: enough for a few clients at a time. */
+const IDLE_WAITING_MAX = 4;
+
 export class SharedBackendConn {
   refcnt = 0;
   /** RESP2 connections at [db], RESP3 ones at [numDatabases + db]. */
   private readonly conns: (BackendConn[] | undefined)[];
+  /** Connections for waiting commands that their clients left idle (takeWaiting). */
+  private readonly idle: BackendConn[] = [];
+  private closed = false;
   readonly host: string;
   readonly port: number;
 
@@ -49,11 +56,46 @@ export class SharedBackendConn {
 
   keepAlive(): void {
     for (const list of this.conns) if (list) for (const bc of list) bc.keepAlive();
+    // Idle ones too: a server's `timeout` would close them.
+    for (const bc of this.idle) bc.keepAlive();
+  }
+
+  /**
+   * A connection of one client's own for commands that wait on the server (blocking commands,
+   * WAIT): no receive timeout, and its id on the server known for CLIENT UNBLOCK. One that an
+   * earlier client left idle is taken first: it is connected already, so the command reaches the
+   * server at once rather than after a connect, and clients that block once per connection
+   * (a job runner per request, say) cost the server no connect each.
+   */
+  takeWaiting(db: number, proto: Proto): BackendConn {
+    const idle = this.idle;
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const bc = idle[i]!;
+      const lost = !bc.isOpen() || !bc.isConnected();
+      if (!lost && (bc.db !== db || bc.proto !== proto)) continue;
+      idle.splice(i, 1);
+      if (!lost) return bc;
+      bc.close();
+    }
+    return new BackendConn(this.host, this.port, db, { ...this.opts, recvTimeoutMs: 0, askId: true }, proto);
+  }
+
+  /**
+   * A connection from takeWaiting whose client is done with it: kept for the next one when it is
+   * idle and connected, else closed (a command still blocked on it ends with it).
+   */
+  giveBack(bc: BackendConn): void {
+    const usable = bc.isOpen() && bc.isConnected() && bc.pending === 0;
+    if (this.closed || !usable || this.idle.length >= IDLE_WAITING_MAX) bc.close();
+    else this.idle.push(bc);
   }
 
   close(): void {
     for (const list of this.conns) if (list) for (const bc of list) bc.close();
     this.conns.fill(undefined);
+    for (const bc of this.idle) bc.close();
+    this.idle.length = 0;
+    this.closed = true;
   }
 
   private dbConns(db: number, proto: Proto): BackendConn[] {

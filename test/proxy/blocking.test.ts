@@ -98,6 +98,39 @@ test('CLIENT UNBLOCK ends a blocked command or WAIT as Redis does; the connectio
   }
 });
 
+test('clients that block once each and leave share one server connection, connected when they come', async () => {
+  const list = keyOn('bl-reuse', 1);
+  const server = two.servers[1]!;
+  const connectsSoFar = async () =>
+    Number(/total_connections_received:(\d+)/.exec(String(await server.call('INFO', 'stats')))![1]);
+  const before = await connectsSoFar();
+  for (let round = 0; round < 10; round++) {
+    const c = await two.proxy.connect();
+    try {
+      assert.equal(await two.client.call('RPUSH', list, `job-${round}`), 1);
+      assert.deepEqual(((await c.call('BLPOP', list, 0)) as Buffer[]).map(String), [list, `job-${round}`]);
+      // Another client's command sent just after a blocking one reaches it: the connection
+      // left by the client before is connected, so the BRPOP does not wait for a connect.
+      const popped = c.call('BRPOP', list, 2);
+      assert.equal(await two.client.call('RPUSH', list, `late-${round}`), 1);
+      assert.deepEqual(
+        ((await popped) as Buffer[] | null)?.map(String),
+        [list, `late-${round}`],
+        `round ${round}`,
+      );
+    } finally {
+      c.destroy();
+    }
+    // Its connection is given back when the proxy has seen it leave.
+    await until('the client gone', async () =>
+      /\r\nconnected_clients:1\r\n/.test(String(await two.client.call('INFO', 'clients'))),
+    );
+  }
+  // One at most: the first client may find a connection an earlier test's client left.
+  const connects = (await connectsSoFar()) - before;
+  assert.ok(connects <= 1, `${connects} connections to the server for ten clients one after another`);
+});
+
 test('a client that leaves while blocked leaves no blocked command on the server', async () => {
   const c = await two.proxy.connect();
   c.call('BRPOP', keyOn('bl-gone', 1), 0).catch(() => {});
