@@ -13,7 +13,7 @@ import { command, EMPTY_ARRAY, OK, simple } from '../resp/encode.js';
 import { Handling, KeyKind, type CommandInfo } from './commands/CommandInfo.js';
 import { mayWrite } from './ClientPause.js';
 import { checkArity, refusalMessage } from './commands/Mapper.js';
-import { requestKeys } from './forward.js';
+import { movesBetweenDbs, requestKeys } from './forward.js';
 import type { DecoderLimits } from '../resp/RequestDecoder.js';
 import type { Request } from './Request.js';
 import { checkCommand, CROSSSLOT, isRefusal, slotOfKeys } from './routing.js';
@@ -62,6 +62,8 @@ export class Transaction {
 
   /** A queued command writes: CLIENT PAUSE WRITE holds the EXEC. */
   writes = false;
+  /** A MOVE is queued (forward.ts: movesBetweenDbs). */
+  private moves = false;
 
   /** Bytes of the queued commands (CLIENT LIST's multi-mem). */
   get memory(): number {
@@ -90,6 +92,7 @@ export class Transaction {
       return;
     }
     if (mayWrite(req.info, req.args)) this.writes = true;
+    if (req.info.name === 'MOVE') this.moves = true;
     this.parts.push(req.payload.subarray(req.payloadStart, req.payloadEnd));
     this.bytes += req.payloadEnd - req.payloadStart;
     this.queued++;
@@ -135,6 +138,7 @@ export class Transaction {
     req.payloadEnd = batch.length;
     req.skipReplies = this.queued + 1;
     req.txKeys = this.keys;
+    if (this.moves) movesBetweenDbs.add(req);
     return Math.max(this.slot, 0);
   }
 

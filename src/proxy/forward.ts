@@ -42,6 +42,12 @@ export function holdKey(db: number, key: Buffer): string {
   return `${db}:${key.toString('latin1')}`;
 }
 
+/**
+ * Transactions (their EXEC requests) with a MOVE queued. MOVE touches its key in two databases,
+ * and a request moves its keys in its own database only before it runs on a migrating slot.
+ */
+export const movesBetweenDbs = new WeakSet<Request>();
+
 /** `dest`: the connection to the target the request must use (a watching client's own). */
 export function forwardMigrating(
   router: Router,
@@ -49,6 +55,10 @@ export function forwardMigrating(
   req: Request,
   dest: BackendConn | null = null,
 ): void {
+  if (req.info.name === 'MOVE' || movesBetweenDbs.has(req)) {
+    req.fail(`ERR handle request, MOVE on slot ${slot.id}, which is moving to another group; retry`);
+    return;
+  }
   const keys = requestKeys(req);
   const target = slot.backend!;
   if (slot.keyHolds !== null) {

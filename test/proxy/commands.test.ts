@@ -137,7 +137,9 @@ test('support decisions and flags', () => {
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
   allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
   allHandled('multi exec discard watch unwatch', Handling.Transaction);
-  allHandled('migrate move swapdb cluster acl', Handling.NotAllow);
+  allHandled('migrate swapdb cluster acl', Handling.NotAllow);
+  // MOVE stays on its slot's server: its key is in the same slot in every database.
+  allHandled('move', Handling.Forward);
   const functionSub = (n: string) => lookupSub(must('function'), B(n))!.handling;
   for (const n of ['load', 'delete', 'flush', 'restore']) assert.equal(functionSub(n), Handling.Local, n);
   for (const n of ['list', 'dump', 'stats']) assert.equal(functionSub(n), Handling.Forward, n);

@@ -116,6 +116,33 @@ describe('keys and expiry', () => {
     ]);
   });
 
+  test('MOVE between databases, and SELECT to find the key there', async () => {
+    const [m0, m1] = [k('move', 0), k('move', 1)];
+    await same([
+      ['SET', m0, 'v0'],
+      ['PEXPIRE', m0, 100_000],
+      ['RPUSH', m1, 'a', 'b'],
+      ['MOVE', m0, 3],
+      ['MOVE', m1, 3],
+      ['EXISTS', m0, m1],
+      ['MOVE', m0, 3],
+      ['SET', m1, 'in db 0'],
+      ['SELECT', 3],
+      ['GET', m0],
+      ['PERSIST', m0],
+      ['LRANGE', m1, 0, -1],
+      ['MOVE', m1, 0],
+      err('MOVE', m0, 3),
+      err('MOVE', m0, 16),
+      err('MOVE', m0, 'x'),
+      err('MOVE', m0),
+      ['DEL', m0, m1],
+      ['SELECT', 0],
+      ['GET', m1],
+      ['DEL', m1],
+    ]);
+  });
+
   test('DUMP and RESTORE (RESTORE is forwarded as a single-key write)', async () => {
     const [src, dst] = [k('dump', 0), k('restore', 1)];
     await same([

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { slotOf } from '../../src/proxy/hash.js';
 import { startProxy, type ProxyProcess, type SlotSpec } from '../helpers/proxy.js';
 import { commandCalls, startRedis, type RedisServer } from '../helpers/redis.js';
-import { RespClient } from '../helpers/resp-client.js';
+import { RedisError, RespClient } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
 import { proxyXAuth } from '../../src/utils/xauth.js';
 
@@ -118,6 +118,31 @@ test('split and scripted commands move their keys, in any database', async () =>
   for (const k of keys) assert.equal(String(await onTarget.call('GET', k)), `v-${k}`);
   onTarget.close();
   await client.call('SELECT', 0);
+});
+
+test('MOVE on a migrating slot, alone or in a transaction, gets a retry error; after the move it runs', async () => {
+  const [key] = keysIn(210, 1, 'move:');
+  await client.call('SET', key!, 'v');
+  await fill(table([210]));
+  const retry = `ERR handle request, MOVE on slot 210, which is moving to another group; retry`;
+  const refused = await client.call('MOVE', key!, 5);
+  assert.ok(refused instanceof RedisError && refused.message === retry, String(refused));
+  assert.equal(String(await client.call('MULTI')), 'OK');
+  assert.equal(String(await client.call('MOVE', key!, 5)), 'QUEUED');
+  const exec = await client.call('EXEC');
+  assert.ok(exec instanceof RedisError && exec.message === retry, String(exec));
+  // Other commands on the slot go on (the key is moved to the target first).
+  assert.equal(String(await client.call('GET', key!)), 'v');
+  await fill(
+    table([]).map((s) => (s.id === 210 ? { ...s, backend_addr: b.addr, backend_addr_group_id: 2 } : s)),
+  );
+  assert.equal(await client.call('MOVE', key!, 5), 1);
+  assert.equal(await client.call('EXISTS', key!), 0);
+  await client.call('SELECT', 5);
+  assert.equal(String(await client.call('GET', key!)), 'v');
+  await client.call('DEL', key!);
+  await client.call('SELECT', 0);
+  await fill(table([]));
 });
 
 test('a RESP3 client reading a migrating slot gets RESP3 replies, its keys moved first', async () => {

@@ -101,6 +101,9 @@ const groups: [Decision, string[]][] = [
   // RESTORE: Codis refused it, but it is a single-key write and the way importers write dumps
   // now that SLOTSRESTORE (codis-server only) is gone. RESTORE-ASKING stays refused below.
   [FORWARD, ['restore']],
+  // MOVE (Codis refused it): its key hashes to the same slot in every database, so the slot's
+  // server has both; only while the slot migrates is it refused (forward.ts).
+  [FORWARD, ['move']],
   // Scripts: Redis does not flag EVAL/EVALSHA/FCALL `write`, but they may write, so Codis's W
   // is kept (never served by replicas). Keys must share a slot. The *_RO variants are reads.
   [WRITE, ['eval', 'evalsha', 'fcall']],
@@ -181,7 +184,6 @@ const groups: [Decision, string[]][] = [
   // WATCH and a transaction after it go to the client's own connection (Watch.ts).
   [{ handling: Handling.Transaction, masterOnly: true }, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
   [refuse('SWAPDB would swap the databases of each backend one by one, not at once'), ['swapdb']],
-  [refuse('MOVE between databases is not supported through the proxy'), ['move']],
   [
     ADMIN,
     `debug shutdown bgsave save lastsave bgrewriteaof acl
