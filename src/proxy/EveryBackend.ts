@@ -10,9 +10,9 @@
  *   the target counts too until the move ends.
  * - INFO's Keyspace section sums the primaries' `INFO keyspace` the same way (KeyspaceInfo).
  * - KEYS and PUBSUB SHARDCHANNELS are every primary's answer in one array, PUBSUB SHARDNUMSUB
- *   the sum of their counts; FLUSHDB and FLUSHALL empty every primary (the
- *   replicas follow). Like a split MSET, a flush is not atomic: if one server fails, the client
- *   gets an error naming it, and the others are empty.
+ *   the sum of their counts; FLUSHDB and FLUSHALL empty every primary, SWAPDB swaps on each
+ *   (the replicas follow). Like a split MSET, these are not atomic: if one server fails, the
+ *   client gets an error naming it, and the others have done it.
  * Each goes on the connection the session's own commands use, so a command pipelined after
  * (an EVALSHA behind a SCRIPT LOAD) reaches every server after it.
  */
@@ -66,6 +66,20 @@ export function sumIntegers(what: string, replies: Buffer[]): Buffer {
 /** FLUSHDB or FLUSHALL, with its ASYNC/SYNC option, on every primary. */
 export function flush(router: Router, s: BackendSession, req: Request): void {
   fanOut(req, req.info.name, connections(router, s, req.seed, false), () => OK);
+}
+
+/**
+ * SWAPDB on every primary. Not at once over the groups, as a flush is not: for a moment some
+ * groups have swapped and others not. Refused while a slot migrates: a key MIGRATEd meanwhile
+ * could land in the other database on a target that swapped before its source.
+ */
+export function swapdb(router: Router, s: BackendSession, req: Request): void {
+  const moving = router.slots.find((slot) => slot.migrate !== null);
+  if (moving !== undefined) {
+    req.fail(`ERR handle request, SWAPDB while slot ${moving.id} is moving to another group; retry`);
+    return;
+  }
+  fanOut(req, 'SWAPDB', connections(router, s, req.seed, false), () => OK);
 }
 
 /** KEYS pattern: the keys of every primary, in one array (the servers' arrays joined). */

@@ -30,6 +30,7 @@ import type { Monitors } from './Monitor.js';
 import {
   dbsize,
   flush,
+  swapdb,
   functions,
   keys,
   script,
@@ -334,6 +335,7 @@ export const LOCAL_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Hand
   ...onBackends(dbsize, 'DBSIZE'),
   ...onBackends(keys, 'KEYS'),
   ...onBackends(flush, 'FLUSHDB', 'FLUSHALL'),
+  ...onBackends(swapdb, 'SWAPDB'),
   ...onBackends(scan, 'SCAN'),
   ...onBackends(randomKey, 'RANDOMKEY'),
   ['SLOTSMAPPING', slotsmapping],

@@ -8,8 +8,9 @@
  * Units run one after another against one proxy, as Redis's suite runs against one server.
  * Not run: unit/tracking (NOLOOP is not offered: a client is told of its own writes too, and
  * the tests after the first NOLOOP one read misaligned messages); unit/type/list-2, list-3
- * and hyperloglog (a minute of random stress each, for the CI's time); the units of replication,
- * persistence, ACL, cluster and server internals (a proxy has none of them).
+ * and hyperloglog (a minute of random stress each, for the CI's time; they pass when run by
+ * hand); the units of replication, persistence, ACL, cluster and server internals (a proxy has
+ * none of them).
  */
 export const SHARED = [
   'unit/dump',
@@ -34,6 +35,13 @@ export const SHARED = [
   'unit/pause',
   'unit/bitfield',
 ];
+
+/**
+ * Units run once more as Redis's suite runs by default, not in --cluster-mode: on databases 9
+ * and up, SELECTing between them, with MOVE, SWAPDB and WATCH across databases (tests tagged
+ * cluster:skip still left out). Those whose tests use other databases.
+ */
+export const MULTI_DB = ['unit/keyspace', 'unit/type/list', 'unit/expire', 'unit/multi'];
 
 /** Units run each against a proxy of its own: a test in them may leave a server busy. */
 export const ALONE = ['unit/multi', 'unit/functions', 'unit/bitops', 'unit/scripting'];

@@ -1,7 +1,8 @@
 /**
  * Redis's own test suite against the proxy: the units below run with `--host/--port` at a proxy
  * over two redis-servers, in `--cluster-mode` (tests tagged cluster:skip, which need keys of
- * several slots in one command, are left out, as for any Redis Cluster). Every test must pass
+ * several slots in one command, are left out, as for any Redis Cluster), and some once more as
+ * the suite runs by default, over several databases. Every test must pass
  * but the known ones (redis-suite-known.ts), each failing for a reason of the proxy's design,
  * named there. The passes are reported: they are the compatibility count.
  */
@@ -11,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { startProxy } from '../helpers/proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis } from '../helpers/redis.js';
-import { ALONE, KNOWN_FAILURES, SHARED, SKIPPED, STOPPING } from './redis-suite-known.js';
+import { ALONE, KNOWN_FAILURES, MULTI_DB, SHARED, SKIPPED, STOPPING } from './redis-suite-known.js';
 // @ts-expect-error: a plain-JS script (scripts/), run by npm test before this
 import { redisSuite } from '../../../scripts/redis-suite.js';
 
@@ -37,15 +38,19 @@ function suiteRoot(): string | null {
   }
 }
 
-/** Runs `units` in one go against a proxy over two fresh redis-servers. */
-async function run(root: string, units: readonly string[]): Promise<Run> {
+/**
+ * Runs `units` in one go against a proxy over two fresh redis-servers; `multiDb`: as the suite
+ * runs by default (several databases), not in --cluster-mode.
+ */
+async function run(root: string, units: readonly string[], multiDb = false): Promise<Run> {
   const servers = await Promise.all([startRedis(), startRedis()]);
   const proxy = await startProxy({ backends: servers.map((s) => s.addr) });
   try {
     const args = ['tests/test_helper.tcl', '--host', '127.0.0.1', '--port', String(proxy.port)];
     // Its own test server listens from baseport - 32 up (21079 by default): a port free now.
     args.push('--baseport', String(Math.min(await freePort(), 65_000) + 32));
-    args.push('--cluster-mode', '--ignore-encoding', '--ignore-digest', '--timeout', '60');
+    args.push(...(multiDb ? ['--tags', '-cluster:skip'] : ['--cluster-mode']));
+    args.push('--ignore-encoding', '--ignore-digest', '--timeout', '60');
     for (const tag of DENIED) args.push('--tags', `-${tag}`);
     for (const name of Object.keys(SKIPPED)) args.push('--skiptest', name);
     for (const unit of units) args.push('--single', unit);
@@ -85,12 +90,16 @@ test(
   async (t) => {
     const unexpected: string[] = [];
     let total = 0;
-    for (const units of [SHARED, ...ALONE.map((u) => [u])]) {
-      const r = await run(root!, units);
+    const runs = [
+      ...[SHARED, ...ALONE.map((u) => [u])].map((units) => ({ units, multiDb: false })),
+      { units: MULTI_DB, multiDb: true },
+    ];
+    for (const { units, multiDb } of runs) {
+      const r = await run(root!, units, multiDb);
       for (const unit of units) {
         const n = r.passed.get(unit) ?? 0;
         total += n;
-        t.diagnostic(`${unit}: ${n} passed`);
+        t.diagnostic(`${unit}${multiDb ? ' (several databases)' : ''}: ${n} passed`);
         if (n === 0) unexpected.push(`${unit}: no test passed\n${r.output.slice(-3000)}`);
       }
       for (const name of r.failed) if (KNOWN_FAILURES[name] === undefined) unexpected.push(`failed: ${name}`);

@@ -135,9 +135,9 @@ test('support decisions and flags', () => {
   }
   assert.equal(must('get').flags & CmdFlag.Unmonitored, 0);
   // Run by the proxy on every group (EveryBackend, KeyspaceScan).
-  allHandled('keys scan randomkey flushall flushdb dbsize', Handling.Local);
+  allHandled('keys scan randomkey flushall flushdb swapdb dbsize', Handling.Local);
   allHandled('multi exec discard watch unwatch', Handling.Transaction);
-  allHandled('migrate swapdb cluster acl', Handling.NotAllow);
+  allHandled('migrate cluster acl', Handling.NotAllow);
   // MOVE stays on its slot's server: its key is in the same slot in every database.
   allHandled('move', Handling.Forward);
   const functionSub = (n: string) => lookupSub(must('function'), B(n))!.handling;

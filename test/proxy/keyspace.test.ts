@@ -5,6 +5,7 @@ import { keyOn, proxyOverTwoGroups, slotsMigrating, startProxy } from '../helper
 import { startRedis } from '../helpers/redis.js';
 import { RedisError, type RespClient } from '../helpers/resp-client.js';
 import { RawConn } from '../helpers/raw-conn.js';
+import { until } from '../topom/flow.js';
 
 // KEYS, SCAN, RANDOMKEY, FLUSHDB and FLUSHALL over two groups, as a client of one Redis sees them.
 const two = proxyOverTwoGroups({ client: true });
@@ -151,6 +152,54 @@ test("FLUSHDB empties the session's database on every group; FLUSHALL every data
     for (const s of two.servers) assert.equal(await s.call('DBSIZE'), 0);
   } finally {
     c.destroy();
+  }
+});
+
+test('SWAPDB swaps two databases on every group and wakes a client blocked on a key it brings', async () => {
+  const c = await two.proxy.connect();
+  const waiter = await two.proxy.connect();
+  try {
+    const [list, other] = [keyOn('swap-list', 0), keyOn('swap-other', 1)];
+    await c.call('SELECT', 4);
+    await c.call('RPUSH', list, 'from db 4');
+    await c.call('SET', other, 'in db 4');
+    await waiter.call('SELECT', 5);
+    const popped = waiter.call('BLPOP', list, 5);
+    await until('the BLPOP blocked', async () =>
+      /blocked_clients:1\r\n/.test(String(await two.servers[0]!.call('INFO', 'clients'))),
+    );
+    assert.equal(await c.call('SWAPDB', 4, 5), 'OK');
+    assert.deepEqual(((await popped) as Buffer[]).map(String), [list, 'from db 4']);
+    assert.equal(await c.call('EXISTS', other), 0);
+    await c.call('SELECT', 5);
+    assert.equal(String(await c.call('GET', other)), 'in db 4');
+    // Out of range: the servers' own error, and nothing swapped.
+    const bad = await c.call('SWAPDB', 5, 99);
+    assert.ok(bad instanceof RedisError && bad.message === 'ERR DB index is out of range', String(bad));
+    assert.equal(String(await c.call('GET', other)), 'in db 4');
+    await c.call('DEL', other);
+  } finally {
+    c.destroy();
+    waiter.destroy();
+  }
+});
+
+test('SWAPDB is refused while a slot migrates', async () => {
+  const source = await startRedis();
+  const slot = slotOf(keyOn('swap-migrating', 0));
+  const p = await startProxy({ slots: slotsMigrating(two.servers, slot, source.addr) });
+  const c = await p.connect();
+  try {
+    const r = await c.call('SWAPDB', 0, 1);
+    assert.ok(r instanceof RedisError, String(r));
+    assert.equal(
+      r.message,
+      `ERR handle request, SWAPDB while slot ${slot} is moving to another group; retry`,
+    );
+  } finally {
+    c.destroy();
+    await p.stop();
+    await source.stop();
   }
 });
 

@@ -163,8 +163,8 @@ const groups: [Decision, string[]][] = [
   [MASTER_ONLY, ['latency|doctor', 'latency|graph', 'latency|help']],
   // The sum of every group's DBSIZE; every group's KEYS; SCAN and RANDOMKEY group by group.
   [LOCAL, ['dbsize', 'keys', 'scan', 'randomkey']],
-  // Every group's primary is flushed (its replicas follow).
-  [MASTER_ONLY_LOCAL, ['flushdb', 'flushall']],
+  // Every group's primary is flushed, or swaps two databases (its replicas follow).
+  [MASTER_ONLY_LOCAL, ['flushdb', 'flushall', 'swapdb']],
   // MEMORY USAGE key is a read of one key; the rest of MEMORY is server-wide (see below).
   [FORWARD, ['memory|usage']],
   // Blocking: a blocked command would hold a pipelined connection shared by many clients, so
@@ -183,7 +183,6 @@ const groups: [Decision, string[]][] = [
   // Queued by the proxy and sent as one piece to the group of their slot (Transaction.ts);
   // WATCH and a transaction after it go to the client's own connection (Watch.ts).
   [{ handling: Handling.Transaction, masterOnly: true }, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
-  [refuse('SWAPDB would swap the databases of each backend one by one, not at once'), ['swapdb']],
   [
     ADMIN,
     `debug shutdown bgsave save lastsave bgrewriteaof acl
