@@ -9,8 +9,12 @@
  * Not run: unit/tracking (NOLOOP is not offered: a client is told of its own writes too, and
  * the tests after the first NOLOOP one read misaligned messages); unit/type/list-2, list-3
  * and hyperloglog (a minute of random stress each, for the CI's time; they pass when run by
- * hand); the units of replication, persistence, ACL, cluster and server internals (a proxy has
- * none of them).
+ * hand); unit/slowlog (SLOWLOG merges the servers' logs: what the proxy answers itself, as PING,
+ * is in none, and slowlog-max-len bounds each server's log, not the merged one);
+ * unit/introspection-2 (COMMAND lists what the proxy offers, without MIGRATE or CLUSTER, and INFO's
+ * commandstats count what clients sent, not what their scripts ran on a server); unit/lazyfree and
+ * unit/querybuf (INFO's memory and CLIENT LIST's qbuf are the proxy's own); the units of
+ * replication, persistence, ACL, cluster and server internals (a proxy has none of them).
  */
 export const SHARED = [
   'unit/dump',
@@ -34,6 +38,7 @@ export const SHARED = [
   'unit/introspection',
   'unit/pause',
   'unit/bitfield',
+  'unit/geo',
 ];
 
 /**
