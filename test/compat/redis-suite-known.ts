@@ -39,6 +39,7 @@ export const SHARED = [
   'unit/pause',
   'unit/bitfield',
   'unit/geo',
+  'unit/other',
 ];
 
 /**
@@ -86,6 +87,8 @@ export const SKIPPED: Record<string, string> = {
     "CLIENT PAUSE is the proxy's own: it cannot be queued in a transaction that runs on one group",
   'Test both active and passive expires are skipped during client pause':
     'the same (CLIENT PAUSE in MULTI); and the servers are not paused, so they expire keys as usual',
+  'RESET clears authenticated state':
+    'it makes a user with ACL SETUSER: users are set on each server, not through the proxy',
   'MULTI with config error':
     'CONFIG SET runs on every server, so it cannot be queued in a transaction that runs on one group',
 };
