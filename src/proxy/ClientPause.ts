@@ -60,7 +60,7 @@ export class PauseGate {
    * Pauses for `ms` from now. A pause on already may only grow, as in Redis: the later end of
    * the two, and ALL over WRITE.
    */
-  pause(mode: PauseMode, ms: number): void {
+  private pause(mode: PauseMode, ms: number): void {
     const until = Date.now() + ms;
     this.mode = this.mode === 'all' || mode === 'all' ? 'all' : 'write';
     if (until <= this.until && this.timer !== null) return;
@@ -78,7 +78,7 @@ export class PauseGate {
     );
   }
 
-  unpause(): void {
+  private unpause(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.mode = null;

@@ -55,12 +55,12 @@ export interface TrackingMode {
 const PUSH = Buffer.from('>2\r\n$10\r\ninvalidate\r\n');
 const MESSAGE = Buffer.from('*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n');
 
-/** The keys as a RESP array, or a null (`_` in RESP3, `$-1` in a RESP2 message) for "all". */
 /** p against key[0, p.length), without a view of it. */
 function hasPrefix(key: Buffer, p: Buffer): boolean {
   return p.length <= key.length && p.compare(key, 0, p.length) === 0;
 }
 
+/** The keys as a RESP array, or a null (`_` in RESP3, `$-1` in a RESP2 message) for "all". */
 function keysPart(keys: Buffer[] | null, proto: 2 | 3): Buffer {
   if (keys === null) return Buffer.from(proto === 3 ? '_\r\n' : '$-1\r\n');
   const parts: Buffer[] = [Buffer.from(`*${keys.length}\r\n`)];

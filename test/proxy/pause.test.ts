@@ -73,3 +73,22 @@ test('a client that leaves while its commands are held is forgotten; the pause s
   assert.equal(await two.client.call('CLIENT', 'UNPAUSE'), 'OK');
   assert.equal(await two.client.call('EXISTS', 'gone'), 0);
 });
+
+test('a second, shorter CLIENT PAUSE does not end the pause earlier, as in Redis', async () => {
+  const writer = await two.proxy.connect();
+  try {
+    assert.equal(await two.client.call('CLIENT', 'PAUSE', 60_000, 'WRITE'), 'OK');
+    assert.equal(await two.client.call('CLIENT', 'PAUSE', 1, 'WRITE'), 'OK');
+    let answered = false;
+    const set = writer.call('SET', 'pause-shorter', 'v').then((r) => ((answered = true), r));
+    // Held past the second pause's end, till UNPAUSE.
+    await waiting(1);
+    assert.equal(answered, false);
+    assert.equal(await two.client.call('CLIENT', 'UNPAUSE'), 'OK');
+    assert.equal(await set, 'OK');
+    await two.client.call('DEL', 'pause-shorter');
+  } finally {
+    await two.client.call('CLIENT', 'UNPAUSE');
+    writer.destroy();
+  }
+});
