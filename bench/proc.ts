@@ -133,8 +133,14 @@ export function procMem(pid: number): { rss: number; hwm: number } | undefined {
 
 const TICKS_PER_SEC = 100; // USER_HZ on Linux
 
+export interface CpuTimes {
+  user: number;
+  /** In the kernel: its system calls, and the loopback TCP done in them. */
+  system: number;
+}
+
 /** User and system (kernel) CPU time of a process so far, ms (undefined off Linux or once it is gone). */
-function cpuTimes(pid: number): { user: number; system: number } | undefined {
+export function cpuTimes(pid: number): CpuTimes | undefined {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -149,11 +155,6 @@ function cpuTimes(pid: number): { user: number; system: number } | undefined {
 export function cpuMs(pid: number): number | undefined {
   const t = cpuTimes(pid);
   return t === undefined ? undefined : t.user + t.system;
-}
-
-/** System (kernel) CPU time of a process so far, ms: its system calls, and loopback TCP done in them. */
-export function systemMs(pid: number): number | undefined {
-  return cpuTimes(pid)?.system;
 }
 
 /**
@@ -177,6 +178,18 @@ export function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** cpuTimes of a process and its children (a proxy's workers) together, each read once. */
+export function treeCpuTimes(pid: number): CpuTimes | undefined {
+  const sum = cpuTimes(pid);
+  if (sum === undefined) return undefined;
+  for (const c of childPids(pid)) {
+    const t = cpuTimes(c);
+    sum.user += t?.user ?? 0;
+    sum.system += t?.system ?? 0;
+  }
+  return sum;
 }
 
 /** `of` for a process and its children (a proxy's workers) together. */

@@ -2,7 +2,7 @@
  * What every throughput-style mode shares: the targets, their preload, and interleaved rounds of
  * redis-benchmark runs, each measured by the CPU and system calls read from /proc around it.
  */
-import { cpuMs, ioCalls, isStopping, machineBusyMs, systemMs, treeSum } from './proc.js';
+import { cpuTimes, ioCalls, isStopping, machineBusyMs, treeCpuTimes, treeSum } from './proc.js';
 import {
   KEYSPACE,
   runBenchmark,
@@ -63,9 +63,10 @@ function sample(t: Target, servers: readonly Managed[]): Sample {
     pid === undefined ? undefined : tree ? treeSum(of, pid) : of(pid);
   // A --vs target runs over servers of its own.
   const serverCalls = t.kind === 'vs' ? undefined : total(servers.map((s) => ioCalls(s.pid)));
+  const times = pid === undefined ? undefined : tree ? treeCpuTimes(pid) : cpuTimes(pid);
   return {
-    cpuMs: own(cpuMs),
-    systemMs: own(systemMs),
+    cpuMs: times === undefined ? undefined : times.user + times.system,
+    systemMs: times?.system,
     calls: own(ioCalls),
     serverCalls,
     machineBusyMs: machineBusyMs(),

@@ -68,6 +68,14 @@ test('a quick run measures direct, proxy and a --vs target in interleaved rounds
     assert.ok(Number(proxy.own) >= 1.9, `proxy: ${proxy.own} calls/req`);
     assert.ok(Number(proxy.servers) < Number(direct.servers), `servers behind the proxy: ${proxy.servers}`);
     assert.deepEqual(calls('other'), { own: '-', servers: '-' });
+    // The kernel's part of a process's CPU: some, not all, with a read and a write per request.
+    const inKernel = (t: string) =>
+      new RegExp(`^\\s*(?:GET -P 1 c50)?\\s+${t} .* (\\d+)% `, 'm').exec(r.stdout)?.[1];
+    for (const t of ['direct', 'proxy']) {
+      const share = Number(inKernel(t));
+      assert.ok(share > 0 && share < 100, `${t}: ${inKernel(t)}% in kernel`);
+    }
+    assert.equal(inKernel('other'), undefined, 'not measured for a --vs target');
     assert.match(r.stdout, /^proxy peak RSS during the run: \d+\.\d MB/m);
     // The proxy's collections, from its stats: its GETs alone (2 rounds of 5,000) allocate more
     // than its young generation holds.

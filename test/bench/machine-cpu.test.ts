@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { cpuMs, ioCalls, machineBusyMs, systemMs } from '../../bench/proc.js';
+import { cpuMs, cpuTimes, ioCalls, machineBusyMs } from '../../bench/proc.js';
 import { markdownTable, summarize, type Runs } from '../../bench/report.js';
 import { WORKLOADS, type RunResult } from '../../bench/redisBenchmark.js';
 
@@ -41,10 +41,10 @@ test('read/write calls count each write this process makes', { skip: process.pla
 test("system time is the kernel part of a process's CPU time", { skip: process.platform !== 'linux' }, () => {
   // Spends about 300 ms of CPU in `work`; returns the system part of it.
   const kernelShare = (work: () => void): number => {
-    const cpu0 = cpuMs(process.pid)!;
-    const sys0 = systemMs(process.pid)!;
-    while (cpuMs(process.pid)! - cpu0 < 300) work();
-    return (systemMs(process.pid)! - sys0) / (cpuMs(process.pid)! - cpu0);
+    const t0 = cpuTimes(process.pid)!;
+    while (cpuMs(process.pid)! - (t0.user + t0.system) < 300) work();
+    const t1 = cpuTimes(process.pid)!;
+    return (t1.system - t0.system) / (t1.user + t1.system - t0.user - t0.system);
   };
   let x = 0;
   const computing = kernelShare(() => {
