@@ -45,7 +45,11 @@ export class OwnConn {
     return this.conn;
   }
 
-  /** What is still in flight on it fails. */
+  /**
+   * Done with the connection: one for waiting commands goes back to its server for another
+   * client (SharedBackendConn.giveBack closes it if something is still in flight on it); one
+   * with watched keys is closed, what is in flight on it failing.
+   */
   close(): void {
     const bc = this.conn;
     if (bc === null) return;
