@@ -96,7 +96,13 @@ export async function waitProxiesOnline(d: DashboardProcess, n: number, ms = 20_
       const ok =
         st.proxy.models.length === n &&
         st.proxy.models.every((p) => st.proxy.stats[p.token]?.stats?.online === true);
-      return ok ? st : undefined;
+      if (ok) return st;
+      // Thrown, so that a timeout says what the dashboard saw last.
+      const seen = st.proxy.models.map((p) => {
+        const s = st.proxy.stats[p.token];
+        return `${p.admin_addr}: ${s === undefined ? 'no stats yet' : JSON.stringify(s.error ?? { online: s.stats?.online })}`;
+      });
+      throw new Error(`the dashboard lists ${st.proxy.models.length} (${seen.join('; ')})`);
     },
     ms,
   );

@@ -83,8 +83,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const body = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
     await d.call('PUT', '/api/topom/slots/assign/:xauth', body);
   } catch (e) {
+    // What the processes logged says why a proxy did not come online.
+    const logs = [
+      ...proxies.map((p) => `proxy ${p.admin}:\n${p.logs().slice(-3000)}`),
+      `dashboard:\n${d.logs().slice(-3000)}`,
+    ].join('\n');
     await c.stop().catch(() => undefined);
-    throw e;
+    throw new Error(`${(e as Error).message}\n${logs}`);
   }
   return c;
 }
